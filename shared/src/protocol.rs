@@ -1,0 +1,225 @@
+//! The wire protocol: every message a client and the server exchange.
+//!
+//! Each WebSocket binary message carries exactly one `ClientMsg` or `ServerMsg`, encoded
+//! by `codec`. Variants and fields are only ever appended, and `PROTOCOL_VERSION` goes up
+//! whenever the encoding of an existing message changes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::delta::SnapshotBody;
+use crate::ids::{InputSeq, NetId, PlayerId, Tick};
+
+/// The protocol version a client states in `Hello`; a mismatch is refused with a `Bye`.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// Bits of `ClientMsg::Input::buttons`.
+pub mod buttons {
+    /// Move up (−y).
+    pub const UP: u8 = 1;
+    /// Move down (+y).
+    pub const DOWN: u8 = 2;
+    /// Move left (−x).
+    pub const LEFT: u8 = 4;
+    /// Move right (+x).
+    pub const RIGHT: u8 = 8;
+    /// Fire along the aim. A press between two ticks is latched, never lost.
+    pub const FIRE: u8 = 16;
+    /// Every defined bit; the server ignores the rest.
+    pub const ALL: u8 = UP | DOWN | LEFT | RIGHT | FIRE;
+}
+
+/// A message from a client to the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientMsg {
+    /// The first message on a connection. Anything else first is refused.
+    Hello {
+        /// Must equal the server's `PROTOCOL_VERSION`.
+        protocol: u16,
+        /// The player's display name (trimmed and length-capped by the server).
+        name: String,
+        /// A resume token from an earlier `Welcome`, to take back a dropped player.
+        resume: Option<String>,
+        /// A signed join token, required when the server runs with an auth secret.
+        auth: Option<String>,
+    },
+    /// The player's current controls. Held buttons and aim replace the previous ones;
+    /// a `FIRE` press is latched until the next tick consumes it.
+    Input {
+        /// Increases by one per input; echoed back as `SnapshotHeader::input_ack`.
+        seq: InputSeq,
+        /// `buttons::*` bits held.
+        buttons: u8,
+        /// Aim direction, 65536 steps per turn (see `quant::aim_to_angle`).
+        aim: u16,
+    },
+    /// The newest snapshot tick the client has applied (flow control, RTT, resume).
+    Ack {
+        /// The applied tick.
+        tick: Tick,
+    },
+    /// Asks for a `Pong`, to measure round-trip time.
+    Ping {
+        /// Any client clock value; echoed back unchanged.
+        client_time: u64,
+    },
+    /// A chat line for everyone in the arena.
+    Chat {
+        /// The text (length-capped by the server).
+        text: String,
+    },
+}
+
+/// What the client needs to know about the arena to draw and predict it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArenaInfo {
+    /// The scenario being played (`demo`, `arena`, `crowd`, `cubes`).
+    pub scenario: String,
+    /// Width in world units.
+    pub width: u32,
+    /// Height in world units.
+    pub height: u32,
+    /// Player speed in world units per second (for client-side prediction).
+    pub player_speed: u32,
+    /// Player radius in world units.
+    pub player_radius: u32,
+    /// Interest radius in world units; 0 means the client sees everything.
+    pub view_radius: u32,
+}
+
+/// The per-client part of a snapshot message. The body that follows it is shared by every
+/// client with the same baseline, tick and view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotHeader {
+    /// The tick this snapshot brings the client to.
+    pub tick: Tick,
+    /// The tick the body is a delta from; `None` means the body is the full view.
+    pub baseline: Option<Tick>,
+    /// The newest input seq of this client that the server had applied by `tick`.
+    pub input_ack: InputSeq,
+}
+
+/// Why the server is closing a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ByeCode {
+    /// The server is stopping.
+    ServerShutdown,
+    /// The client's protocol version is not the server's.
+    ProtocolMismatch,
+    /// A message could not be decoded or made no sense in this state.
+    Malformed,
+    /// The server has no room for another session.
+    ServerFull,
+    /// The join token was missing, expired or forged.
+    AuthFailed,
+    /// The client was silent for too long (no Hello, or idle).
+    Timeout,
+    /// The client sent more than its limits allow, for too long.
+    RateLimited,
+    /// A message was larger than the server accepts.
+    TooLarge,
+    /// The same player connected again elsewhere (resume), replacing this connection.
+    Replaced,
+    /// Something failed on the server's side for this session only.
+    InternalError,
+    /// The request came from a web origin this server does not allow.
+    OriginRefused,
+}
+
+impl ByeCode {
+    /// The WebSocket close code (RFC 6455 §7.4) that goes with this reason.
+    #[must_use]
+    pub fn close_code(self) -> u16 {
+        match self {
+            ByeCode::ServerShutdown => 1001,
+            ByeCode::ProtocolMismatch | ByeCode::Malformed => 1002,
+            ByeCode::TooLarge => 1009,
+            ByeCode::InternalError => 1011,
+            ByeCode::ServerFull => 1013,
+            ByeCode::AuthFailed
+            | ByeCode::Timeout
+            | ByeCode::RateLimited
+            | ByeCode::Replaced
+            | ByeCode::OriginRefused => 1008,
+        }
+    }
+}
+
+/// Something that happened in the game, for kill feeds and join/leave lines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GameEvent {
+    /// A player joined (or came back).
+    Joined {
+        /// Who.
+        player: PlayerId,
+        /// Their name.
+        name: String,
+    },
+    /// A player left for good.
+    Left {
+        /// Who.
+        player: PlayerId,
+        /// Their name.
+        name: String,
+    },
+    /// One player knocked out another.
+    Knockout {
+        /// Who fired the shot.
+        by: PlayerId,
+        /// Who was knocked out.
+        victim: PlayerId,
+    },
+}
+
+/// A message from the server to a client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServerMsg {
+    /// The answer to a good `Hello`.
+    Welcome {
+        /// The player's id.
+        player: PlayerId,
+        /// The player's own entity.
+        entity: NetId,
+        /// Ticks (and snapshots) per second.
+        tick_hz: u16,
+        /// The server's current tick.
+        tick: Tick,
+        /// Present this in a later `Hello` to take this player back after a drop.
+        resume_token: String,
+        /// The arena being played.
+        arena: ArenaInfo,
+    },
+    /// The client's view at `header.tick`, as a delta from `header.baseline`.
+    Snapshot {
+        /// Per-client part.
+        header: SnapshotHeader,
+        /// View part (shared by clients with the same view).
+        body: SnapshotBody,
+    },
+    /// The answer to a `Ping`.
+    Pong {
+        /// The client's value from the ping.
+        client_time: u64,
+        /// The server's newest tick.
+        server_tick: Tick,
+        /// Server wall clock, milliseconds since the Unix epoch.
+        server_time_ms: u64,
+    },
+    /// A chat line from a player.
+    Chat {
+        /// Who said it.
+        from: PlayerId,
+        /// Their name.
+        name: String,
+        /// What they said.
+        text: String,
+    },
+    /// A game event.
+    Event(GameEvent),
+    /// The server is closing this connection; a WebSocket close frame follows.
+    Bye {
+        /// Machine-readable reason.
+        code: ByeCode,
+        /// Human-readable reason.
+        reason: String,
+    },
+}
