@@ -125,6 +125,21 @@ pub fn encode_snapshot(header: &SnapshotHeader, body_bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Reads only the header of an encoded `ServerMsg::Snapshot`, without decoding the body:
+/// what a load-generating client needs in order to ack a snapshot it does not mirror.
+/// Returns `None` for any other message or malformed bytes.
+#[must_use]
+pub fn peek_snapshot_header(bytes: &[u8]) -> Option<SnapshotHeader> {
+    let cfg = client_config();
+    let (variant, used) = bincode::serde::decode_from_slice::<u32, _>(bytes, cfg).ok()?;
+    if variant != SNAPSHOT_VARIANT {
+        return None;
+    }
+    let rest = bytes.get(used..)?;
+    let (header, _) = bincode::serde::decode_from_slice::<SnapshotHeader, _>(rest, cfg).ok()?;
+    Some(header)
+}
+
 /// `ServerMsg::Snapshot`'s variant index; checked against the derived encoding in tests.
 const SNAPSHOT_VARIANT: u32 = 1;
 
@@ -169,6 +184,14 @@ mod tests {
             body: body.clone(),
         });
         assert_eq!(spliced, derived);
+        assert_eq!(peek_snapshot_header(&spliced), Some(header));
+        assert_eq!(
+            peek_snapshot_header(&encode_server(&ServerMsg::Event(crate::GameEvent::Left {
+                player: PlayerId(1),
+                name: String::new()
+            }))),
+            None
+        );
         match decode_server(&spliced).unwrap() {
             ServerMsg::Snapshot {
                 header: h,
