@@ -1,1 +1,41 @@
-//! placeholder
+//! The Tickwire Rust client library: connect to a server, mirror the world by applying
+//! and verifying snapshots (acked automatically), and send inputs, chat and pings.
+//!
+//! Tests, the headless bots and the soak tool all use it. One `Client` is one player;
+//! it spawns no tasks, so hundreds share a runtime cheaply:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tickwire_client::ClientError> {
+//! use tickwire_client::{Client, ClientEvent, ConnectOptions};
+//! let mut client = Client::connect("ws://127.0.0.1:7777/ws", ConnectOptions::new("ann")).await?;
+//! let mut inputs = tokio::time::interval(std::time::Duration::from_millis(50));
+//! loop {
+//!     tokio::select! {
+//!         _ = inputs.tick() => { client.send_input(tickwire_shared::buttons::RIGHT, 0).await?; }
+//!         event = client.next_event() => match event? {
+//!             ClientEvent::Snapshot(s) => println!("tick {}: {} entities", s.tick, client.mirror().entities().len()),
+//!             ClientEvent::Closed(_) => break,
+//!             _ => {}
+//!         },
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod clock;
+mod conn;
+mod error;
+mod event;
+mod inbound;
+mod options;
+mod outbox;
+mod stats;
+mod welcome;
+
+pub use client::Client;
+pub use error::ClientError;
+pub use event::{BodyCounts, ClientEvent, CloseInfo, SnapshotEvent};
+pub use options::{ConnectOptions, Mode};
+pub use stats::ClientStats;
+pub use welcome::Welcome;
