@@ -1,1 +1,24 @@
-//! placeholder
+//! Tickwire's authoritative tick server: a fixed-tick game loop over a hecs world that
+//! diffs state every tick and pushes delta snapshots to players over WebSocket.
+//!
+//! `run(listener, config, shutdown)` is the whole server; the `tickwire` binary only
+//! parses flags and calls it, and tests call it on `127.0.0.1:0`.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod frame;
+pub mod game;
+pub mod lobby;
+pub mod metrics;
+pub mod net_ids;
+pub mod process_stats;
+pub mod replication;
+pub mod session;
+pub mod tick_loop;
+pub mod timing;
+pub mod web;
+pub mod wire;
+
+pub use app::{Server, ServerError, run};
+pub use config::{Config, Scenario};

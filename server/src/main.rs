@@ -1,1 +1,71 @@
-fn main() {}
+//! The `tickwire` binary: parses flags, sets up logging, binds the port and runs the
+//! server until SIGINT or SIGTERM.
+
+use anyhow::Context;
+use clap::Parser;
+use tickwire_server::cli::Cli;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = cli.to_config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = TcpListener::bind((config.bind, config.port))
+            .await
+            .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
+        let addr = listener
+            .local_addr()
+            .context("reading the listen address")?;
+        println!(
+            "Tickwire ({} scenario, {} Hz) listening on {addr}",
+            config.scenario.name(),
+            config.tick_hz
+        );
+        println!("  play:      http://{addr}/");
+        println!("  websocket: ws://{addr}/ws");
+        println!("  health:    http://{addr}/healthz   metrics: http://{addr}/metrics");
+        let shutdown = CancellationToken::new();
+        tokio::spawn(stop_on_signal(shutdown.clone()));
+        tickwire_server::run(listener, config, shutdown).await?;
+        info!("stopped");
+        Ok(())
+    })
+}
+
+/// Cancels `shutdown` on SIGINT (Ctrl-C) or SIGTERM.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    info!("shutting down: telling every client goodbye");
+    shutdown.cancel();
+}

@@ -1,0 +1,160 @@
+//! The command line: flags (each with a `TICKWIRE_*` environment variable) layered over
+//! the config file over the built-in defaults.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::config::{Config, ConfigError, Scenario};
+
+/// Tickwire: an authoritative multiplayer game-state sync server.
+///
+/// Settings come from the built-in defaults (assets/tickwire.toml), then --config FILE,
+/// then --scenario's defining values, then the flags below. Every flag can also be given
+/// as an environment variable, e.g. TICKWIRE_PORT=9000.
+#[derive(Debug, Parser)]
+#[command(name = "tickwire", version, about, long_about)]
+pub struct Cli {
+    /// A TOML config file; keys it leaves out keep their defaults.
+    #[arg(long, env = "TICKWIRE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (default 127.0.0.1; 0.0.0.0 for every interface).
+    #[arg(long, env = "TICKWIRE_BIND")]
+    pub bind: Option<IpAddr>,
+    /// Port to listen on (default 7777); 0 picks a free port and prints it.
+    #[arg(long, env = "TICKWIRE_PORT")]
+    pub port: Option<u16>,
+    /// What to simulate: the playable demo, or a benchmark scenario (arena: 1000×1000,
+    /// 500 NPCs, full view; crowd: 4000×4000, 1000 NPCs, view radius 600; cubes: 901
+    /// cubes at 60 Hz).
+    #[arg(long, env = "TICKWIRE_SCENARIO", value_enum)]
+    pub scenario: Option<Scenario>,
+    /// Ticks (and snapshots) per second (default 30).
+    #[arg(long, env = "TICKWIRE_TICK_HZ")]
+    pub tick_hz: Option<u32>,
+    /// Arena size in world units, WIDTHxHEIGHT (default 2000x1200 for the demo).
+    #[arg(long, env = "TICKWIRE_ARENA", value_parser = parse_arena, value_name = "WxH")]
+    pub arena: Option<(u32, u32)>,
+    /// NPC count: orbs in the demo (default 24), NPCs or cubes in the scenarios.
+    #[arg(long, env = "TICKWIRE_NPCS")]
+    pub npcs: Option<u32>,
+    /// Seed of the simulation's random numbers (default 1): same seed and inputs, same game.
+    #[arg(long, env = "TICKWIRE_SEED")]
+    pub seed: Option<u64>,
+    /// Interest radius in world units; 0 (default) means everyone sees everything.
+    #[arg(long, env = "TICKWIRE_VIEW_RADIUS")]
+    pub view_radius: Option<u32>,
+    /// Most concurrent sessions (default 2000); one more is told "server full".
+    #[arg(long, env = "TICKWIRE_MAX_SESSIONS")]
+    pub max_sessions: Option<usize>,
+    /// Largest message a client may send, in bytes (default 1024).
+    #[arg(long, env = "TICKWIRE_MAX_MESSAGE_BYTES")]
+    pub max_message_bytes: Option<usize>,
+    /// Milliseconds a new connection has to send Hello (default 5000).
+    #[arg(long, env = "TICKWIRE_HELLO_TIMEOUT_MS")]
+    pub hello_timeout_ms: Option<u64>,
+    /// How far ahead of a client's acks snapshots may run, in ms of ticks (default 500);
+    /// beyond it the server waits and then sends one coalesced delta.
+    #[arg(long, env = "TICKWIRE_SEND_WINDOW_MS")]
+    pub send_window_ms: Option<u64>,
+    /// Longest chat line in characters (default 200).
+    #[arg(long, env = "TICKWIRE_MAX_CHAT_CHARS")]
+    pub max_chat_chars: Option<usize>,
+    /// Longest player name in characters (default 16).
+    #[arg(long, env = "TICKWIRE_MAX_NAME_CHARS")]
+    pub max_name_chars: Option<usize>,
+    /// Seconds between tick-timing log lines (default 10; 0 = never).
+    #[arg(long, env = "TICKWIRE_LOG_SUMMARY_SECS")]
+    pub log_summary_secs: Option<u64>,
+    /// Simulated one-way latency added to every session, in ms, for testing netcode by
+    /// hand (default 0 = off).
+    #[arg(long, env = "TICKWIRE_SIM_LATENCY_MS")]
+    pub sim_latency_ms: Option<u64>,
+    /// Random extra latency of up to this many ms on top of --sim-latency-ms (default 0).
+    #[arg(long, env = "TICKWIRE_SIM_JITTER_MS")]
+    pub sim_jitter_ms: Option<u64>,
+}
+
+fn parse_arena(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("expected WIDTHxHEIGHT, got {s:?}"))?;
+    let w = w
+        .trim()
+        .parse()
+        .map_err(|e| format!("bad width {w:?}: {e}"))?;
+    let h = h
+        .trim()
+        .parse()
+        .map_err(|e| format!("bad height {h:?}: {e}"))?;
+    Ok((w, h))
+}
+
+impl Cli {
+    /// Builds the configuration: defaults, then the file, then scenario, then flags.
+    pub fn to_config(&self) -> Result<Config, ConfigError> {
+        let mut c = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::builtin()?,
+        };
+        if let Some(s) = self.scenario {
+            s.apply_defaults(&mut c);
+        }
+        macro_rules! set {
+            ($($field:ident),*) => { $( if let Some(v) = self.$field { c.$field = v; } )* };
+        }
+        set!(
+            bind,
+            port,
+            tick_hz,
+            npcs,
+            seed,
+            view_radius,
+            max_sessions,
+            max_message_bytes,
+            hello_timeout_ms
+        );
+        set!(
+            send_window_ms,
+            max_chat_chars,
+            max_name_chars,
+            log_summary_secs,
+            sim_latency_ms,
+            sim_jitter_ms
+        );
+        if let Some((w, h)) = self.arena {
+            c.arena_width = w;
+            c.arena_height = h;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_scenario_which_overrides_defaults() {
+        let cli = Cli::try_parse_from([
+            "tickwire",
+            "--scenario",
+            "arena",
+            "--npcs",
+            "7",
+            "--arena",
+            "300x200",
+        ])
+        .unwrap();
+        let c = cli.to_config().unwrap();
+        assert_eq!(
+            (c.scenario, c.npcs, c.arena_width, c.arena_height, c.tick_hz),
+            (Scenario::Arena, 7, 300, 200, 30)
+        );
+        assert!(Cli::try_parse_from(["tickwire", "--arena", "big"]).is_err());
+        let bad = Cli::try_parse_from(["tickwire", "--tick-hz", "0"]).unwrap();
+        assert!(bad.to_config().is_err());
+    }
+}

@@ -1,0 +1,265 @@
+//! Server configuration: one plain struct with documented defaults, loaded from a TOML
+//! file (the shipped `assets/tickwire.toml` by default) and overridden by command-line
+//! flags and `TICKWIRE_*` environment variables. Built once at start and passed down.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The built-in defaults, identical to `assets/tickwire.toml`, so the server runs the
+/// same from any directory.
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../assets/tickwire.toml");
+
+/// Which world the server simulates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Scenario {
+    /// The playable demo game: move, aim, shoot orbs and each other.
+    Demo,
+    /// Cross-framework benchmark: 1000×1000, K random-walking NPCs, full view, 30 Hz.
+    Arena,
+    /// Scale benchmark: 4000×4000, 1000 NPCs, interest management (view radius 600).
+    Crowd,
+    /// Bandwidth benchmark: 901 cubes, 10–20% of them moving, 60 Hz, full view.
+    Cubes,
+}
+
+impl Scenario {
+    /// The scenario's name on the wire and in logs.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Demo => "demo",
+            Scenario::Arena => "arena",
+            Scenario::Crowd => "crowd",
+            Scenario::Cubes => "cubes",
+        }
+    }
+
+    /// Applies the scenario's defining settings (world size, NPC count, tick rate, view)
+    /// on top of `config`. Flags given explicitly are applied after this by the caller.
+    pub fn apply_defaults(self, config: &mut Config) {
+        config.scenario = self;
+        match self {
+            Scenario::Demo => {}
+            Scenario::Arena => {
+                config.arena_width = 1000;
+                config.arena_height = 1000;
+                config.npcs = 500;
+                config.tick_hz = 30;
+                config.view_radius = 0;
+            }
+            Scenario::Crowd => {
+                config.arena_width = 4000;
+                config.arena_height = 4000;
+                config.npcs = 1000;
+                config.tick_hz = 30;
+                config.view_radius = 600;
+            }
+            Scenario::Cubes => {
+                config.arena_width = 1000;
+                config.arena_height = 1000;
+                config.npcs = 901;
+                config.tick_hz = 60;
+                config.view_radius = 0;
+            }
+        }
+    }
+}
+
+/// Everything the server can be told. Field names match the TOML keys.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: IpAddr,
+    /// TCP port to listen on; 0 picks a free one (printed at start).
+    pub port: u16,
+    /// Simulation ticks (and snapshots) per second.
+    pub tick_hz: u32,
+    /// The world to simulate.
+    pub scenario: Scenario,
+    /// Arena width in world units.
+    pub arena_width: u32,
+    /// Arena height in world units.
+    pub arena_height: u32,
+    /// NPC count (orbs in the demo, NPCs in the benchmark scenarios, cubes in `cubes`).
+    pub npcs: u32,
+    /// Seed of the simulation's random number generator (deterministic given inputs).
+    pub seed: u64,
+    /// Interest radius in world units; 0 means every client sees everything.
+    pub view_radius: u32,
+    /// Most concurrent sessions; one more is told "server full".
+    pub max_sessions: usize,
+    /// Largest WebSocket message (and frame) a client may send, in bytes.
+    pub max_message_bytes: usize,
+    /// Time a new connection has to send its Hello, in milliseconds.
+    pub hello_timeout_ms: u64,
+    /// Snapshots may be sent this far (in milliseconds of ticks) ahead of the client's
+    /// acks; past that the session waits and then sends one coalesced delta.
+    pub send_window_ms: u64,
+    /// Seconds between tick-timing summaries in the log.
+    pub log_summary_secs: u64,
+    /// Added one-way latency on every session, for testing netcode by hand (ms).
+    pub sim_latency_ms: u64,
+    /// Random extra latency of up to this many ms, on top of `sim_latency_ms`.
+    pub sim_jitter_ms: u64,
+    /// Longest chat line accepted, in characters.
+    pub max_chat_chars: usize,
+    /// Longest player name, in characters (longer ones are cut).
+    pub max_name_chars: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            bind: IpAddr::from([127, 0, 0, 1]),
+            port: 7777,
+            tick_hz: 30,
+            scenario: Scenario::Demo,
+            arena_width: 2000,
+            arena_height: 1200,
+            npcs: 24,
+            seed: 1,
+            view_radius: 0,
+            max_sessions: 2000,
+            max_message_bytes: 1024,
+            hello_timeout_ms: 5000,
+            send_window_ms: 500,
+            log_summary_secs: 10,
+            sim_latency_ms: 0,
+            sim_jitter_ms: 0,
+            max_chat_chars: 200,
+            max_name_chars: 16,
+        }
+    }
+}
+
+/// Why a configuration could not be loaded or is unusable.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this struct.
+    #[error("invalid config {path}: {message}")]
+    Parse {
+        /// The file (or "built-in defaults").
+        path: String,
+        /// What is wrong, with line and column.
+        message: String,
+    },
+    /// A value is out of its allowed range.
+    #[error("invalid setting {field}: {message}")]
+    Invalid {
+        /// The setting.
+        field: &'static str,
+        /// Why it is refused.
+        message: String,
+    },
+}
+
+impl Config {
+    /// The built-in defaults (`assets/tickwire.toml`, compiled in).
+    pub fn builtin() -> Result<Config, ConfigError> {
+        Config::from_toml(DEFAULT_CONFIG_TOML, "built-in defaults")
+    }
+
+    /// Parses a TOML document; missing keys take `Config::default()`'s values.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Reads and parses a TOML file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Checks every value is in range, so the server never starts half-configured.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn bad(field: &'static str, message: &str) -> Result<(), ConfigError> {
+            Err(ConfigError::Invalid {
+                field,
+                message: message.to_owned(),
+            })
+        }
+        if !(1..=240).contains(&self.tick_hz) {
+            return bad("tick_hz", "must be between 1 and 240");
+        }
+        if !(100..=100_000).contains(&self.arena_width)
+            || !(100..=100_000).contains(&self.arena_height)
+        {
+            return bad("arena", "width and height must be between 100 and 100000");
+        }
+        if self.npcs > 100_000 {
+            return bad("npcs", "must be at most 100000");
+        }
+        if self.max_sessions == 0 {
+            return bad("max_sessions", "must be at least 1");
+        }
+        if !(64..=65_536).contains(&self.max_message_bytes) {
+            return bad("max_message_bytes", "must be between 64 and 65536");
+        }
+        if self.max_name_chars == 0 || self.max_chat_chars == 0 {
+            return bad("max_name_chars/max_chat_chars", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// One tick's duration.
+    #[must_use]
+    pub fn tick_period(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / f64::from(self.tick_hz.max(1)))
+    }
+
+    /// How many snapshots may be in flight unacked (at least 2).
+    #[must_use]
+    pub fn send_window_ticks(&self) -> u32 {
+        let ticks = (self.send_window_ms as f64 * f64::from(self.tick_hz) / 1000.0).ceil() as u32;
+        ticks.max(2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_asset_matches_the_struct_defaults() {
+        assert_eq!(Config::builtin().unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_reported() {
+        let err = Config::from_toml("tick_hz = 30\ntickhz = 5\n", "x.toml").unwrap_err();
+        assert!(err.to_string().contains("tickhz"), "{err}");
+        let c = Config {
+            tick_hz: 0,
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn scenario_defaults_follow_the_design() {
+        let mut c = Config::default();
+        Scenario::Crowd.apply_defaults(&mut c);
+        assert_eq!((c.arena_width, c.npcs, c.view_radius), (4000, 1000, 600));
+        assert_eq!(c.send_window_ticks(), 15);
+    }
+}

@@ -1,0 +1,75 @@
+//! What the tick thread publishes each tick: the snapshot plus the per-player facts a
+//! session needs to address it to its client, and a short history of recent frames.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tickwire_shared::{InputSeq, PlayerId, Tick, WorldSnapshot};
+
+/// One tick's published output.
+#[derive(Debug, Default)]
+pub struct Frame {
+    /// The world at this tick.
+    pub snapshot: Arc<WorldSnapshot>,
+    /// The newest input seq applied for each player by this tick, sorted by player.
+    pub input_acks: Vec<(PlayerId, InputSeq)>,
+}
+
+impl Frame {
+    /// The tick of this frame.
+    #[must_use]
+    pub fn tick(&self) -> Tick {
+        self.snapshot.tick
+    }
+
+    /// The newest input seq of `player` applied by this tick (0 if none yet).
+    #[must_use]
+    pub fn input_ack(&self, player: PlayerId) -> InputSeq {
+        self.input_acks
+            .binary_search_by_key(&player, |(p, _)| *p)
+            .map_or(InputSeq(0), |i| self.input_acks[i].1)
+    }
+}
+
+/// The last few seconds of snapshots, for tests and tools that compare a client's mirror
+/// with what the server had at a tick. Sessions never read it on their hot path.
+#[derive(Debug)]
+pub struct History {
+    /// Newest last.
+    snapshots: Mutex<VecDeque<Arc<WorldSnapshot>>>,
+    /// How many to keep.
+    capacity: usize,
+}
+
+impl History {
+    /// Keeps the newest `capacity` snapshots.
+    #[must_use]
+    pub fn new(capacity: usize) -> History {
+        History {
+            snapshots: Mutex::new(VecDeque::with_capacity(capacity)),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Adds the newest snapshot, dropping the oldest beyond capacity.
+    pub fn push(&self, snapshot: Arc<WorldSnapshot>) {
+        let mut q = self
+            .snapshots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if q.len() == self.capacity {
+            q.pop_front();
+        }
+        q.push_back(snapshot);
+    }
+
+    /// The snapshot of `tick`, if still kept.
+    #[must_use]
+    pub fn at(&self, tick: Tick) -> Option<Arc<WorldSnapshot>> {
+        let q = self
+            .snapshots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        q.iter().rev().find(|s| s.tick == tick).cloned()
+    }
+}

@@ -1,0 +1,283 @@
+//! Server metrics, exposed on `/metrics` in Prometheus text format (prometheus-client).
+//!
+//! One `Metrics` per server, no globals: tests can run several servers in one process.
+//! Names are documented in the README; keep the two in step.
+
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::timing::TickSummary;
+
+/// A reason label (why a session ended, why a connection was refused).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    /// Short machine-readable reason, e.g. `malformed`, `server_full`.
+    pub reason: String,
+}
+
+/// Every metric the server exports.
+pub struct Metrics {
+    /// Where the metrics are registered, for encoding.
+    registry: Registry,
+    /// Time spent running each tick.
+    tick_duration: Histogram,
+    /// How late each tick started against its ideal deadline.
+    tick_lateness: Histogram,
+    /// Ticks that started more than one period late.
+    tick_overruns: Counter,
+    /// Ticks run.
+    ticks: Counter,
+    /// Tick duration median over the last second.
+    tick_p50: Gauge<f64, AtomicU64>,
+    /// Tick duration p99 over the last second.
+    tick_p99: Gauge<f64, AtomicU64>,
+    /// Longest tick in the last second.
+    tick_max: Gauge<f64, AtomicU64>,
+    /// Tick lateness p99 over the last second.
+    lateness_p99: Gauge<f64, AtomicU64>,
+    /// Live sessions (past Hello).
+    pub sessions: Gauge,
+    /// Entities in the world.
+    pub entities: Gauge,
+    /// Payload bytes sent to clients.
+    pub bytes_sent: Counter,
+    /// Payload bytes received from clients.
+    pub bytes_received: Counter,
+    /// Messages sent to clients.
+    pub messages_sent: Counter,
+    /// Messages received from clients.
+    pub messages_received: Counter,
+    /// Size of each snapshot message sent.
+    pub snapshot_bytes: Histogram,
+    /// Sessions ended, by reason.
+    pub sessions_closed: Family<ReasonLabel, Counter>,
+    /// Connections refused before a session started, by reason.
+    pub connections_refused: Family<ReasonLabel, Counter>,
+    /// Client messages dropped without ending the session, by reason.
+    pub messages_dropped: Family<ReasonLabel, Counter>,
+    /// Process resident memory, refreshed at each scrape.
+    rss: Gauge,
+    /// Process CPU seconds (user + system), refreshed at each scrape.
+    cpu: Gauge<f64, AtomicU64>,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    #[must_use]
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("tickwire");
+        // 20 µs .. ~0.66 s, doubling: fine enough for sub-millisecond ticks.
+        let time_buckets = || exponential_buckets(20e-6, 2.0, 16);
+        let m = Metrics {
+            tick_duration: Histogram::new(time_buckets()),
+            tick_lateness: Histogram::new(time_buckets()),
+            tick_overruns: Counter::default(),
+            ticks: Counter::default(),
+            tick_p50: Gauge::default(),
+            tick_p99: Gauge::default(),
+            tick_max: Gauge::default(),
+            lateness_p99: Gauge::default(),
+            sessions: Gauge::default(),
+            entities: Gauge::default(),
+            bytes_sent: Counter::default(),
+            bytes_received: Counter::default(),
+            messages_sent: Counter::default(),
+            messages_received: Counter::default(),
+            snapshot_bytes: Histogram::new(exponential_buckets(8.0, 2.0, 20)),
+            sessions_closed: Family::default(),
+            connections_refused: Family::default(),
+            messages_dropped: Family::default(),
+            rss: Gauge::default(),
+            cpu: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "tick_duration_seconds",
+            "Time spent running each tick",
+            m.tick_duration.clone(),
+        );
+        registry.register(
+            "tick_lateness_seconds",
+            "How late each tick started against its ideal deadline",
+            m.tick_lateness.clone(),
+        );
+        registry.register(
+            "tick_overruns",
+            "Ticks that started more than one period late",
+            m.tick_overruns.clone(),
+        );
+        registry.register("ticks", "Ticks run", m.ticks.clone());
+        registry.register(
+            "tick_duration_p50_seconds",
+            "Tick duration median over the last second",
+            m.tick_p50.clone(),
+        );
+        registry.register(
+            "tick_duration_p99_seconds",
+            "Tick duration 99th percentile over the last second",
+            m.tick_p99.clone(),
+        );
+        registry.register(
+            "tick_duration_max_seconds",
+            "Longest tick over the last second",
+            m.tick_max.clone(),
+        );
+        registry.register(
+            "tick_lateness_p99_seconds",
+            "Tick start lateness 99th percentile over the last second",
+            m.lateness_p99.clone(),
+        );
+        registry.register("sessions", "Live sessions", m.sessions.clone());
+        registry.register("entities", "Entities in the world", m.entities.clone());
+        registry.register(
+            "bytes_sent",
+            "Payload bytes sent to clients",
+            m.bytes_sent.clone(),
+        );
+        registry.register(
+            "bytes_received",
+            "Payload bytes received from clients",
+            m.bytes_received.clone(),
+        );
+        registry.register(
+            "messages_sent",
+            "Messages sent to clients",
+            m.messages_sent.clone(),
+        );
+        registry.register(
+            "messages_received",
+            "Messages received from clients",
+            m.messages_received.clone(),
+        );
+        registry.register(
+            "snapshot_bytes",
+            "Size of each snapshot message sent",
+            m.snapshot_bytes.clone(),
+        );
+        registry.register(
+            "sessions_closed",
+            "Sessions ended, by reason",
+            m.sessions_closed.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "Connections refused before a session started, by reason",
+            m.connections_refused.clone(),
+        );
+        registry.register(
+            "messages_dropped",
+            "Client messages dropped without ending the session, by reason",
+            m.messages_dropped.clone(),
+        );
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident memory of the server process",
+            m.rss.clone(),
+        );
+        registry.register(
+            "process_cpu_seconds",
+            "CPU time (user + system) of the server process",
+            m.cpu.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    /// Records one tick's timing.
+    pub fn record_tick(&self, duration: Duration, lateness: Duration, overrun: bool) {
+        self.ticks.inc();
+        self.tick_duration.observe(duration.as_secs_f64());
+        self.tick_lateness.observe(lateness.as_secs_f64());
+        if overrun {
+            self.tick_overruns.inc();
+        }
+    }
+
+    /// Publishes the last second's tick percentiles.
+    pub fn set_tick_window(&self, s: &TickSummary) {
+        self.tick_p50.set(s.duration_p50_us as f64 / 1e6);
+        self.tick_p99.set(s.duration_p99_us as f64 / 1e6);
+        self.tick_max.set(s.duration_max_us as f64 / 1e6);
+        self.lateness_p99.set(s.lateness_p99_us as f64 / 1e6);
+    }
+
+    /// Counts a session end.
+    pub fn session_closed(&self, reason: &str) {
+        self.sessions_closed
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a refused connection.
+    pub fn connection_refused(&self, reason: &str) {
+        self.connections_refused
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a dropped client message.
+    pub fn message_dropped(&self, reason: &str) {
+        self.messages_dropped
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Renders every metric as Prometheus text, refreshing the process gauges first.
+    #[must_use]
+    pub fn render(&self) -> String {
+        if let Some(stats) = crate::process_stats::read() {
+            self.rss.set(stats.rss_bytes as i64);
+            self.cpu.set(stats.cpu_seconds);
+        }
+        let mut out = String::with_capacity(8 * 1024);
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_names_every_documented_series() {
+        let m = Metrics::new();
+        m.record_tick(Duration::from_micros(300), Duration::from_micros(50), false);
+        m.session_closed("malformed");
+        let text = m.render();
+        for name in [
+            "tickwire_tick_duration_seconds_bucket",
+            "tickwire_tick_lateness_seconds_count",
+            "tickwire_tick_overruns_total",
+            "tickwire_ticks_total 1",
+            "tickwire_sessions ",
+            "tickwire_bytes_sent_total",
+            "tickwire_snapshot_bytes_bucket",
+            "tickwire_sessions_closed_total{reason=\"malformed\"} 1",
+            "tickwire_process_resident_memory_bytes",
+            "tickwire_process_cpu_seconds",
+        ] {
+            assert!(text.contains(name), "missing {name} in\n{text}");
+        }
+    }
+}

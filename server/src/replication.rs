@@ -1,0 +1,267 @@
+//! Per-session replication: the client's baseline, flow control by acks, and the shared
+//! cache that encodes each (baseline, newest) delta body once for every client with the
+//! same view.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use axum::body::Bytes;
+use tickwire_shared::codec::{encode_body, encode_snapshot};
+use tickwire_shared::{NetId, PlayerId, SnapshotHeader, Tick, View, WorldSnapshot, diff};
+
+use crate::frame::Frame;
+
+/// One cached body: the key and its bytes, encoded by whichever writer got there first.
+type CacheEntry = ((Option<Tick>, Tick), Arc<OnceLock<Bytes>>);
+
+/// Encoded full-view bodies keyed by (baseline tick, newest tick). Writers that share a
+/// baseline (nearly all of them, when everyone keeps up) share one encoding.
+#[derive(Debug, Default)]
+pub struct BodyCache {
+    /// Entries for the newest few ticks; older ones are evicted as ticks advance.
+    entries: Mutex<Vec<CacheEntry>>,
+}
+
+/// How many ticks behind the newest a cached body may be before it is evicted.
+const CACHE_TICKS: u32 = 2;
+
+impl BodyCache {
+    /// The encoded full-view body from `baseline` to `latest`.
+    pub fn full_view_body(
+        &self,
+        baseline: Option<&WorldSnapshot>,
+        latest: &WorldSnapshot,
+    ) -> Bytes {
+        let key = (baseline.map(|b| b.tick), latest.tick);
+        let cell = {
+            let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+            entries.retain(|((_, t), _)| latest.tick.since(*t) <= CACHE_TICKS);
+            match entries.iter().find(|(k, _)| *k == key) {
+                Some((_, cell)) => cell.clone(),
+                None => {
+                    let cell = Arc::new(OnceLock::new());
+                    entries.push((key, cell.clone()));
+                    cell
+                }
+            }
+        };
+        // Encoding happens outside the lock; other writers wanting the same body wait on
+        // the cell, not the map.
+        cell.get_or_init(|| {
+            Bytes::from(encode_body(&diff(
+                baseline.map(|b| (b, View::All)),
+                latest,
+                View::All,
+            )))
+        })
+        .clone()
+    }
+}
+
+/// What one session knows about its client's state, and how far ahead it may send.
+#[derive(Debug)]
+pub struct Replicator {
+    /// The player this session serves.
+    player: PlayerId,
+    /// The player's avatar (the centre of an interest view).
+    own: NetId,
+    /// The last snapshot written to the client and the view it was written for: the
+    /// client holds exactly `baseline` as seen through that view.
+    baseline: Option<(Arc<WorldSnapshot>, View)>,
+    /// Ticks written but not yet acked, oldest first.
+    inflight: VecDeque<Tick>,
+    /// Most snapshots in flight before the writer waits for acks.
+    window: usize,
+    /// Interest radius in fixed point; 0 = full view.
+    view_radius: i32,
+    /// Where the view centres when the avatar is not in the snapshot (fixed point).
+    fallback_centre: (i32, i32),
+}
+
+impl Replicator {
+    /// A replicator for a client that holds nothing yet.
+    #[must_use]
+    pub fn new(
+        player: PlayerId,
+        own: NetId,
+        window: u32,
+        view_radius: i32,
+        fallback_centre: (i32, i32),
+    ) -> Replicator {
+        Replicator {
+            player,
+            own,
+            baseline: None,
+            inflight: VecDeque::new(),
+            window: window.max(1) as usize,
+            view_radius,
+            fallback_centre,
+        }
+    }
+
+    /// A replicator for a client known to hold `baseline` (seen through `view`), as when
+    /// it resumes a session: its first message is a delta, not a full state.
+    #[must_use]
+    pub fn with_baseline(mut self, baseline: Arc<WorldSnapshot>, view: View) -> Replicator {
+        self.baseline = Some((baseline, view));
+        self
+    }
+
+    /// Whether another snapshot may be written now.
+    #[must_use]
+    pub fn window_open(&self) -> bool {
+        self.inflight.len() < self.window
+    }
+
+    /// The tick the client is known to hold (the last one written).
+    #[must_use]
+    pub fn baseline(&self) -> Option<(&Arc<WorldSnapshot>, View)> {
+        self.baseline.as_ref().map(|(s, v)| (s, *v))
+    }
+
+    /// Records the client's ack of `tick`: everything written up to it has arrived.
+    /// Acks for ticks never written (or already acked) change nothing.
+    pub fn ack(&mut self, tick: Tick) {
+        if !self.inflight.contains(&tick) {
+            return;
+        }
+        while let Some(&t) = self.inflight.front() {
+            self.inflight.pop_front();
+            if t == tick {
+                break;
+            }
+        }
+    }
+
+    fn view_for(&self, snapshot: &WorldSnapshot) -> View {
+        if self.view_radius <= 0 {
+            return View::All;
+        }
+        let (cx, cy) = snapshot
+            .get(self.own)
+            .map_or(self.fallback_centre, |s| (s.x, s.y));
+        View::Radius {
+            cx,
+            cy,
+            radius: self.view_radius,
+            always: Some(self.own),
+        }
+    }
+
+    /// The message that brings the client from its baseline to `frame`, or `None` when it
+    /// already holds `frame`. Marks `frame` as written: it becomes the new baseline.
+    pub fn next_message(&mut self, frame: &Frame, cache: &BodyCache) -> Option<(Bytes, usize)> {
+        let latest = &frame.snapshot;
+        if self
+            .baseline
+            .as_ref()
+            .is_some_and(|(b, _)| b.tick == latest.tick)
+        {
+            return None;
+        }
+        let view = self.view_for(latest);
+        let body = match (view, &self.baseline) {
+            (View::All, Some((b, View::All))) => cache.full_view_body(Some(b), latest),
+            (View::All, None) => cache.full_view_body(None, latest),
+            (_, base) => Bytes::from(encode_body(&diff(
+                base.as_ref().map(|(b, v)| (&**b, *v)),
+                latest,
+                view,
+            ))),
+        };
+        let header = SnapshotHeader {
+            tick: latest.tick,
+            baseline: self.baseline.as_ref().map(|(b, _)| b.tick),
+            input_ack: frame.input_ack(self.player),
+        };
+        let msg = encode_snapshot(&header, &body);
+        self.baseline = Some((latest.clone(), view));
+        self.inflight.push_back(latest.tick);
+        let body_len = body.len();
+        Some((Bytes::from(msg), body_len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tickwire_shared::codec::decode_server;
+    use tickwire_shared::{Entity, EntityKind, EntityState, InputSeq, Mirror, ServerMsg};
+
+    fn frame(tick: u32, xs: &[i32]) -> Frame {
+        let entities = xs
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| Entity {
+                id: NetId(i as u32 + 1),
+                state: EntityState {
+                    kind: EntityKind::Orb,
+                    owner: None,
+                    name: "".into(),
+                    x,
+                    y: 0,
+                    angle: 0,
+                    score: 0,
+                    hp: 1,
+                },
+            })
+            .collect();
+        Frame {
+            snapshot: Arc::new(WorldSnapshot::new(Tick(tick), entities)),
+            input_acks: vec![(PlayerId(1), InputSeq(4))],
+        }
+    }
+
+    fn apply(m: &mut Mirror, bytes: &[u8]) -> SnapshotHeader {
+        match decode_server(bytes).unwrap() {
+            ServerMsg::Snapshot { header, body } => {
+                m.apply(header.tick, header.baseline, &body).unwrap();
+                header
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_window_closes_until_acks_arrive_then_one_delta_coalesces() {
+        let cache = BodyCache::default();
+        let mut r = Replicator::new(PlayerId(1), NetId(1), 2, 0, (0, 0));
+        let mut m = Mirror::new();
+        let h = apply(
+            &mut m,
+            &r.next_message(&frame(1, &[0, 0]), &cache).unwrap().0,
+        );
+        assert_eq!((h.baseline, h.input_ack), (None, InputSeq(4)));
+        apply(
+            &mut m,
+            &r.next_message(&frame(2, &[1, 0]), &cache).unwrap().0,
+        );
+        assert!(!r.window_open());
+        r.ack(Tick(99));
+        assert!(
+            !r.window_open(),
+            "an ack for a tick never written changes nothing"
+        );
+        r.ack(Tick(2));
+        assert!(r.window_open());
+        let h = apply(
+            &mut m,
+            &r.next_message(&frame(9, &[5, 7]), &cache).unwrap().0,
+        );
+        assert_eq!(h.baseline, Some(Tick(2)));
+        assert_eq!(
+            m.entities().iter().map(|e| e.state.x).collect::<Vec<_>>(),
+            vec![5, 7]
+        );
+        assert!(r.next_message(&frame(9, &[5, 7]), &cache).is_none());
+    }
+
+    #[test]
+    fn clients_with_the_same_baseline_share_one_encoding() {
+        let cache = BodyCache::default();
+        let (a, b) = (frame(1, &[0]), frame(2, &[3]));
+        let x = cache.full_view_body(Some(&a.snapshot), &b.snapshot);
+        let y = cache.full_view_body(Some(&a.snapshot), &b.snapshot);
+        assert_eq!(x.as_ptr(), y.as_ptr());
+    }
+}

@@ -1,0 +1,140 @@
+//! The tick thread: a dedicated OS thread that owns the game world and, every period on
+//! absolute deadlines, applies joins, leaves and inputs, steps the world, captures a
+//! snapshot and publishes it. It never awaits, never touches a socket, never encodes per
+//! client; its cost grows with entities, not with clients.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use tickwire_shared::ServerMsg;
+use tickwire_shared::codec::encode_server;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::frame::{Frame, History};
+use crate::game::Game;
+use crate::lobby::{Lobby, LobbyCommand};
+use crate::metrics::Metrics;
+use crate::timing::TickTimer;
+
+/// How many periods behind schedule the loop may fall before it stops catching up and
+/// re-anchors its deadlines (skipping the missed ticks instead of running them back to
+/// back).
+const MAX_CATCH_UP: u32 = 3;
+
+/// Everything the tick thread owns or talks to.
+pub struct TickLoop {
+    /// The world.
+    pub game: Game,
+    /// Input slots, read each tick.
+    pub lobby: Arc<Lobby>,
+    /// Joins and leaves, drained each tick.
+    pub commands: mpsc::Receiver<LobbyCommand>,
+    /// Where each tick's frame is published.
+    pub frames: watch::Sender<Arc<Frame>>,
+    /// Recent snapshots, for inspection.
+    pub history: Arc<History>,
+    /// Game events go out here, encoded once.
+    pub broadcast: broadcast::Sender<Bytes>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Stops the loop.
+    pub shutdown: CancellationToken,
+    /// One tick.
+    pub period: Duration,
+    /// Interval of the timing log line.
+    pub log_every: Duration,
+}
+
+impl TickLoop {
+    /// Starts the loop on its own thread.
+    pub fn spawn(self) -> std::io::Result<JoinHandle<()>> {
+        std::thread::Builder::new()
+            .name("tick".into())
+            .spawn(move || self.run())
+    }
+
+    fn run(mut self) {
+        let mut timer = TickTimer::new(self.period, self.log_every);
+        let mut anchor = Instant::now();
+        let mut n: u32 = 0;
+        while !self.shutdown.is_cancelled() {
+            let deadline = anchor + self.period * n;
+            let now = Instant::now();
+            if now < deadline {
+                std::thread::sleep(deadline - now);
+            }
+            let started = Instant::now();
+            self.tick();
+            let duration = started.elapsed();
+            if let Some(s) = timer.record(deadline, started, duration, &self.metrics) {
+                info!(
+                    ticks = s.ticks,
+                    entities = self.game.entity_count(),
+                    players = self.game.player_count(),
+                    "tick p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms; start lateness p99 {:.3} ms, max {:.3} ms; overruns {}",
+                    s.duration_p50_us as f64 / 1000.0,
+                    s.duration_p99_us as f64 / 1000.0,
+                    s.duration_max_us as f64 / 1000.0,
+                    s.lateness_p99_us as f64 / 1000.0,
+                    s.lateness_max_us as f64 / 1000.0,
+                    s.overruns,
+                );
+            }
+            n += 1;
+            let next = anchor + self.period * n;
+            let now = Instant::now();
+            if now > next + self.period * MAX_CATCH_UP || n == u32::MAX {
+                // Too far behind (or the counter is about to wrap): start a new schedule now.
+                anchor = now;
+                n = 0;
+            }
+        }
+    }
+
+    /// One tick: lobby changes, inputs, simulation, capture, publish.
+    pub fn tick(&mut self) {
+        while let Ok(cmd) = self.commands.try_recv() {
+            match cmd {
+                LobbyCommand::Join {
+                    player,
+                    entity,
+                    name,
+                } => self.game.join(player, entity, name),
+                LobbyCommand::Leave { player } => {
+                    self.game.leave(player);
+                }
+            }
+        }
+        let mut input_acks = Vec::with_capacity(self.lobby.inputs.len());
+        for mut entry in self.lobby.inputs.iter_mut() {
+            let player = *entry.key();
+            let slot = entry.value_mut();
+            if slot.dirty {
+                self.game
+                    .set_controls(player, slot.buttons, slot.aim, slot.fire_pressed);
+                slot.dirty = false;
+                slot.fire_pressed = false;
+            }
+            input_acks.push((player, slot.seq));
+        }
+        input_acks.sort_unstable_by_key(|(p, _)| *p);
+        self.game.step();
+        let snapshot = Arc::new(self.game.capture());
+        self.metrics.entities.set(snapshot.entities.len() as i64);
+        self.history.push(snapshot.clone());
+        self.frames.send_replace(Arc::new(Frame {
+            snapshot,
+            input_acks,
+        }));
+        for event in self.game.drain_events() {
+            // No subscribers (nobody connected) is fine.
+            let _ = self
+                .broadcast
+                .send(Bytes::from(encode_server(&ServerMsg::Event(event))));
+        }
+    }
+}
