@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bots;
 mod client;
 mod clock;
 mod conn;
@@ -30,6 +31,7 @@ mod event;
 mod inbound;
 mod options;
 mod outbox;
+pub mod soak;
 mod stats;
 mod welcome;
 

@@ -1,0 +1,124 @@
+//! `bots`: run a fleet of headless Tickwire clients against a server and summarise what
+//! they saw (connections, snapshot rates and gaps, RTT, bandwidth, desyncs). Exits
+//! non-zero when no bot could connect or any desync was seen.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use tickwire_client::bots::{Behavior, FleetConfig, Live, fleet, progress};
+use tokio_util::sync::CancellationToken;
+
+/// Run headless bots against a Tickwire server.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// The server's WebSocket URL.
+    #[arg(long, env = "TICKWIRE_URL", default_value = "ws://127.0.0.1:7777/ws")]
+    url: String,
+    /// How many bots.
+    #[arg(long, default_value_t = 100)]
+    count: usize,
+    /// How long to run, ramp included (e.g. 30s, 10m).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// How the bots play: arena, wander, chase, idle or churn.
+    #[arg(long, default_value = "arena")]
+    behavior: Behavior,
+    /// Inputs per second per bot.
+    #[arg(long, default_value_t = 20.0)]
+    input_hz: f64,
+    /// How many bots fully decode and verify snapshots (the rest count bytes and
+    /// arrival times only, so the load generator stays cheap).
+    #[arg(long, default_value_t = 10)]
+    decode: usize,
+    /// Spread the first connects over this long (default: 5 ms per bot).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    ramp: Option<Duration>,
+    /// Runtime worker threads; 1 runs every bot on one core.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Seconds between progress lines (0 for none).
+    #[arg(long, default_value_t = 5)]
+    progress_every: u64,
+    /// Seed of the bots' random choices.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print the summary as JSON on stdout (progress still goes to stderr).
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = if args.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads)
+            .enable_all()
+            .build()
+    }
+    .context("building the tokio runtime")?;
+
+    let config = FleetConfig {
+        url: args.url.clone(),
+        count: args.count,
+        duration: args.duration,
+        behavior: args.behavior,
+        input_hz: args.input_hz,
+        decode: args.decode,
+        ramp: args
+            .ramp
+            .unwrap_or_else(|| FleetConfig::default_ramp(args.count))
+            .min(args.duration / 2),
+        seed: args.seed,
+        ..FleetConfig::default()
+    };
+    let summary = runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        let on_signal = shutdown.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_signal.cancel();
+            }
+        });
+        let live = Arc::new(Live::default());
+        let stop_progress = CancellationToken::new();
+        if args.progress_every > 0 {
+            tokio::spawn(progress::print_every(
+                Arc::clone(&live),
+                args.count,
+                Duration::from_secs(args.progress_every),
+                stop_progress.clone(),
+            ));
+        }
+        let summary = fleet::run(&config, live, shutdown).await;
+        stop_progress.cancel();
+        summary
+    });
+
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!("bots summary ({})", args.url);
+        print!("{}", summary.to_text());
+    }
+    if summary.bots_connected == 0 && summary.bots > 0 {
+        anyhow::bail!("no bot could connect to {}", args.url);
+    }
+    if summary.desyncs > 0 {
+        anyhow::bail!(
+            "{} desyncs: a mirrored view disagreed with the server",
+            summary.desyncs
+        );
+    }
+    Ok(())
+}

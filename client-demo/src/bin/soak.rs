@@ -1,0 +1,167 @@
+//! `soak`: load a Tickwire server with bots for a while, sample its metrics, write
+//! DIR/summary.json and DIR/report.html, and exit non-zero naming every threshold missed.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use tickwire_client::bots::Behavior;
+use tickwire_client::soak::{self, SoakConfig, Target, Thresholds};
+use tokio_util::sync::CancellationToken;
+
+/// Soak-test a Tickwire server and report tick stability, bandwidth and memory.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// How many bots.
+    #[arg(long, default_value_t = 500)]
+    bots: usize,
+    /// How long to run, ramp included (e.g. 60s, 10m).
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Scenario to start the server with (demo, arena, crowd, cubes).
+    #[arg(long, default_value = "arena")]
+    scenario: String,
+    /// How the bots play: arena, wander, chase, idle or churn.
+    #[arg(long, default_value = "arena")]
+    behavior: Behavior,
+    /// Inputs per second per bot.
+    #[arg(long, default_value_t = 20.0)]
+    input_hz: f64,
+    /// Bots that fully decode and verify snapshots (the rest only count them).
+    #[arg(long, default_value_t = 10)]
+    decode: usize,
+    /// Spread the bots' first connects over this long (default: 5 ms per bot).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    ramp: Option<Duration>,
+    /// Measure RSS growth from this point on (default: the later of 20% of the run and
+    /// the end of the ramp).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    warmup: Option<Duration>,
+    /// Directory for summary.json, report.html and server.log.
+    #[arg(long, default_value = "soak-report")]
+    report: PathBuf,
+    /// The server binary to start (default: `tickwire` next to this binary).
+    #[arg(long, env = "TICKWIRE_SERVER_BIN")]
+    server_bin: Option<PathBuf>,
+    /// Server tick rate (passed as --tick-hz; default: the scenario's).
+    #[arg(long)]
+    tick_hz: Option<u32>,
+    /// NPC count (passed as --npcs; default: the scenario's).
+    #[arg(long)]
+    npcs: Option<u32>,
+    /// Server seed (passed as --seed).
+    #[arg(long)]
+    server_seed: Option<u64>,
+    /// Extra server argument (repeatable), e.g. --server-arg=--max-sessions --server-arg=2000.
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    server_args: Vec<String>,
+    /// Target a running server at this WebSocket URL instead of starting one.
+    #[arg(long, requires = "metrics_url")]
+    url: Option<String>,
+    /// The running server's metrics URL (with --url).
+    #[arg(long, requires = "url")]
+    metrics_url: Option<String>,
+    /// Fail if the run's tick duration p99 exceeds this many milliseconds.
+    #[arg(long, default_value_t = Thresholds::default().max_tick_p99_ms)]
+    max_tick_p99_ms: f64,
+    /// Fail if the run's tick-start lateness p99 exceeds this many milliseconds.
+    #[arg(long, default_value_t = Thresholds::default().max_lateness_p99_ms)]
+    max_lateness_p99_ms: f64,
+    /// Fail if more ticks than this overran their period.
+    #[arg(long, default_value_t = Thresholds::default().max_overruns)]
+    max_overruns: u64,
+    /// Fail if server RSS grew more than this percentage from warm-up to the end.
+    #[arg(long, default_value_t = Thresholds::default().max_rss_growth_pct)]
+    max_rss_growth_pct: f64,
+    /// Fail if the decoding bots saw more desyncs than this.
+    #[arg(long, default_value_t = Thresholds::default().max_desyncs)]
+    max_desyncs: u64,
+    /// Fail if more bot connection attempts than this failed.
+    #[arg(long, default_value_t = Thresholds::default().max_failed_connects)]
+    max_failed_connects: u64,
+    /// Seed of the bots' random choices.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Runtime worker threads for the bots; 1 keeps the load generator on one core.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let target = match (args.url, args.metrics_url) {
+        (Some(url), Some(metrics_url)) => Target::Running { url, metrics_url },
+        _ => Target::Spawn {
+            server_bin: args.server_bin,
+            extra_args: args.server_args,
+            tick_hz: args.tick_hz,
+            npcs: args.npcs,
+            seed: args.server_seed,
+        },
+    };
+    let config = SoakConfig {
+        bots: args.bots,
+        duration: args.duration,
+        scenario: args.scenario,
+        behavior: args.behavior,
+        input_hz: args.input_hz,
+        decode: args.decode,
+        ramp: args.ramp,
+        warmup: args.warmup,
+        report_dir: args.report,
+        target,
+        thresholds: Thresholds {
+            max_tick_p99_ms: args.max_tick_p99_ms,
+            max_lateness_p99_ms: args.max_lateness_p99_ms,
+            max_overruns: args.max_overruns,
+            max_rss_growth_pct: args.max_rss_growth_pct,
+            max_desyncs: args.max_desyncs,
+            max_failed_connects: args.max_failed_connects,
+        },
+        seed: args.seed,
+        progress: !args.quiet,
+        ..SoakConfig::default()
+    };
+    let runtime = if args.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads)
+            .enable_all()
+            .build()
+    }
+    .context("building the tokio runtime")?;
+
+    let summary = runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        let on_signal = shutdown.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_signal.cancel();
+            }
+        });
+        soak::run::run(&config, shutdown).await
+    })?;
+
+    print!("{}", soak::table::to_text(&summary));
+    println!(
+        "report: {}",
+        config.report_dir.join("report.html").display()
+    );
+    if !summary.passed {
+        let failed: Vec<&str> = summary.failures().map(|v| v.detail.as_str()).collect();
+        anyhow::bail!("soak failed:\n  {}", failed.join("\n  "));
+    }
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! The fleet: plans every bot (ramp slot, decode or count, seed), runs them all as tasks
+//! on the current runtime, and folds their tallies into a `BotsSummary`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::behavior::Behavior;
+use super::bot::{self, BotPlan};
+use super::live::Live;
+use super::summary::BotsSummary;
+use super::tally::Tally;
+use crate::Mode;
+
+/// How to run a fleet of bots.
+#[derive(Clone, Debug)]
+pub struct FleetConfig {
+    /// The server's WebSocket URL, e.g. `ws://127.0.0.1:7777/ws`.
+    pub url: String,
+    /// How many bots.
+    pub count: usize,
+    /// How long the whole run lasts, ramp included.
+    pub duration: Duration,
+    /// How the bots play.
+    pub behavior: Behavior,
+    /// Inputs per second per bot.
+    pub input_hz: f64,
+    /// How many bots fully decode and verify snapshots; the rest only count them.
+    pub decode: usize,
+    /// Time over which the bots' first connects are spread evenly.
+    pub ramp: Duration,
+    /// Time between pings of one bot (RTT samples).
+    pub ping_period: Duration,
+    /// How long one connect may take.
+    pub connect_timeout: Duration,
+    /// Seed for every bot's RNG (bot `i` uses `seed + i`), so runs can be repeated.
+    pub seed: u64,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        FleetConfig {
+            url: "ws://127.0.0.1:7777/ws".into(),
+            count: 10,
+            duration: Duration::from_secs(60),
+            behavior: Behavior::Arena,
+            input_hz: 20.0,
+            decode: 10,
+            ramp: Duration::from_secs(1),
+            ping_period: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(10),
+            seed: 1,
+        }
+    }
+}
+
+impl FleetConfig {
+    /// The default ramp for `count` bots: 5 ms per bot (200 connects per second), so a
+    /// thousand bots join over five seconds instead of in one burst.
+    #[must_use]
+    pub fn default_ramp(count: usize) -> Duration {
+        Duration::from_millis(5 * count as u64)
+    }
+
+    /// The plan of bot `index`, for a run that starts at `t0`.
+    #[must_use]
+    pub fn plan(&self, index: usize, t0: Instant, url: &Arc<str>) -> BotPlan {
+        let slot = if self.count > 1 {
+            self.ramp.mul_f64(index as f64 / self.count as f64)
+        } else {
+            Duration::ZERO
+        };
+        let hz = if self.input_hz > 0.0 {
+            self.input_hz
+        } else {
+            20.0
+        };
+        BotPlan {
+            index,
+            url: Arc::clone(url),
+            behavior: self.behavior,
+            mode: if index < self.decode {
+                Mode::Mirror
+            } else {
+                Mode::CountOnly
+            },
+            input_period: Duration::from_secs_f64(1.0 / hz),
+            ping_period: self.ping_period,
+            start_at: t0 + slot,
+            end_at: t0 + self.duration,
+            seed: self.seed.wrapping_add(index as u64),
+            connect_timeout: self.connect_timeout,
+        }
+    }
+}
+
+/// Runs the fleet to its end (or `shutdown`) on the current tokio runtime, counting live
+/// progress into `live`, and returns the summary.
+pub async fn run(
+    config: &FleetConfig,
+    live: Arc<Live>,
+    shutdown: CancellationToken,
+) -> BotsSummary {
+    let t0 = Instant::now();
+    let url: Arc<str> = Arc::from(config.url.as_str());
+    let mut tasks = JoinSet::new();
+    for index in 0..config.count {
+        let plan = config.plan(index, t0, &url);
+        tasks.spawn(bot::run(plan, Arc::clone(&live), shutdown.clone()));
+    }
+    let mut tallies = Vec::with_capacity(config.count);
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(tally) => tallies.push(tally),
+            Err(e) => {
+                // A bot task panicked: count it as a failure rather than losing the run.
+                let mut t = Tally::default();
+                t.failed = 1;
+                t.error(format!("bot task failed: {e}"));
+                tallies.push(t);
+            }
+        }
+    }
+    BotsSummary::from_tallies(config.behavior.name(), &tallies, t0.elapsed().as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_spread_the_ramp_and_decode_only_the_first_bots() {
+        let config = FleetConfig {
+            count: 4,
+            decode: 1,
+            ramp: Duration::from_secs(2),
+            duration: Duration::from_secs(10),
+            input_hz: 20.0,
+            ..FleetConfig::default()
+        };
+        let t0 = Instant::now();
+        let url: Arc<str> = Arc::from("ws://x/ws");
+        let plans: Vec<BotPlan> = (0..4).map(|i| config.plan(i, t0, &url)).collect();
+        assert_eq!(plans[0].mode, Mode::Mirror);
+        assert!(plans[1..].iter().all(|p| p.mode == Mode::CountOnly));
+        assert_eq!(plans[2].start_at - t0, Duration::from_secs(1));
+        assert_eq!(plans[3].end_at - t0, Duration::from_secs(10));
+        assert_eq!(plans[0].input_period, Duration::from_millis(50));
+        assert_ne!(plans[0].seed, plans[1].seed);
+        assert_eq!(FleetConfig::default_ramp(1000), Duration::from_secs(5));
+    }
+}

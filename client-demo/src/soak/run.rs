@@ -1,0 +1,253 @@
+//! The soak run itself: start (or find) the server, ramp the bots up in-process, sample
+//! `/metrics` every second into a time series, then judge and write the report.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio_util::sync::CancellationToken;
+
+use super::config::{SoakConfig, Target};
+use super::error::SoakError;
+use super::figures::{Figures, Moments};
+use super::http_get;
+use super::reading::Reading;
+use super::report_html;
+use super::series::{ClientSide, Point};
+use super::server_process::{ServerProcess, find_binary, http_base};
+use super::summary::SoakSummary;
+use crate::bots::{BotsSummary, FleetConfig, Live, fleet};
+
+/// How long the server may take to print its address and answer `/metrics`.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long one scrape may take.
+const SCRAPE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Consecutive failed scrapes after which the run is abandoned.
+const MAX_SCRAPE_FAILURES: u32 = 5;
+
+/// Runs a soak as configured, writes `summary.json` and `report.html` (and `server.log`
+/// when it started the server) into the report directory, and returns the summary.
+/// Thresholds missed are reported in the summary (`passed: false`), not as an error.
+pub async fn run(
+    config: &SoakConfig,
+    shutdown: CancellationToken,
+) -> Result<SoakSummary, SoakError> {
+    let dir = &config.report_dir;
+    std::fs::create_dir_all(dir).map_err(|source| SoakError::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    let log = dir.join("server.log");
+    let (mut server, url, metrics_url) = match &config.target {
+        Target::Spawn { server_bin, .. } => {
+            let bin = find_binary(server_bin.as_deref())?;
+            let server =
+                ServerProcess::start(&bin, &config.server_args(), &log, STARTUP_TIMEOUT).await?;
+            let url = server.ws_url.clone();
+            let metrics = format!("{}/metrics", http_base(&url).unwrap_or_default());
+            (Some(server), url, metrics)
+        }
+        Target::Running { url, metrics_url } => (None, url.clone(), metrics_url.clone()),
+    };
+    let measured = measure(config, &url, &metrics_url, server.as_mut(), &log, shutdown).await;
+    if let Some(server) = server {
+        server.stop(Duration::from_secs(5)).await;
+    }
+    let summary = measured?;
+    write_report(&summary, dir)?;
+    Ok(summary)
+}
+
+/// Writes `summary.json` and `report.html` into `dir`.
+pub fn write_report(summary: &SoakSummary, dir: &Path) -> Result<(), SoakError> {
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| SoakError::Write { path, source })
+    };
+    write("summary.json", summary.to_json()?)?;
+    write("report.html", report_html::render(summary)?)?;
+    Ok(())
+}
+
+async fn scrape(url: &str) -> Result<Reading, SoakError> {
+    let text = http_get::get(url, SCRAPE_TIMEOUT)
+        .await
+        .map_err(|source| SoakError::Scrape {
+            url: url.to_owned(),
+            source,
+        })?;
+    Reading::parse(&text).map_err(|source| SoakError::Parse {
+        url: url.to_owned(),
+        source,
+    })
+}
+
+/// Scrapes until the server answers (it may still be binding), up to `STARTUP_TIMEOUT`.
+async fn scrape_when_ready(url: &str) -> Result<Reading, SoakError> {
+    let give_up = Instant::now() + STARTUP_TIMEOUT;
+    loop {
+        match scrape(url).await {
+            Ok(r) => return Ok(r),
+            Err(e) if Instant::now() >= give_up => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+fn progress_bar(config: &SoakConfig) -> ProgressBar {
+    if !config.progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(config.duration.as_secs().max(1));
+    let style = ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len}s {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar
+}
+
+fn progress_message(p: &Point, bots: usize) -> String {
+    let f = |v: Option<f64>, d: usize| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.d$}"));
+    format!(
+        "bots {}/{bots} | tick p99 {} ms | late p99 {} ms | overruns {} | RSS {} MiB | CPU {}% | desyncs {}",
+        p.bots_connected,
+        f(p.tick_p99_ms, 2),
+        f(p.lateness_p99_ms, 2),
+        f(p.overruns, 0),
+        f(p.rss_mib, 1),
+        f(p.cpu_pct, 0),
+        p.desyncs
+    )
+}
+
+async fn measure(
+    config: &SoakConfig,
+    url: &str,
+    metrics_url: &str,
+    mut server: Option<&mut ServerProcess>,
+    log: &Path,
+    shutdown: CancellationToken,
+) -> Result<SoakSummary, SoakError> {
+    let start = scrape_when_ready(metrics_url).await?;
+    let missing: Vec<String> = start.missing().into_iter().map(str::to_owned).collect();
+    let started_unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+
+    let live = Arc::new(Live::default());
+    let fleet_config = FleetConfig {
+        url: url.to_owned(),
+        count: config.bots,
+        duration: config.duration,
+        behavior: config.behavior,
+        input_hz: config.input_hz,
+        decode: config.decode,
+        ramp: config.ramp(),
+        seed: config.seed,
+        ..FleetConfig::default()
+    };
+    let stop_bots = shutdown.child_token();
+    let fleet_live = Arc::clone(&live);
+    let fleet_stop = stop_bots.clone();
+    let mut fleet =
+        tokio::spawn(async move { fleet::run(&fleet_config, fleet_live, fleet_stop).await });
+
+    let t0 = Instant::now();
+    let bar = progress_bar(config);
+    let period = config.sample_period;
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    // The last sample is taken before the bots start leaving, so "the end" is under load.
+    let last_sample_at = config.duration.saturating_sub(period / 2);
+    let warmup_s = config.warmup_s();
+    let mut points: Vec<Point> = Vec::new();
+    let mut prev = (start.clone(), ClientSide::default(), 0.0_f64);
+    let mut warm: Option<Reading> = None;
+    let mut failures = 0;
+
+    let client: BotsSummary = loop {
+        tokio::select! {
+            done = &mut fleet => {
+                break done.unwrap_or_else(|e| BotsSummary {
+                    errors: vec![(format!("bot fleet failed: {e}"), 1)],
+                    failed: config.bots as u64,
+                    ..BotsSummary::default()
+                });
+            }
+            _ = ticker.tick() => {}
+        }
+        if server.as_mut().is_some_and(|s| s.has_exited()) {
+            stop_bots.cancel();
+            return Err(SoakError::ServerExited {
+                log: log.to_owned(),
+            });
+        }
+        let elapsed = t0.elapsed();
+        if elapsed > last_sample_at {
+            continue;
+        }
+        let reading = match scrape(metrics_url).await {
+            Ok(r) => {
+                failures = 0;
+                r
+            }
+            Err(e) => {
+                failures += 1;
+                if failures >= MAX_SCRAPE_FAILURES {
+                    stop_bots.cancel();
+                    return Err(e);
+                }
+                continue;
+            }
+        };
+        let t = t0.elapsed().as_secs_f64();
+        let l = live.read();
+        let side = ClientSide {
+            connected: l.connected,
+            desyncs: l.desyncs,
+            snapshots: l.snapshots,
+        };
+        let point = Point::new(t, t - prev.2, (&reading, side), (&prev.0, prev.1), &start);
+        bar.set_position(elapsed.as_secs());
+        bar.set_message(progress_message(&point, config.bots));
+        points.push(point);
+        if warm.is_none() && t >= warmup_s {
+            warm = Some(reading.clone());
+        }
+        prev = (reading, side, t);
+    };
+    bar.finish_and_clear();
+
+    let (end, measured_s) = (&prev.0, prev.2);
+    let figures = Figures::compute(
+        Moments {
+            start: &start,
+            warmup: warm.as_ref().unwrap_or(&start),
+            end,
+        },
+        measured_s,
+        warmup_s,
+        &points,
+        client.desyncs,
+        client.failed,
+    );
+    let verdicts = config.thresholds.evaluate(&figures);
+    Ok(SoakSummary {
+        scenario: config.scenario.clone(),
+        behavior: config.behavior.name().to_owned(),
+        bots: config.bots,
+        duration_s: config.duration.as_secs_f64(),
+        url: url.to_owned(),
+        metrics_url: metrics_url.to_owned(),
+        started_unix_ms,
+        missing_metrics: missing,
+        passed: verdicts.iter().all(|v| v.passed),
+        figures,
+        client,
+        thresholds: config.thresholds.clone(),
+        verdicts,
+        series: points,
+    })
+}
