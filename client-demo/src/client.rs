@@ -55,7 +55,9 @@ impl Client {
         conn.queue(&ClientMsg::Hello {
             protocol: PROTOCOL_VERSION,
             name: options.name,
-            resume: options.resume,
+            resume: options
+                .resume
+                .map(|token| tickwire_shared::Resume { token, tick: None }),
             auth: options.auth,
         })?;
         conn.send_queued().await?;

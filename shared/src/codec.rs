@@ -261,7 +261,10 @@ mod tests {
             ClientMsg::Hello {
                 protocol: PROTOCOL_VERSION,
                 name: "ann".into(),
-                resume: Some("r".into()),
+                resume: Some(crate::Resume {
+                    token: "r".into(),
+                    tick: Some(Tick(4)),
+                }),
                 auth: None,
             },
             ClientMsg::Input {

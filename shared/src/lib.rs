@@ -18,6 +18,7 @@ pub use delta::{EntityUpdate, FieldChanges, SnapshotBody, diff};
 pub use ids::{InputSeq, NetId, PlayerId, Tick};
 pub use mirror::{ApplyError, Mirror};
 pub use protocol::{
-    ArenaInfo, ByeCode, ClientMsg, GameEvent, PROTOCOL_VERSION, ServerMsg, SnapshotHeader, buttons,
+    ArenaInfo, ByeCode, ClientMsg, GameEvent, PROTOCOL_VERSION, Resume, ServerMsg, SnapshotHeader,
+    buttons,
 };
 pub use snapshot::{Entity, EntityKind, EntityState, View, WorldSnapshot};

@@ -37,8 +37,9 @@ pub enum ClientMsg {
         protocol: u16,
         /// The player's display name (trimmed and length-capped by the server).
         name: String,
-        /// A resume token from an earlier `Welcome`, to take back a dropped player.
-        resume: Option<String>,
+        /// Takes back a dropped player: the token from an earlier `Welcome`, and the tick
+        /// the client still holds, so the first snapshot can be a delta from it.
+        resume: Option<Resume>,
         /// A signed join token, required when the server runs with an auth secret.
         auth: Option<String>,
     },
@@ -67,6 +68,16 @@ pub enum ClientMsg {
         /// The text (length-capped by the server).
         text: String,
     },
+}
+
+/// A request to take back a player after a dropped connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    /// The resume token from the player's last `Welcome`.
+    pub token: String,
+    /// The newest snapshot tick the client has applied and still holds; `None` if it kept
+    /// nothing (then the first snapshot is a full state).
+    pub tick: Option<Tick>,
 }
 
 /// What the client needs to know about the arena to draw and predict it.

@@ -130,6 +130,9 @@ fn client_json(m: &ClientMsg) -> Value {
             resume,
             auth,
         } => {
+            let resume = resume
+                .as_ref()
+                .map(|r| json!({"token": r.token, "tick": r.tick.map(|t| t.0)}));
             json!({"type": "Hello", "protocol": protocol, "name": name, "resume": resume, "auth": auth})
         }
         ClientMsg::Input { seq, buttons, aim } => {
@@ -318,7 +321,10 @@ fn client_vectors() -> Vec<(&'static str, ClientMsg)> {
             ClientMsg::Hello {
                 protocol: 300,
                 name: "Zoë ✓ 🚀".into(),
-                resume: Some("3f2a-resume".into()),
+                resume: Some(tickwire_shared::Resume {
+                    token: "3f2a-resume".into(),
+                    tick: Some(Tick(70_000)),
+                }),
                 auth: Some("a".repeat(260)),
             },
         ),

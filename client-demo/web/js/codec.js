@@ -348,7 +348,7 @@ export function decodeClient(bytes) {
         type,
         protocol: r.u16(),
         name: r.string(),
-        resume: r.option(() => r.string()),
+        resume: r.option(() => ({ token: r.string(), tick: r.option(() => r.u32()) })),
         auth: r.option(() => r.string()),
       };
       break;
@@ -376,7 +376,12 @@ export function encodeClient(msg) {
     case 'Hello':
       w.varint(msg.protocol);
       w.string(msg.name);
-      w.option(msg.resume, (s) => w.string(s));
+      // resume is {token, tick|null}; a bare token string means "holding nothing".
+      w.option(msg.resume, (v) => {
+        const res = typeof v === 'string' ? { token: v, tick: null } : v;
+        w.string(res.token);
+        w.option(res.tick, (t) => w.varint(t >>> 0));
+      });
       w.option(msg.auth, (s) => w.string(s));
       break;
     case 'Input':
