@@ -1,0 +1,150 @@
+// Interpolation of remote entities: each entity keeps a short history of (tick, x, y,
+// angle) samples taken from the snapshots that changed it, and is drawn at the playout
+// clock's render tick by interpolating between the two samples around it.
+//
+// Entities at rest send nothing, so before a sample that follows a gap, a "hold" sample
+// at the previous snapshot's tick pins the old position: a car that waited ten ticks and
+// then moved is drawn waiting, not crawling. Spawns appear when the render tick reaches
+// them and despawns vanish when it passes them, so lifecycles are seen in order too.
+
+import { POS_SCALE } from './world.js';
+
+const MAX_SAMPLES = 64;
+// A step longer than this many units per tick is a teleport (a respawn), drawn as a cut.
+const TELEPORT_UNITS_PER_TICK = 60;
+
+/** One entity's draw state and sample history. */
+export class Track {
+  constructor(e, tick, born) {
+    this.id = e.id;
+    /** Newest mirrored state (kind, owner, name, score, hp…). */
+    this.e = e;
+    /** Samples {t, x, y, a, cut}, oldest first; positions in world units, angle in steps. */
+    this.samples = [{ t: tick, x: e.x / POS_SCALE, y: e.y / POS_SCALE, a: e.angle, cut: false }];
+    /** The tick from which it is drawn (-Infinity for what was there on join). */
+    this.born = born;
+    /** The tick it stopped existing, once despawned. */
+    this.diedAt = null;
+    /** Ticks at which it teleported (respawns), for effects. */
+    this.lastCutTick = born;
+    /** Interpolated draw position, written by `Interp.sampleInto`. */
+    this.x = 0;
+    this.y = 0;
+    this.a = 0;
+    /** Velocity from the last two samples (units per tick), for extrapolating shots. */
+    this.vx = 0;
+    this.vy = 0;
+  }
+
+  push(t, e, prevTick) {
+    const last = this.samples[this.samples.length - 1];
+    if (prevTick !== null && last.t < prevTick) {
+      this.samples.push({ t: prevTick, x: last.x, y: last.y, a: last.a, cut: false });
+    }
+    const x = e.x / POS_SCALE;
+    const y = e.y / POS_SCALE;
+    const prev = this.samples[this.samples.length - 1];
+    const dt = Math.max(1, t - prev.t);
+    const cut = Math.hypot(x - prev.x, y - prev.y) > TELEPORT_UNITS_PER_TICK * dt;
+    if (cut) this.lastCutTick = t;
+    else {
+      this.vx = (x - prev.x) / dt;
+      this.vy = (y - prev.y) / dt;
+    }
+    this.samples.push({ t, x, y, a: e.angle, cut });
+    if (this.samples.length > MAX_SAMPLES) this.samples.splice(0, this.samples.length - MAX_SAMPLES);
+  }
+
+  /** Sets x, y, a for render tick `r`; `extrapolate` lets it run past its last sample. */
+  sampleAt(r, extrapolate = 0) {
+    const s = this.samples;
+    let i = s.length - 1;
+    while (i > 0 && s[i].t > r) i--;
+    const a = s[i];
+    const b = s[i + 1];
+    if (b === undefined || a.t >= r) {
+      // Past the newest sample (hold, or run on along the velocity up to `extrapolate`
+      // ticks), exactly on a sample, or before the first one (hold).
+      const ahead = b === undefined ? Math.min(Math.max(r - a.t, 0), extrapolate) : 0;
+      this.x = a.x + this.vx * ahead;
+      this.y = a.y + this.vy * ahead;
+      this.a = a.a;
+      return;
+    }
+    if (b.cut) {
+      this.x = a.x;
+      this.y = a.y;
+      this.a = a.a;
+      return;
+    }
+    const f = (r - a.t) / (b.t - a.t);
+    this.x = a.x + (b.x - a.x) * f;
+    this.y = a.y + (b.y - a.y) * f;
+    let da = (b.a - a.a) & 0xff;
+    if (da > 127) da -= 256;
+    this.a = (a.a + da * f + 256) % 256;
+  }
+
+  /** Drops samples that the render tick has left behind for good. */
+  prune(r) {
+    const s = this.samples;
+    let k = 0;
+    while (k + 1 < s.length && s[k + 1].t <= r) k++;
+    if (k > 0) s.splice(0, k);
+  }
+}
+
+/** Every remote entity's track, fed by snapshots and sampled each frame. */
+export class Interp {
+  constructor() {
+    /** Live tracks by id. */
+    this.tracks = new Map();
+    /** Despawned tracks still drawn until the render tick passes their death. */
+    this.dying = [];
+    /** Callbacks for effects: (track, tick) when a track finally goes. */
+    this.onGone = null;
+  }
+
+  /** Feeds one applied snapshot: `change` is what `Mirror.apply` returned. */
+  onSnapshot(tick, change, mirror) {
+    if (change.full) {
+      this.tracks.clear();
+      this.dying = [];
+      for (const e of mirror.entities.values()) this.tracks.set(e.id, new Track(e, tick, -Infinity));
+      return;
+    }
+    for (const e of change.despawned) {
+      const t = this.tracks.get(e.id);
+      if (t === undefined || t.e !== e) continue;
+      this.tracks.delete(e.id);
+      t.diedAt = tick;
+      this.dying.push(t);
+    }
+    for (const e of change.spawned) {
+      this.tracks.set(e.id, new Track(e, tick, tick));
+    }
+    for (const { now, u } of change.updated) {
+      const t = this.tracks.get(now.id);
+      if (t === undefined) continue;
+      t.e = now;
+      if (u.x !== null || u.y !== null || u.angle !== null) t.push(tick, now, change.prevTick);
+    }
+  }
+
+  /** Retires dying tracks the render tick has passed. */
+  retire(r) {
+    if (this.dying.length === 0) return;
+    const keep = [];
+    for (const t of this.dying) {
+      if (r >= t.diedAt - 0.5) {
+        if (this.onGone) this.onGone(t);
+      } else keep.push(t);
+    }
+    this.dying = keep;
+  }
+
+  reset() {
+    this.tracks.clear();
+    this.dying = [];
+  }
+}

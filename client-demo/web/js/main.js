@@ -1,0 +1,88 @@
+// The page's entry point: asks for a name (or takes ?name=), starts the game, runs the
+// frame loop, wires the chat box, and exposes `window.tickwire` for debugging and tests.
+
+import { Hud } from './hud.js';
+import { Renderer } from './render.js';
+import { Controls } from './input.js';
+import { Game } from './game.js';
+
+const params = new URLSearchParams(location.search);
+const hud = new Hud();
+const canvas = document.getElementById('view');
+const renderer = new Renderer(canvas);
+let game = null;
+const controls = new Controls(canvas, (buttons, t) => game?.onButtons(buttons, t));
+controls.setEnabled(false);
+
+const wsUrl = params.get('ws') ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+
+async function boot() {
+  let name = params.get('name');
+  if (!name) {
+    name = await hud.askName(localStorage.getItem('tickwire.name') ?? '');
+    try {
+      localStorage.setItem('tickwire.name', name);
+    } catch {
+      // Storage may be unavailable (private mode); the name is just not remembered.
+    }
+  }
+  game = new Game({ url: wsUrl, name, hud, renderer, controls });
+  controls.setEnabled(true);
+  game.start();
+}
+
+// Chat: Enter opens the box, Enter sends, Escape closes. Movement keys pause meanwhile.
+const chatInput = document.getElementById('chat-input');
+window.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && document.activeElement !== chatInput && game !== null) {
+    e.preventDefault();
+    chatInput.focus();
+  }
+});
+chatInput.addEventListener('focus', () => controls.setEnabled(false));
+chatInput.addEventListener('blur', () => controls.setEnabled(game !== null));
+chatInput.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter') {
+    e.preventDefault();
+    const text = chatInput.value.trim();
+    if (text && game) game.conn.send({ type: 'Chat', text: text.slice(0, 200) });
+    chatInput.value = '';
+    chatInput.blur();
+  } else if (e.key === 'Escape') {
+    chatInput.value = '';
+    chatInput.blur();
+  }
+});
+
+let last = performance.now();
+function frame() {
+  // performance.now(), not the rAF timestamp: a key event handled just before this frame
+  // must count as already pressed, or prediction would show it one frame late.
+  const now = performance.now();
+  const dt = Math.min(100, Math.max(0, now - last));
+  last = now;
+  if (game) game.frame(now, dt);
+  else renderer.draw({ arena: { width: 2000, height: 1200, player_radius: 18 }, nowMs: now, remote: [], own: null, effects: { draw() {} }, renderTick: 0, reticle: null });
+  requestAnimationFrame(frame);
+}
+requestAnimationFrame(frame);
+
+/** Debugging and test hooks. */
+window.tickwire = {
+  /** A snapshot of the client's state: connection, tick, entity counts, own entity. */
+  stats: () => (game ? game.stats() : { status: 'naming', connected: false, snapshots: 0, entities: { total: 0 } }),
+  /** Starts recording every frame's drawn positions (own player and remote players). */
+  startTrace: () => {
+    if (game) game.trace = { frames: [], inputs: [] };
+  },
+  /** Stops recording and returns {frames: [{t, dt, own, players}], inputs: [{t, buttons, seq}]}. */
+  stopTrace: () => {
+    const t = game?.trace ?? null;
+    if (game) game.trace = null;
+    return t;
+  },
+  /** Drops the connection (the page then reconnects with backoff), for testing. */
+  dropConnection: () => game?.conn.drop('dropped from the console'),
+};
+
+boot();

@@ -1,0 +1,131 @@
+// The connection: one WebSocket to /ws speaking binary protocol messages, with byte and
+// message counters, and reconnection with exponential backoff (plus jitter, so a server
+// restart is not met by every client at the same instant). A Bye says why the server
+// closed; reasons that a retry cannot fix stop the retries.
+
+import { decodeServer, encodeClient } from './codec.js';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Bye codes after which reconnecting would only be refused again. */
+const FINAL = new Set(['ProtocolMismatch', 'Replaced', 'AuthFailed', 'OriginRefused']);
+
+/** Counts over a sliding one-second window, for per-second rates. */
+export class Rate {
+  constructor() {
+    this.events = [];
+    this.total = 0;
+  }
+
+  add(now, amount = 1) {
+    this.events.push(now, amount);
+    this.total += amount;
+  }
+
+  /** The sum over the last second. */
+  perSecond(now) {
+    const e = this.events;
+    let i = 0;
+    while (i < e.length && e[i] < now - 1000) i += 2;
+    if (i > 0) e.splice(0, i);
+    let sum = 0;
+    for (let k = 1; k < e.length; k += 2) sum += e[k];
+    return sum;
+  }
+}
+
+export class Connection {
+  /**
+   * @param {object} o
+   * @param {string} o.url the WebSocket URL
+   * @param {() => {name: string, resume: string|null}} o.hello what to say in Hello
+   * @param {(msg: object, bytes: number, now: number) => void} o.onMessage
+   * @param {(status: {state: string, reason?: string, retryInMs?: number, attempt?: number}) => void} o.onStatus
+   */
+  constructor({ url, hello, onMessage, onStatus }) {
+    this.url = url;
+    this.hello = hello;
+    this.onMessage = onMessage;
+    this.onStatus = onStatus;
+    this.ws = null;
+    this.down = new Rate();
+    this.up = new Rate();
+    this.attempt = 0;
+    this.timer = null;
+    this.stopped = false;
+    /** The last Bye received on this socket, to explain the close. */
+    this.bye = null;
+  }
+
+  connect() {
+    this.stopped = false;
+    clearTimeout(this.timer);
+    this.bye = null;
+    const ws = new WebSocket(this.url);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    this.onStatus({ state: 'connecting', attempt: this.attempt });
+    ws.onopen = () => {
+      const { name, resume } = this.hello();
+      this.send({ type: 'Hello', protocol: PROTOCOL_VERSION, name, resume, auth: null });
+    };
+    ws.onmessage = (ev) => {
+      if (!(ev.data instanceof ArrayBuffer)) return;
+      const now = performance.now();
+      const bytes = new Uint8Array(ev.data);
+      this.down.add(now, bytes.length);
+      let msg;
+      try {
+        msg = decodeServer(bytes);
+      } catch (err) {
+        console.warn('tickwire: undecodable server message', err);
+        this.drop('the server sent a message this page cannot read');
+        return;
+      }
+      if (msg.type === 'Welcome') this.attempt = 0;
+      if (msg.type === 'Bye') this.bye = msg;
+      this.onMessage(msg, bytes.length, now);
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      const reason = this.bye ? this.bye.reason : ev.reason || (ev.code === 1006 ? 'connection lost' : `closed (${ev.code})`);
+      if (this.stopped || (this.bye && FINAL.has(this.bye.code))) {
+        this.onStatus({ state: 'closed', reason });
+        return;
+      }
+      const delay = Math.min(10000, 500 * 2 ** this.attempt) * (0.75 + Math.random() * 0.5);
+      this.attempt += 1;
+      this.onStatus({ state: 'disconnected', reason, retryInMs: delay, attempt: this.attempt });
+      this.timer = setTimeout(() => this.connect(), delay);
+    };
+  }
+
+  /** True when messages can be sent. */
+  get open() {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(msg) {
+    if (!this.open) return false;
+    const bytes = encodeClient(msg);
+    this.ws.send(bytes);
+    this.up.add(performance.now(), bytes.length);
+    return true;
+  }
+
+  /** Closes this socket (the close handler then schedules a reconnect). */
+  drop(why) {
+    if (this.ws) {
+      this.bye = { code: 'Client', reason: why };
+      this.ws.close(4000, why.slice(0, 120));
+    }
+  }
+
+  /** Closes for good. */
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.ws) this.ws.close(1000, 'bye');
+  }
+}
