@@ -74,6 +74,51 @@ pub struct Cli {
     /// Random extra latency of up to this many ms on top of --sim-latency-ms (default 0).
     #[arg(long, env = "TICKWIRE_SIM_JITTER_MS")]
     pub sim_jitter_ms: Option<u64>,
+    /// Inputs per second a client may send on average (default 60); excess is dropped,
+    /// and a client that keeps flooding is disconnected.
+    #[arg(long, env = "TICKWIRE_INPUT_RATE_HZ")]
+    pub input_rate_hz: Option<u32>,
+    /// Inputs a client may send in a burst above the average (default 30).
+    #[arg(long, env = "TICKWIRE_INPUT_BURST")]
+    pub input_burst: Option<u32>,
+    /// Chat lines per minute per client on average (default 30).
+    #[arg(long, env = "TICKWIRE_CHAT_PER_MINUTE")]
+    pub chat_per_minute: Option<u32>,
+    /// Chat lines a client may send in a burst (default 5).
+    #[arg(long, env = "TICKWIRE_CHAT_BURST")]
+    pub chat_burst: Option<u32>,
+    /// Milliseconds without any message (not even an ack) before a session is closed
+    /// (default 10000).
+    #[arg(long, env = "TICKWIRE_IDLE_TIMEOUT_MS")]
+    pub idle_timeout_ms: Option<u64>,
+    /// Most simultaneous connections from one IP address (default 16).
+    #[arg(long, env = "TICKWIRE_MAX_CONNECTIONS_PER_IP")]
+    pub max_connections_per_ip: Option<usize>,
+    /// Count loopback clients against --max-connections-per-ip too (by default they are
+    /// exempt, so local bots and a local reverse proxy are not capped).
+    #[arg(long, env = "TICKWIRE_LIMIT_LOOPBACK")]
+    pub limit_loopback: Option<bool>,
+    /// A web origin allowed to connect (repeatable), e.g. https://game.example.com, or *
+    /// for any. Default: native clients (no Origin) and this server's own page.
+    #[arg(
+        long = "allow-origin",
+        env = "TICKWIRE_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+    /// Require join tokens signed with this secret (HMAC-SHA256; at least 16
+    /// characters). Mint tokens with `tickwire token`. Without it the server is open.
+    #[arg(long, env = "TICKWIRE_AUTH_SECRET", hide_env_values = true)]
+    pub auth_secret: Option<String>,
+    /// Seconds a dropped player's avatar waits to be resumed (default 10).
+    #[arg(long, env = "TICKWIRE_RESUME_GRACE_SECS")]
+    pub resume_grace_secs: Option<u64>,
+    /// PEM certificate chain: with --tls-key, serve https and wss directly.
+    #[arg(long, env = "TICKWIRE_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "TICKWIRE_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
 }
 
 fn parse_arena(s: &str) -> Result<(u32, u32), String> {

@@ -3,7 +3,7 @@
 //! flags and `TICKWIRE_*` environment variables. Built once at start and passed down.
 
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -111,6 +111,33 @@ pub struct Config {
     pub max_chat_chars: usize,
     /// Longest player name, in characters (longer ones are cut).
     pub max_name_chars: usize,
+    /// Inputs per second a client may send on average (token bucket refill rate).
+    pub input_rate_hz: u32,
+    /// Inputs a client may send in a burst above the average.
+    pub input_burst: u32,
+    /// Chat lines a client may send per minute on average.
+    pub chat_per_minute: u32,
+    /// Chat lines a client may send in a burst.
+    pub chat_burst: u32,
+    /// A session that sends nothing (not even an ack) for this long is closed (ms).
+    pub idle_timeout_ms: u64,
+    /// Most simultaneous connections from one IP address.
+    pub max_connections_per_ip: usize,
+    /// Whether loopback addresses count against `max_connections_per_ip` (off by
+    /// default, so local bots and a local reverse proxy are not capped).
+    pub limit_loopback: bool,
+    /// Web origins allowed to open a WebSocket (e.g. `https://game.example.com`), or `*`
+    /// for any. Empty means: clients that send no Origin (native clients, bots) and pages
+    /// served by this server itself.
+    pub allowed_origins: Vec<String>,
+    /// When set, Hello must carry a join token signed with this secret (HMAC-SHA256).
+    pub auth_secret: Option<String>,
+    /// Seconds a dropped player's avatar waits for the player to resume.
+    pub resume_grace_secs: u64,
+    /// PEM certificate chain; with `tls_key`, serve https and wss directly.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -134,6 +161,18 @@ impl Default for Config {
             sim_jitter_ms: 0,
             max_chat_chars: 200,
             max_name_chars: 16,
+            input_rate_hz: 60,
+            input_burst: 30,
+            chat_per_minute: 30,
+            chat_burst: 5,
+            idle_timeout_ms: 10_000,
+            max_connections_per_ip: 16,
+            limit_loopback: false,
+            allowed_origins: Vec::new(),
+            auth_secret: None,
+            resume_grace_secs: 10,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -212,8 +251,23 @@ impl Config {
         if self.max_sessions == 0 {
             return bad("max_sessions", "must be at least 1");
         }
-        if !(64..=65_536).contains(&self.max_message_bytes) {
-            return bad("max_message_bytes", "must be between 64 and 65536");
+        if !(64..=tickwire_shared::codec::CLIENT_DECODE_LIMIT).contains(&self.max_message_bytes) {
+            return bad(
+                "max_message_bytes",
+                "must be between 64 and the codec limit, 4096",
+            );
+        }
+        if self.input_rate_hz == 0 || self.input_burst == 0 || self.chat_burst == 0 {
+            return bad("input_rate_hz/input_burst/chat_burst", "must be at least 1");
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return bad(
+                "tls_cert/tls_key",
+                "give both the certificate and the key, or neither",
+            );
+        }
+        if self.auth_secret.as_deref().is_some_and(|s| s.len() < 16) {
+            return bad("auth_secret", "must be at least 16 characters");
         }
         if self.max_name_chars == 0 || self.max_chat_chars == 0 {
             return bad("max_name_chars/max_chat_chars", "must be at least 1");
