@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use thiserror::Error;
@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, warn};
 
+use crate::admission::{IpLimiter, origin_allowed};
 use crate::config::{Config, ConfigError};
 use crate::frame::{Frame, History};
 use crate::game::Game;
@@ -28,8 +29,10 @@ use crate::lobby::Lobby;
 use crate::metrics::Metrics;
 use crate::net_ids::NetIds;
 use crate::replication::BodyCache;
+use crate::resume::ResumeBook;
 use crate::session;
 use crate::tick_loop::TickLoop;
+use crate::tls::{TlsError, TlsListener};
 
 /// How long `wait` gives sessions to send their goodbyes after shutdown starts.
 const DRAIN_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -51,6 +54,9 @@ pub enum ServerError {
     /// The tick thread panicked.
     #[error("the tick thread panicked")]
     TickThreadPanicked,
+    /// The TLS certificate or key could not be used (the message names the file).
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// State shared by every session.
@@ -77,6 +83,10 @@ pub struct App {
     pub ids: NetIds,
     /// What Welcome tells clients about the arena.
     pub arena: ArenaInfo,
+    /// Live resume tokens and parked players.
+    pub resume: ResumeBook,
+    /// Open connections per IP address.
+    pub ips: Arc<IpLimiter>,
 }
 
 /// A running server.
@@ -102,6 +112,8 @@ impl Server {
         shutdown: CancellationToken,
     ) -> Result<Server, ServerError> {
         config.validate()?;
+        // Before any thread starts, so a bad certificate leaves nothing running.
+        let tls = crate::tls::load_from_config(&config)?;
         let addr = listener.local_addr().map_err(|source| ServerError::Io {
             context: "reading the listen address",
             source,
@@ -155,21 +167,40 @@ impl Server {
             tracker: TaskTracker::new(),
             ids,
             arena,
+            resume: ResumeBook::default(),
+            ips: Arc::new(IpLimiter::default()),
         });
+        tokio::spawn(expire_parked(app.clone()));
         let router = Router::new()
             .route("/ws", get(ws_handler))
             .route("/healthz", get(healthz))
             .route("/metrics", get(metrics_handler))
             .with_state(app.clone())
             .merge(crate::web::router());
-        let serve = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await
-        });
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let serve = match tls {
+            // https/wss: the listener runs the handshakes in tasks of its own, so axum only
+            // ever sees finished TLS streams (it sets Nagle off too).
+            Some(tls) => {
+                let metrics = app.metrics.clone();
+                tokio::spawn(async move {
+                    let listener = TlsListener::new(listener, tls, metrics, &shutdown)?;
+                    axum::serve(listener.for_axum(), service)
+                        .with_graceful_shutdown(shutdown.cancelled_owned())
+                        .await
+                })
+            }
+            None => tokio::spawn(async move {
+                // Nagle off: snapshots are small and latency-critical, and a Bye held back
+                // by Nagle is lost if the socket is reset right after it.
+                let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(shutdown.cancelled_owned())
+                    .await
+            }),
+        };
         Ok(Server {
             addr,
             app,
@@ -251,18 +282,73 @@ async fn ws_handler(
     ws: WebSocketUpgrade,
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
 ) -> Response {
-    let max = app.config.max_message_bytes;
+    let cfg = &app.config;
+    let max = cfg.max_message_bytes;
     let ws = ws.max_message_size(max).max_frame_size(max);
-    let permit = app.permits.clone().try_acquire_owned().ok();
     let track = app.tracker.token();
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    // Every refusal still upgrades, so the client is told why in a Bye and a close frame.
+    let mut refusal = None;
+    if !origin_allowed(origin.as_deref(), host, &cfg.allowed_origins) {
+        let reason = format!(
+            "web origin {} may not connect to this server",
+            origin.unwrap_or_default()
+        );
+        refusal = Some((ByeCode::OriginRefused, reason));
+    }
+    let mut ip_slot = None;
+    if refusal.is_none() {
+        match app
+            .ips
+            .admit(peer.ip(), cfg.max_connections_per_ip, cfg.limit_loopback)
+        {
+            Some(slot) => ip_slot = slot,
+            None => {
+                let reason = format!(
+                    "too many connections from your address (limit {})",
+                    cfg.max_connections_per_ip
+                );
+                refusal = Some((ByeCode::RateLimited, reason));
+            }
+        }
+    }
+    let permit = match refusal {
+        Some(_) => None,
+        None => app.permits.clone().try_acquire_owned().ok(),
+    };
     ws.on_upgrade(move |socket| async move {
         let _track = track;
-        match permit {
-            Some(permit) => session::run(socket, peer, app, permit).await,
-            None => session::refuse(socket, peer, app, ByeCode::ServerFull, "server full").await,
+        let _ip_slot = ip_slot;
+        match (refusal, permit) {
+            (Some((code, reason)), _) => session::refuse(socket, peer, app, code, &reason).await,
+            (None, Some(permit)) => session::run(socket, peer, app, permit).await,
+            (None, None) => {
+                session::refuse(socket, peer, app, ByeCode::ServerFull, "server full").await
+            }
         }
     })
+}
+
+/// Removes parked players whose grace period has passed, until shutdown.
+async fn expire_parked(app: Arc<App>) {
+    let grace = Duration::from_secs(app.config.resume_grace_secs);
+    let mut every = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            _ = app.shutdown.cancelled() => return,
+            _ = every.tick() => {
+                for parked in app.resume.expire(std::time::Instant::now(), grace) {
+                    tracing::info!(player = %parked.player, "resume grace over; removing the player");
+                    app.lobby.leave(parked.player);
+                }
+            }
+        }
+    }
 }
 
 async fn healthz(State(app): State<Arc<App>>) -> Response {
