@@ -16,6 +16,9 @@ use crate::config::{Config, ConfigError, Scenario};
 #[derive(Debug, Parser)]
 #[command(name = "tickwire", version, about, long_about)]
 pub struct Cli {
+    /// Something other than serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// A TOML config file; keys it leaves out keep their defaults.
     #[arg(long, env = "TICKWIRE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -121,6 +124,45 @@ pub struct Cli {
     pub tls_key: Option<PathBuf>,
 }
 
+/// Subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Mint a join token for a server run with --auth-secret, and print it.
+    Token {
+        /// The server's auth secret (the same value as its --auth-secret).
+        #[arg(long, env = "TICKWIRE_AUTH_SECRET", hide_env_values = true)]
+        secret: String,
+        /// The player name the token grants.
+        #[arg(long)]
+        name: String,
+        /// How long the token is valid: seconds, or with a unit (90s, 30m, 12h, 7d).
+        #[arg(long, default_value = "1h", value_parser = parse_duration_secs)]
+        ttl: u64,
+    },
+}
+
+/// Seconds from `90`, `90s`, `30m`, `12h` or `7d`.
+pub fn parse_duration_secs(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("expected a duration like 90s, 30m, 12h or 7d, got {s:?}"))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?} (use s, m, h or d)"
+            ));
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| "duration too long".to_owned())
+}
+
 fn parse_arena(s: &str) -> Result<(u32, u32), String> {
     let (w, h) = s
         .split_once(['x', 'X'])
@@ -201,5 +243,26 @@ mod tests {
         assert!(Cli::try_parse_from(["tickwire", "--arena", "big"]).is_err());
         let bad = Cli::try_parse_from(["tickwire", "--tick-hz", "0"]).unwrap();
         assert!(bad.to_config().is_err());
+    }
+
+    #[test]
+    fn token_subcommand_and_durations_parse() {
+        let cli = Cli::try_parse_from([
+            "tickwire",
+            "token",
+            "--secret",
+            "0123456789abcdef",
+            "--name",
+            "ann",
+            "--ttl",
+            "30m",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Token { ttl: 1800, .. })
+        ));
+        assert_eq!(parse_duration_secs("7d"), Ok(604_800));
+        assert!(parse_duration_secs("5 parsecs").is_err());
     }
 }

@@ -4,19 +4,24 @@
 //! `run(listener, config, shutdown)` is the whole server; the `tickwire` binary only
 //! parses flags and calls it, and tests call it on `127.0.0.1:0`.
 
+pub mod admission;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod frame;
 pub mod game;
+pub mod guard;
 pub mod lobby;
 pub mod metrics;
 pub mod net_ids;
 pub mod process_stats;
 pub mod replication;
+pub mod resume;
 pub mod session;
 pub mod tick_loop;
 pub mod timing;
+pub mod tls;
 pub mod web;
 pub mod wire;
 

@@ -124,6 +124,29 @@ impl Lobby {
         }
     }
 
+    /// Lets go of every control of a dropped player (the avatar stops and waits) while
+    /// keeping the slot for a resume.
+    pub fn release(&self, player: PlayerId) {
+        if let Some(mut slot) = self.inputs.get_mut(&player) {
+            *slot = InputSlot {
+                seq: slot.seq,
+                dirty: true,
+                ..InputSlot::default()
+            };
+        }
+    }
+
+    /// Reopens a resumed player's slot; their client may start its input seqs afresh.
+    pub fn resume(&self, player: PlayerId) {
+        self.inputs.insert(
+            player,
+            InputSlot {
+                dirty: true,
+                ..InputSlot::default()
+            },
+        );
+    }
+
     /// Records an input for `player`; false if the slot is gone or the seq is stale.
     pub fn input(&self, player: PlayerId, seq: InputSeq, held: u8, aim: u16) -> bool {
         // The guard is dropped at the end of this statement: never held across an await.

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use tickwire_server::cli::Cli;
+use tickwire_server::cli::{Cli, Command};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -11,6 +11,16 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::Token { secret, name, ttl }) = &cli.command {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .context("reading the clock")?;
+        println!(
+            "{}",
+            tickwire_server::auth::mint(secret, name, now.as_secs().saturating_add(*ttl))
+        );
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -34,9 +44,19 @@ fn main() -> anyhow::Result<()> {
             config.scenario.name(),
             config.tick_hz
         );
-        println!("  play:      http://{addr}/");
-        println!("  websocket: ws://{addr}/ws");
-        println!("  health:    http://{addr}/healthz   metrics: http://{addr}/metrics");
+        let (http, ws) = if config.tls_cert.is_some() {
+            ("https", "wss")
+        } else {
+            ("http", "ws")
+        };
+        println!("  play:      {http}://{addr}/");
+        println!("  websocket: {ws}://{addr}/ws");
+        println!("  health:    {http}://{addr}/healthz   metrics: {http}://{addr}/metrics");
+        if config.auth_secret.is_some() {
+            println!("  joining requires a signed token (mint one with `tickwire token`)");
+        } else {
+            println!("  open server: anyone may join (set --auth-secret to require join tokens)");
+        }
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
         tickwire_server::run(listener, config, shutdown).await?;

@@ -68,8 +68,10 @@ pub struct Replicator {
     /// The last snapshot written to the client and the view it was written for: the
     /// client holds exactly `baseline` as seen through that view.
     baseline: Option<(Arc<WorldSnapshot>, View)>,
-    /// Ticks written but not yet acked, oldest first.
-    inflight: VecDeque<Tick>,
+    /// Snapshots written but not yet acked (with their views), oldest first.
+    inflight: VecDeque<(Arc<WorldSnapshot>, View)>,
+    /// The newest snapshot the client acked.
+    acked: Option<(Arc<WorldSnapshot>, View)>,
     /// Most snapshots in flight before the writer waits for acks.
     window: usize,
     /// Interest radius in fixed point; 0 = full view.
@@ -93,6 +95,7 @@ impl Replicator {
             own,
             baseline: None,
             inflight: VecDeque::new(),
+            acked: None,
             window: window.max(1) as usize,
             view_radius,
             fallback_centre,
@@ -122,15 +125,26 @@ impl Replicator {
     /// Records the client's ack of `tick`: everything written up to it has arrived.
     /// Acks for ticks never written (or already acked) change nothing.
     pub fn ack(&mut self, tick: Tick) {
-        if !self.inflight.contains(&tick) {
+        if !self.inflight.iter().any(|(s, _)| s.tick == tick) {
             return;
         }
-        while let Some(&t) = self.inflight.front() {
-            self.inflight.pop_front();
-            if t == tick {
+        while let Some(written) = self.inflight.pop_front() {
+            let done = written.0.tick == tick;
+            self.acked = Some(written);
+            if done {
                 break;
             }
         }
+    }
+
+    /// Every snapshot the client may hold right now: the last acked and all in flight.
+    #[must_use]
+    pub fn written(&self) -> Vec<(Arc<WorldSnapshot>, View)> {
+        self.acked
+            .iter()
+            .chain(self.inflight.iter())
+            .cloned()
+            .collect()
     }
 
     fn view_for(&self, snapshot: &WorldSnapshot) -> View {
@@ -176,7 +190,7 @@ impl Replicator {
         };
         let msg = encode_snapshot(&header, &body);
         self.baseline = Some((latest.clone(), view));
-        self.inflight.push_back(latest.tick);
+        self.inflight.push_back((latest.clone(), view));
         let body_len = body.len();
         Some((Bytes::from(msg), body_len))
     }
@@ -244,6 +258,10 @@ mod tests {
         );
         r.ack(Tick(2));
         assert!(r.window_open());
+        assert_eq!(
+            r.written().iter().map(|(s, _)| s.tick).collect::<Vec<_>>(),
+            vec![Tick(2)]
+        );
         let h = apply(
             &mut m,
             &r.next_message(&frame(9, &[5, 7]), &cache).unwrap().0,

@@ -1,23 +1,33 @@
-//! One client's session: the Hello handshake, then a single loop that reads the client's
-//! messages and writes snapshots (coalesced deltas from the client's own baseline), chat,
-//! events and pongs. Errors end this session only, with a Bye that says why.
+//! One client's session: the Hello handshake (protocol version, join token, resume), then
+//! a single loop that reads the client's messages through the guard and writes snapshots
+//! (coalesced deltas from the client's own baseline), chat, events and pongs. Errors end
+//! this session only, with a Bye that says why; a dropped player is parked for a resume.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::ws::WebSocket;
 use futures_util::StreamExt;
 use tickwire_shared::codec::encode_server;
-use tickwire_shared::{ByeCode, ClientMsg, NetId, PROTOCOL_VERSION, PlayerId, ServerMsg, quant};
+use tickwire_shared::{
+    ByeCode, ClientMsg, NetId, PROTOCOL_VERSION, PlayerId, Resume, ServerMsg, quant,
+};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::app::App;
+use crate::auth;
+use crate::guard::{Guard, Verdict};
 use crate::replication::Replicator;
+use crate::resume::Parked;
 use crate::wire::{Delay, End, Inbox, Outbox, classify};
+
+/// How long a resuming connection waits for the connection it replaces to let go.
+const REPLACE_PATIENCE: Duration = Duration::from_secs(2);
 
 /// Who a session is, once its Hello is accepted.
 struct Identity {
@@ -27,25 +37,41 @@ struct Identity {
     entity: NetId,
     /// The player's display name.
     name: Arc<str>,
+    /// This connection's resume token (a new one per Welcome).
+    token: String,
 }
 
-/// Removes the player from the world when the session ends, however it ends (a panic
-/// included), so no avatar is ever left behind.
-struct LeaveOnDrop {
+/// Takes the player out of the session when it ends, however it ends (a panic included):
+/// parks them for a resume if the connection merely dropped, otherwise removes their
+/// avatar. No avatar is ever left behind.
+struct Departure {
     /// Shared server state.
     app: Arc<App>,
-    /// Who leaves.
+    /// Who departs.
     player: PlayerId,
+    /// Their resume token.
+    token: String,
+    /// Set when the player should be parked rather than removed.
+    park: Option<Parked>,
 }
 
-impl Drop for LeaveOnDrop {
+impl Drop for Departure {
     fn drop(&mut self) {
-        self.app.lobby.leave(self.player);
+        self.app.resume.unregister(&self.token);
+        match self.park.take() {
+            Some(parked) if !self.app.shutdown.is_cancelled() => {
+                self.app.lobby.release(self.player);
+                self.app
+                    .resume
+                    .park(std::mem::take(&mut self.token), parked);
+            }
+            _ => self.app.lobby.leave(self.player),
+        }
         self.app.metrics.sessions.dec();
     }
 }
 
-/// Refuses a connection that holds no session permit: tells it the server is full.
+/// Refuses a connection before any session starts, telling the client why.
 pub async fn refuse(
     socket: WebSocket,
     peer: SocketAddr,
@@ -70,16 +96,41 @@ pub async fn run(socket: WebSocket, peer: SocketAddr, app: Arc<App>, permit: Own
     let (sink, stream) = socket.split();
     let mut inbox = Inbox::new(stream, delay);
     let mut outbox = Outbox::new(sink, delay);
-    let end = match handshake(&mut inbox, &mut outbox, &app).await {
-        Ok(who) => {
-            let _leave = LeaveOnDrop {
+    let end = match handshake(&mut inbox, &app).await {
+        Ok((who, repl, welcome)) => {
+            app.metrics.sessions.inc();
+            let replaced = CancellationToken::new();
+            app.resume.register(&who.token, replaced.clone());
+            let mut departure = Departure {
                 app: app.clone(),
                 player: who.player,
+                token: who.token.clone(),
+                park: None,
             };
-            app.metrics.sessions.inc();
             info!(%peer, player = %who.player, name = %who.name, "player joined");
-            let end = play(&mut inbox, &mut outbox, &app, &who).await;
+            let mut session = Session {
+                app: &app,
+                who: &who,
+                repl,
+                guard: Guard::new(&app.config, Instant::now()),
+            };
+            let end = session
+                .play(&mut inbox, &mut outbox, welcome, &replaced)
+                .await;
+            if matches!(
+                end,
+                End::ClientGone | End::Io(_) | End::Bye(ByeCode::Replaced, _)
+            ) {
+                departure.park = Some(Parked {
+                    player: who.player,
+                    entity: who.entity,
+                    name: who.name.clone(),
+                    written: session.repl.written(),
+                    since: Instant::now(),
+                });
+            }
             info!(%peer, player = %who.player, reason = end.label(), "player left");
+            drop(departure);
             end
         }
         Err(end) => end,
@@ -97,12 +148,13 @@ pub async fn run(socket: WebSocket, peer: SocketAddr, app: Arc<App>, permit: Own
     }
 }
 
-/// Waits for a valid Hello, admits the player and sends Welcome.
+/// Waits for a valid Hello, admits (or resumes) the player and sends Welcome.
+/// Returns the player, their replicator, and the encoded Welcome for `play` to send first
+/// (through the session's outbox, so it keeps its order even through a latency line).
 async fn handshake(
     inbox: &mut Inbox,
-    outbox: &mut Outbox,
     app: &Arc<App>,
-) -> Result<Identity, End> {
+) -> Result<(Identity, Replicator, Bytes), End> {
     let deadline = Duration::from_millis(app.config.hello_timeout_ms);
     let first = tokio::select! {
         _ = app.shutdown.cancelled() => return Err(End::Bye(ByeCode::ServerShutdown, "server shutting down".into())),
@@ -117,7 +169,13 @@ async fn handshake(
         }
         Ok(r) => r?,
     };
-    let ClientMsg::Hello { protocol, name, .. } = hello else {
+    let ClientMsg::Hello {
+        protocol,
+        name,
+        resume,
+        auth,
+    } = hello
+    else {
         return Err(End::Bye(
             ByeCode::Malformed,
             "the first message must be Hello".into(),
@@ -131,6 +189,37 @@ async fn handshake(
             ),
         ));
     }
+    let (who, repl) = match resume_player(app, resume).await {
+        Some(resumed) => resumed,
+        None => join_player(app, &name, auth.as_deref())?,
+    };
+    let welcome = ServerMsg::Welcome {
+        player: who.player,
+        entity: who.entity,
+        tick_hz: app.config.tick_hz as u16,
+        tick: app.frames.borrow().tick(),
+        resume_token: who.token.clone(),
+        arena: app.arena.clone(),
+    };
+    Ok((who, repl, Bytes::from(encode_server(&welcome))))
+}
+
+/// A new player: checks the join token (when required), then queues the avatar's spawn.
+fn join_player(
+    app: &Arc<App>,
+    name: &str,
+    token: Option<&str>,
+) -> Result<(Identity, Replicator), End> {
+    let name = match &app.config.auth_secret {
+        Some(secret) => {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            auth::verify(secret, token, now)
+                .map_err(|e| End::Bye(ByeCode::AuthFailed, e.to_string()))?
+        }
+        None => name.to_owned(),
+    };
     let player = app.lobby.new_player_id();
     let name: Arc<str> = clean_name(&name, app.config.max_name_chars)
         .unwrap_or_else(|| format!("player{player}"))
@@ -142,23 +231,57 @@ async fn handshake(
             "server busy: joins are not being accepted".into(),
         )
     })?;
-    let welcome = ServerMsg::Welcome {
-        player,
-        entity,
-        tick_hz: app.config.tick_hz as u16,
-        tick: app.frames.borrow().tick(),
-        resume_token: new_token(),
-        arena: app.arena.clone(),
-    };
-    if let Err(e) = send(outbox, app, Bytes::from(encode_server(&welcome))).await {
-        app.lobby.leave(player);
-        return Err(e);
-    }
-    Ok(Identity {
+    let who = Identity {
         player,
         entity,
         name,
-    })
+        token: new_token(),
+    };
+    let repl = new_replicator(app, &who);
+    Ok((who, repl))
+}
+
+/// A returning player: takes them out of the resume book, with a baseline at the tick
+/// their client still holds when the old session wrote it. `None` if the token is
+/// unknown or expired (the caller then joins them as a new player).
+async fn resume_player(app: &Arc<App>, resume: Option<Resume>) -> Option<(Identity, Replicator)> {
+    let resume = resume?;
+    let Some(parked) = app
+        .resume
+        .claim_waiting(&resume.token, REPLACE_PATIENCE)
+        .await
+    else {
+        app.metrics.message_dropped("resume_unknown");
+        info!("resume token unknown or expired; joining as a new player");
+        return None;
+    };
+    app.lobby.resume(parked.player);
+    let who = Identity {
+        player: parked.player,
+        entity: parked.entity,
+        name: parked.name.clone(),
+        token: new_token(),
+    };
+    let mut repl = new_replicator(app, &who);
+    if let Some((snapshot, view)) = resume.tick.and_then(|t| parked.baseline_at(t)) {
+        repl = repl.with_baseline(snapshot, view);
+    }
+    info!(player = %who.player, delta = repl.baseline().is_some(), "player resumed");
+    Some((who, repl))
+}
+
+fn new_replicator(app: &App, who: &Identity) -> Replicator {
+    let cfg = &app.config;
+    Replicator::new(
+        who.player,
+        who.entity,
+        cfg.send_window_ticks(),
+        quant::pos_to_fixed(cfg.view_radius as f32),
+        (
+            quant::pos_to_fixed(cfg.arena_width as f32 / 2.0),
+            quant::pos_to_fixed(cfg.arena_height as f32 / 2.0),
+        ),
+    )
 }
 
 /// Reads messages until one is a protocol message (skipping control frames).
@@ -172,132 +295,149 @@ async fn next_msg(inbox: &mut Inbox, app: &App) -> Result<ClientMsg, End> {
     }
 }
 
-async fn send(outbox: &mut Outbox, app: &App, bytes: Bytes) -> Result<(), End> {
-    let len = bytes.len() as u64;
-    outbox.send(bytes).await?;
-    app.metrics.messages_sent.inc();
-    app.metrics.bytes_sent.inc_by(len);
-    Ok(())
+/// A live session's state.
+struct Session<'a> {
+    /// Shared server state.
+    app: &'a Arc<App>,
+    /// Who this is.
+    who: &'a Identity,
+    /// The client's baseline and flow control.
+    repl: Replicator,
+    /// Validation and rate limits.
+    guard: Guard,
 }
 
-/// The session's main loop, from Welcome until something ends it.
-async fn play(inbox: &mut Inbox, outbox: &mut Outbox, app: &Arc<App>, who: &Identity) -> End {
-    let cfg = &app.config;
-    let mut frames = app.frames.clone();
-    frames.mark_changed();
-    let mut broadcast = app.broadcast.subscribe();
-    let mut repl = Replicator::new(
-        who.player,
-        who.entity,
-        cfg.send_window_ticks(),
-        quant::pos_to_fixed(cfg.view_radius as f32),
-        (
-            quant::pos_to_fixed(cfg.arena_width as f32 / 2.0),
-            quant::pos_to_fixed(cfg.arena_height as f32 / 2.0),
-        ),
-    );
-    loop {
-        let window_open = repl.window_open();
-        tokio::select! {
-            biased;
-            _ = app.shutdown.cancelled() => {
-                return End::Bye(ByeCode::ServerShutdown, "server shutting down".into());
-            }
-            item = inbox.next() => {
-                let msg = match classify(item, cfg.max_message_bytes) {
-                    Ok(Some((msg, len))) => {
-                        app.metrics.messages_received.inc();
-                        app.metrics.bytes_received.inc_by(len as u64);
-                        msg
+impl Session<'_> {
+    async fn send(&self, outbox: &mut Outbox, bytes: Bytes) -> Result<(), End> {
+        let len = bytes.len() as u64;
+        outbox.send(bytes).await?;
+        self.app.metrics.messages_sent.inc();
+        self.app.metrics.bytes_sent.inc_by(len);
+        Ok(())
+    }
+
+    /// The main loop, from Welcome until something ends it.
+    async fn play(
+        &mut self,
+        inbox: &mut Inbox,
+        outbox: &mut Outbox,
+        welcome: Bytes,
+        replaced: &CancellationToken,
+    ) -> End {
+        let app = self.app;
+        if let Err(end) = self.send(outbox, welcome).await {
+            return end;
+        }
+        let mut frames = app.frames.clone();
+        frames.mark_changed();
+        let mut broadcast = app.broadcast.subscribe();
+        let idle = Duration::from_millis(app.config.idle_timeout_ms);
+        let mut last_heard = tokio::time::Instant::now();
+        loop {
+            let window_open = self.repl.window_open();
+            tokio::select! {
+                biased;
+                _ = app.shutdown.cancelled() => {
+                    return End::Bye(ByeCode::ServerShutdown, "server shutting down".into());
+                }
+                _ = replaced.cancelled() => {
+                    return End::Bye(ByeCode::Replaced, "this player connected again from elsewhere".into());
+                }
+                _ = tokio::time::sleep_until(last_heard + idle) => {
+                    return End::Bye(ByeCode::Timeout, format!("nothing received for {} ms", idle.as_millis()));
+                }
+                item = inbox.next() => {
+                    let msg = match classify(item, app.config.max_message_bytes) {
+                        Ok(Some((msg, len))) => {
+                            app.metrics.messages_received.inc();
+                            app.metrics.bytes_received.inc_by(len as u64);
+                            msg
+                        }
+                        Ok(None) => continue,
+                        Err(end) => return end,
+                    };
+                    last_heard = tokio::time::Instant::now();
+                    match self.guard.check(Instant::now(), msg) {
+                        Verdict::Accept(msg) => {
+                            if let Some(reply) = self.handle(msg) {
+                                if let Err(end) = self.send(outbox, reply).await {
+                                    return end;
+                                }
+                            }
+                        }
+                        Verdict::Drop(reason) => app.metrics.message_dropped(reason),
+                        Verdict::End(code, reason) => return End::Bye(code, reason),
                     }
-                    Ok(None) => continue,
-                    Err(end) => return end,
-                };
-                match handle(msg, app, who, &mut repl) {
-                    Ok(Some(reply)) => {
-                        if let Err(end) = send(outbox, app, reply).await {
+                }
+                changed = frames.changed(), if window_open => {
+                    if changed.is_err() {
+                        return End::Bye(ByeCode::ServerShutdown, "server shutting down".into());
+                    }
+                    let frame = frames.borrow_and_update().clone();
+                    if let Some((msg, _body_len)) = self.repl.next_message(&frame, &app.cache) {
+                        app.metrics.snapshot_bytes.observe(msg.len() as f64);
+                        if let Err(end) = self.send(outbox, msg).await {
                             return end;
                         }
                     }
-                    Ok(None) => {}
-                    Err(end) => return end,
                 }
-            }
-            changed = frames.changed(), if window_open => {
-                if changed.is_err() {
-                    return End::Bye(ByeCode::ServerShutdown, "server shutting down".into());
-                }
-                let frame = frames.borrow_and_update().clone();
-                if let Some((msg, _body_len)) = repl.next_message(&frame, &app.cache) {
-                    app.metrics.snapshot_bytes.observe(msg.len() as f64);
-                    if let Err(end) = send(outbox, app, msg).await {
-                        return end;
+                r = broadcast.recv() => match r {
+                    Ok(bytes) => {
+                        if let Err(end) = self.send(outbox, bytes).await {
+                            return end;
+                        }
                     }
-                }
-            }
-            r = broadcast.recv() => match r {
-                Ok(bytes) => {
-                    if let Err(end) = send(outbox, app, bytes).await {
-                        return end;
+                    Err(RecvError::Lagged(n)) => {
+                        debug!(player = %self.who.player, skipped = n, "chat/events lagged");
                     }
-                }
-                Err(RecvError::Lagged(n)) => {
-                    debug!(player = %who.player, skipped = n, "chat/events lagged");
-                }
-                Err(RecvError::Closed) => {
-                    return End::Bye(ByeCode::ServerShutdown, "server shutting down".into());
-                }
-            },
+                    Err(RecvError::Closed) => {
+                        return End::Bye(ByeCode::ServerShutdown, "server shutting down".into());
+                    }
+                },
+            }
         }
     }
-}
 
-/// Applies one client message; returns a reply to send, if any.
-fn handle(
-    msg: ClientMsg,
-    app: &App,
-    who: &Identity,
-    repl: &mut Replicator,
-) -> Result<Option<Bytes>, End> {
-    match msg {
-        ClientMsg::Hello { .. } => Err(End::Bye(
-            ByeCode::Malformed,
-            "Hello was already received".into(),
-        )),
-        ClientMsg::Input { seq, buttons, aim } => {
-            if !app.lobby.input(who.player, seq, buttons, aim) {
-                app.metrics.message_dropped("stale_input");
-            }
-            Ok(None)
-        }
-        ClientMsg::Ack { tick } => {
-            repl.ack(tick);
-            Ok(None)
-        }
-        ClientMsg::Ping { client_time } => {
-            let pong = ServerMsg::Pong {
-                client_time,
-                server_tick: app.frames.borrow().tick(),
-                server_time_ms: SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as u64),
-            };
-            Ok(Some(Bytes::from(encode_server(&pong))))
-        }
-        ClientMsg::Chat { text } => {
-            match clean_chat(&text, app.config.max_chat_chars) {
-                Some(text) => {
-                    let line = ServerMsg::Chat {
-                        from: who.player,
-                        name: who.name.to_string(),
-                        text,
-                    };
-                    // No receivers (nobody connected) is not an error.
-                    let _ = app.broadcast.send(Bytes::from(encode_server(&line)));
+    /// Applies one accepted client message; returns a reply to send, if any.
+    fn handle(&mut self, msg: ClientMsg) -> Option<Bytes> {
+        let app = self.app;
+        match msg {
+            ClientMsg::Hello { .. } => None,
+            ClientMsg::Input { seq, buttons, aim } => {
+                if !app.lobby.input(self.who.player, seq, buttons, aim) {
+                    app.metrics.message_dropped("stale_input");
                 }
-                None => app.metrics.message_dropped("empty_chat"),
+                None
             }
-            Ok(None)
+            ClientMsg::Ack { tick } => {
+                self.repl.ack(tick);
+                None
+            }
+            ClientMsg::Ping { client_time } => {
+                let pong = ServerMsg::Pong {
+                    client_time,
+                    server_tick: app.frames.borrow().tick(),
+                    server_time_ms: SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as u64),
+                };
+                Some(Bytes::from(encode_server(&pong)))
+            }
+            ClientMsg::Chat { text } => {
+                match clean_chat(&text, app.config.max_chat_chars) {
+                    Some(text) => {
+                        let line = ServerMsg::Chat {
+                            from: self.who.player,
+                            name: self.who.name.to_string(),
+                            text,
+                        };
+                        // No receivers (nobody connected) is not an error.
+                        let _ = app.broadcast.send(Bytes::from(encode_server(&line)));
+                    }
+                    None => app.metrics.message_dropped("empty_chat"),
+                }
+                None
+            }
         }
     }
 }
