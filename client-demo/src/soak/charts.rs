@@ -14,17 +14,19 @@ pub fn charts(s: &SoakSummary) -> Vec<Chart<'_>> {
             title: "Tick duration (server window)",
             y_label: "ms",
             lines: vec![
+                // Drawn max first so p99 (often equal to the max over a short window)
+                // stays visible on top of it.
                 Line {
-                    label: "p50",
-                    points: column(p, |x| x.tick_p50_ms),
+                    label: "max",
+                    points: column(p, |x| x.tick_max_ms),
                 },
                 Line {
                     label: "p99",
                     points: column(p, |x| x.tick_p99_ms),
                 },
                 Line {
-                    label: "max",
-                    points: column(p, |x| x.tick_max_ms),
+                    label: "p50",
+                    points: column(p, |x| x.tick_p50_ms),
                 },
             ],
             limit: Some(Limit {

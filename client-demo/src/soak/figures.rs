@@ -26,7 +26,8 @@ pub struct Figures {
     pub tick_p99_bucket_ms: Option<f64>,
     /// The worst of the server's windowed tick p99 gauges, ms.
     pub tick_p99_worst_window_ms: Option<f64>,
-    /// The longest tick seen in any window, ms.
+    /// The longest tick seen in any sampled window, ms (windows are sampled once a
+    /// second, so this can miss a window; the histogram quantiles are capped at it).
     pub tick_max_ms: Option<f64>,
     /// Mean tick duration over the run, ms.
     pub tick_mean_ms: Option<f64>,
@@ -127,16 +128,23 @@ impl Figures {
             .map(|(w, e)| (e - w) / w * 100.0);
         let per_s = |v: Option<f64>| v.filter(|_| measured_s > 0.0).map(|v| v / measured_s);
 
+        // Interpolating inside a wide top bucket can put a high quantile above the longest
+        // tick any window saw; no quantile exceeds the maximum, so cap it there.
+        let tick_max = max_of(points, |p| p.tick_max_ms);
+        let capped = |v: Option<f64>| match (v, tick_max) {
+            (Some(v), Some(m)) => Some(v.min(m)),
+            (v, _) => v,
+        };
         Figures {
             measured_s,
             ticks,
             tick_rate_hz: per_s(ticks),
-            tick_p50_ms: ms(q(&tick, 0.5)),
-            tick_p99_ms: ms(q(&tick, 0.99)).or(tick_worst),
-            tick_p999_ms: ms(q(&tick, 0.999)),
+            tick_p50_ms: capped(ms(q(&tick, 0.5))),
+            tick_p99_ms: capped(ms(q(&tick, 0.99))).or(tick_worst),
+            tick_p999_ms: capped(ms(q(&tick, 0.999))),
             tick_p99_bucket_ms: ms(qb(&tick, 0.99)),
             tick_p99_worst_window_ms: tick_worst,
-            tick_max_ms: max_of(points, |p| p.tick_max_ms),
+            tick_max_ms: tick_max,
             tick_mean_ms: ms(tick.as_ref().and_then(|h| h.mean())),
             lateness_p50_ms: ms(q(&late, 0.5)),
             lateness_p99_ms: ms(q(&late, 0.99)).or(late_worst),

@@ -58,7 +58,7 @@ pub fn find_binary(explicit: Option<&Path>) -> Result<PathBuf, ServerError> {
         let mut dir = exe.parent().map(Path::to_path_buf);
         for _ in 0..2 {
             let Some(d) = dir else { break };
-            let candidate = d.join(SERVER_BIN);
+            let candidate = d.join(format!("{SERVER_BIN}{}", std::env::consts::EXE_SUFFIX));
             if candidate.is_file() {
                 return Ok(candidate);
             }
