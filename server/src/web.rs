@@ -45,6 +45,7 @@ pub const ASSETS: &[Asset] = assets![
     "js/net.js",
     "js/predict.js",
     "js/render.js",
+    "js/sender.js",
     "js/world.js",
 ];
 

@@ -25,7 +25,7 @@ export class PlayoutClock {
     /** The 95th-percentile spread of the samples above the base, in ms. */
     this.jitterMs = 0;
     /** The current playout delay behind the base, in ms (smoothed). */
-    this.delayMs = tickMs + MARGIN_MS;
+    this.delayMs = 2 * tickMs + MARGIN_MS;
     /** The tick being drawn (fractional); null until the first snapshot. */
     this.renderTick = null;
     /** Frames on which the render tick had no newer snapshot to interpolate toward. */
@@ -62,11 +62,13 @@ export class PlayoutClock {
   advance(now, dt) {
     if (this.renderTick === null) return null;
     const target = this.targetTick(now);
-    let r = this.renderTick + dt / this.tickMs;
+    // Running out of snapshots (a stall upstream): slow down rather than run dry.
+    const starving = this.latestTick !== null && this.renderTick > this.latestTick + 1;
+    let r = this.renderTick + (starving ? 0.5 : 1) * (dt / this.tickMs);
     const err = target - r;
     if (Math.abs(err) > SNAP_TICKS) {
       r = target;
-    } else {
+    } else if (!starving || err < 0) {
       const maxStep = (MAX_SLEW * dt) / this.tickMs;
       r += Math.max(-maxStep, Math.min(maxStep, err * Math.min(1, dt / 300)));
     }

@@ -8,11 +8,9 @@ import { PlayoutClock } from './clock.js';
 import { Predictor } from './predict.js';
 import { Effects } from './effects.js';
 import { Connection, Rate } from './net.js';
-import { BUTTONS } from './codec.js';
+import { InputSender } from './sender.js';
 import { aimFromRad, angleRad, playerHue } from './world.js';
 
-const HEARTBEAT_MS = 50; // resend held movement this often (keeps prediction's brackets tight)
-const AIM_MIN_MS = 33; // aim-only inputs at most this often
 const PING_MS = 1000;
 const FIRE_COOLDOWN_MS = 200;
 
@@ -24,6 +22,8 @@ export class Game {
     this.name = name;
     /** The resume token from the last Welcome, presented on reconnect. */
     this.resumeToken = null;
+    /** Whether the mirror still holds a verified state to resume from. */
+    this.mirrorValid = false;
     this.welcome = null;
     this.mirror = new Mirror();
     this.interp = new Interp();
@@ -32,10 +32,9 @@ export class Game {
     this.predictor = null;
     /** Input seq: increases for the page's life (the server refuses non-increasing ones). */
     this.seq = 0;
-    this.sentButtons = 0;
-    this.sentAim = 0;
+    this.sender = null;
+    /** Aim, 16-bit, from the mouse. */
     this.aim = 0;
-    this.lastSend = -Infinity;
     this.lastFire = -Infinity;
     this.lastPing = -Infinity;
     this.rttMs = null;
@@ -48,11 +47,16 @@ export class Game {
     this.trace = null;
     this.status = 'connecting';
     this.names = new Map();
+    /** Smoothed time the renderer takes per frame, ms. */
+    this.drawMs = 0;
 
     this.interp.onGone = (t) => this.gone(t);
     this.conn = new Connection({
       url,
-      hello: () => ({ name: this.name, resume: this.resumeToken }),
+      hello: () => ({
+        name: this.name,
+        resume: this.resumeToken === null ? null : { token: this.resumeToken, tick: this.mirrorValid ? this.mirror.tick : null },
+      }),
       onMessage: (m, _b, now) => this.onMessage(m, now),
       onStatus: (s) => this.onStatus(s),
     });
@@ -100,9 +104,15 @@ export class Game {
     this.resumeToken = msg.resume_token;
     this.status = 'playing';
     const tickMs = 1000 / msg.tick_hz;
-    this.mirror = new Mirror();
-    this.interp.reset();
-    this.effects.clear();
+    if (!this.mirrorValid) {
+      // Nothing to resume from: the first snapshot is a full state.
+      this.mirror = new Mirror();
+      this.interp.reset();
+      this.effects.clear();
+    }
+    // A resumed mirror stays; the server deltas from the tick it holds (or sends a full
+    // state, which replaces it).
+    this.mirrorValid = true;
     this.clock = new PlayoutClock(tickMs);
     this.predictor = new Predictor({
       speed: msg.arena.player_speed,
@@ -110,7 +120,12 @@ export class Game {
       height: msg.arena.height,
       tickMs,
     });
-    this.sendInput(this.controls.buttons, now, true);
+    if (this.sender) this.seq = this.sender.seq;
+    this.sender = new InputSender(this.predictor, (m) => this.conn.send(m), this.seq);
+    this.sender.aim = this.aim;
+    this.sender.onFire = (t) => this.muzzleFlash(t);
+    if (this.trace) this.sender.log = this.trace.inputs;
+    this.sender.want(this.controls.buttons, now);
     this.hud.setNotice(null);
     this.hud.chat(null, '', `Connected as ${this.name} — ${msg.arena.scenario} arena ${msg.arena.width}×${msg.arena.height}, ${msg.tick_hz} Hz.`);
   }
@@ -123,6 +138,7 @@ export class Game {
       change = this.mirror.apply(header.tick, header.baseline, body);
     } catch (err) {
       this.applyErrors += 1;
+      this.mirrorValid = false;
       console.warn('tickwire: snapshot rejected, resyncing:', err.message);
       this.conn.drop(`resync after ${err.kind}`);
       return;
@@ -186,24 +202,9 @@ export class Game {
     }
   }
 
-  /** Sends the current controls as a new input, and tells the predictor. */
-  sendInput(buttons, t, force = false) {
-    if (!this.conn.open || this.welcome === null) return;
-    const aim = this.aim;
-    if (!force && buttons === this.sentButtons && aim === this.sentAim) return;
-    this.seq = (this.seq + 1) >>> 0;
-    this.conn.send({ type: 'Input', seq: this.seq, buttons, aim });
-    this.predictor.record(this.seq, buttons, t);
-    if (buttons & BUTTONS.FIRE && !(this.sentButtons & BUTTONS.FIRE)) this.muzzleFlash(t);
-    this.sentButtons = buttons;
-    this.sentAim = aim;
-    this.lastSend = t;
-    if (this.trace) this.trace.inputs.push({ t, buttons, seq: this.seq });
-  }
-
   /** Called by the controls the moment the held buttons change. */
   onButtons(buttons, t) {
-    this.sendInput(buttons, t);
+    if (this.sender && this.conn.open) this.sender.want(buttons, t);
   }
 
   muzzleFlash(t) {
@@ -228,16 +229,17 @@ export class Game {
       // Own shots are drawn at the predicted player's tick, so they leave its barrel.
       const w0 = this.predictor.w0;
       const present = w0 === null ? r : Math.max(r, (now - w0) / this.clock.tickMs);
+      const latest = this.clock.latestTick;
       for (const t of this.interp.tracks.values()) {
         if (t.id === me) continue;
         const mine = t.e.kind === 'Projectile' && t.e.owner === this.welcome.player;
         const at = mine ? present : r;
         if (t.born > at) continue;
-        t.sampleAt(at, t.e.kind !== 'Projectile' ? 0 : mine ? 12 : 3);
+        t.sampleAt(at, latest, mine ? 12 : 2);
         remote.push(t);
       }
       for (const t of this.interp.dying) {
-        t.sampleAt(r, t.e.kind === 'Projectile' ? 1 : 0);
+        t.sampleAt(r, latest, 0);
         remote.push(t);
       }
       const pos = this.predictor.display(now, dt);
@@ -249,11 +251,13 @@ export class Game {
     }
     this.effects.update(r, dt / 1000);
     this.updateAim(now);
+    const t0 = performance.now();
     this.renderer.draw({
       arena, nowMs: now, remote, own, effects: this.effects, renderTick: r ?? 0,
       tickHz: this.welcome ? this.welcome.tick_hz : 30,
       reticle: this.controls.mouse && this.controls.enabled ? this.controls.mouse : null,
     });
+    this.drawMs = this.drawMs * 0.95 + (performance.now() - t0) * 0.05;
     this.keepAlive(now);
     if (this.trace) this.recordTrace(now, dt, remote);
     if (now - this.hudAt > 250) {
@@ -267,16 +271,29 @@ export class Game {
     if (!m || !this.ownPos) return;
     const p = this.renderer.toScreen(this.ownPos.x, this.ownPos.y);
     this.aim = aimFromRad(Math.atan2(m.y - p.y, m.x - p.x));
-    const turned = Math.abs(((this.aim - this.sentAim + 98304) % 65536) - 32768) > 48;
-    if (turned && now - this.lastSend >= AIM_MIN_MS) this.sendInput(this.controls.buttons, now, true);
+    if (this.sender) this.sender.aim = this.aim;
   }
 
   keepAlive(now) {
-    if (this.sentButtons & 15 && now - this.lastSend >= HEARTBEAT_MS) this.sendInput(this.controls.buttons, now, true);
+    if (this.sender && this.conn.open) this.sender.poll(now);
     if (this.conn.open && now - this.lastPing >= PING_MS) {
       this.lastPing = now;
       this.conn.send({ type: 'Ping', client_time: BigInt(Math.round(now * 1000)) });
     }
+  }
+
+  /** Starts recording every frame's drawn positions and every input sent. */
+  startTrace() {
+    this.trace = { frames: [], inputs: [] };
+    if (this.sender) this.sender.log = this.trace.inputs;
+  }
+
+  /** Stops recording; returns what was recorded. */
+  stopTrace() {
+    const t = this.trace;
+    this.trace = null;
+    if (this.sender) this.sender.log = null;
+    return t;
   }
 
   recordTrace(now, dt, remote) {
@@ -333,6 +350,7 @@ export class Game {
       starvedFrames: this.clock?.starved ?? 0,
       rttMs: this.rttMs,
       fps: this.fps.perSecond(now),
+      drawMs: this.drawMs,
       snapshotsPerSec: this.snapRate.perSecond(now),
       bytesDownPerSec: this.conn.down.perSecond(now),
       bytesUpPerSec: this.conn.up.perSecond(now),

@@ -55,17 +55,19 @@ export class Track {
     if (this.samples.length > MAX_SAMPLES) this.samples.splice(0, this.samples.length - MAX_SAMPLES);
   }
 
-  /** Sets x, y, a for render tick `r`; `extrapolate` lets it run past its last sample. */
-  sampleAt(r, extrapolate = 0) {
+  /**
+   * Sets x, y, a for render tick `r`. Past the newest snapshot (`latest`), an entity that
+   * was still moving in it runs on along its velocity for up to `cap` ticks, so a late
+   * snapshot costs a tiny guess instead of a freeze and a jump; one at rest stays put.
+   */
+  sampleAt(r, latest = Infinity, cap = 0) {
     const s = this.samples;
     let i = s.length - 1;
     while (i > 0 && s[i].t > r) i--;
     const a = s[i];
     const b = s[i + 1];
     if (b === undefined || a.t >= r) {
-      // Past the newest sample (hold, or run on along the velocity up to `extrapolate`
-      // ticks), exactly on a sample, or before the first one (hold).
-      const ahead = b === undefined ? Math.min(Math.max(r - a.t, 0), extrapolate) : 0;
+      const ahead = b === undefined && a.t >= latest ? Math.min(Math.max(r - a.t, 0), cap) : 0;
       this.x = a.x + this.vx * ahead;
       this.y = a.y + this.vy * ahead;
       this.a = a.a;

@@ -42,6 +42,8 @@ window.addEventListener('keydown', (e) => {
 chatInput.addEventListener('focus', () => controls.setEnabled(false));
 chatInput.addEventListener('blur', () => controls.setEnabled(game !== null));
 chatInput.addEventListener('keydown', (e) => {
+  // Handled here; the window's Enter handler must not reopen the box.
+  e.stopPropagation();
   if (e.key === 'Enter') {
     e.preventDefault();
     const text = chatInput.value.trim();
@@ -72,15 +74,9 @@ window.tickwire = {
   /** A snapshot of the client's state: connection, tick, entity counts, own entity. */
   stats: () => (game ? game.stats() : { status: 'naming', connected: false, snapshots: 0, entities: { total: 0 } }),
   /** Starts recording every frame's drawn positions (own player and remote players). */
-  startTrace: () => {
-    if (game) game.trace = { frames: [], inputs: [] };
-  },
+  startTrace: () => game?.startTrace(),
   /** Stops recording and returns {frames: [{t, dt, own, players}], inputs: [{t, buttons, seq}]}. */
-  stopTrace: () => {
-    const t = game?.trace ?? null;
-    if (game) game.trace = null;
-    return t;
-  },
+  stopTrace: () => game?.stopTrace() ?? null,
   /** Drops the connection (the page then reconnects with backoff), for testing. */
   dropConnection: () => game?.conn.drop('dropped from the console'),
 };

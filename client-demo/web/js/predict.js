@@ -10,6 +10,11 @@
 // position at T replayed forward through ticks T+1… with the buttons held at each c_k
 // (the unacknowledged inputs), plus the fraction of the tick in progress.
 //
+// Button changes while moving are planned for the middle of the next tick window (see
+// sender.js), and the tick in progress is drawn with the buttons its sample will see,
+// so stopping or turning never pulls the player back. A press from rest goes out at
+// once: the player starts moving on the next frame.
+//
 // A new snapshot can move the prediction (a misjudged tick boundary, a respawn). Small
 // differences are folded into an offset that decays over ~100 ms, so the player never
 // visibly snaps; a big one (a respawn teleport) is taken at once.
@@ -25,8 +30,11 @@ export class Predictor {
   /** @param {{speed:number,width:number,height:number,tickMs:number}} rules */
   constructor(rules) {
     this.rules = rules;
-    /** Sent inputs {seq, buttons, t}, in send order (seq and t ascending). */
+    /** Sent inputs {seq, buttons, t, sent}, in send order: `t` is when the model lets
+     *  them take effect, `sent` when they actually left (both ascending). */
     this.inputs = [];
+    /** A decided but not yet sent change {buttons, t}: takes effect in the model at t. */
+    this.plan = null;
     /** Recent W0 brackets {lo, hi}. */
     this.brackets = [];
     /** Client time of tick 0's button sample (ms); null until estimated. */
@@ -42,14 +50,15 @@ export class Predictor {
     this.snaps = 0;
   }
 
-  /** Records an input the moment it is sent. */
-  record(seq, buttons, t) {
-    this.inputs.push({ seq, buttons: buttons & 15, t });
-    while (this.inputs.length > 2 && this.inputs[0].t < t - LOG_MS) this.inputs.shift();
+  /** Records an input the moment it is sent (`t`: when the model applies it). */
+  record(seq, buttons, t, sent = t) {
+    this.inputs.push({ seq, buttons: buttons & 15, t, sent });
+    while (this.inputs.length > 2 && this.inputs[0].sent < sent - LOG_MS) this.inputs.shift();
   }
 
-  /** The movement buttons held at client time `t`. */
+  /** The movement buttons in effect at client time `t` (planned changes included). */
   buttonsAt(t) {
+    if (this.plan !== null && t >= this.plan.t) return this.plan.buttons & 15;
     const log = this.inputs;
     for (let i = log.length - 1; i >= 0; i--) if (log[i].t <= t) return log[i].buttons;
     return 0;
@@ -98,9 +107,9 @@ export class Predictor {
     const tickMs = this.rules.tickMs;
     const at = tick * tickMs;
     const i = this.indexOf(ack);
-    const lo = i >= 0 ? this.inputs[i].t - at : -Infinity;
+    const lo = i >= 0 ? this.inputs[i].sent - at : -Infinity;
     const next = i >= 0 ? this.inputs[i + 1] : this.inputs.find((x) => x.seq > ack);
-    const hi = Math.min(next === undefined ? arrival : next.t, arrival) - at;
+    const hi = Math.min(next === undefined ? arrival : next.sent, arrival) - at;
     this.brackets.push({ lo, hi });
     if (this.brackets.length > WINDOW) this.brackets.shift();
     let lb = -Infinity;
@@ -125,6 +134,13 @@ export class Predictor {
     else this.w0 += (target - this.w0) * 0.2;
   }
 
+  /** The client time of the first server input sample after `t`; null if unknown. */
+  nextSample(t) {
+    if (this.w0 === null) return null;
+    const tickMs = this.rules.tickMs;
+    return this.w0 + (Math.floor((t - this.w0) / tickMs) + 1) * tickMs;
+  }
+
   /** The predicted (unsmoothed) position at client time `now`, or null. */
   position(now) {
     if (this.server === null || this.w0 === null) return this.server;
@@ -138,8 +154,9 @@ export class Predictor {
       x = Math.min(width, Math.max(0, x + dx * step));
       y = Math.min(height, Math.max(0, y + dy * step));
     }
+    // The tick in progress moves with the buttons its sample (at c) will see.
     const frac = Math.min(1, Math.max(0, (now - (c - tickMs)) / tickMs));
-    const [dx, dy] = direction(this.buttonsAt(now));
+    const [dx, dy] = direction(this.buttonsAt(c));
     x = Math.min(width, Math.max(0, x + dx * step * frac));
     y = Math.min(height, Math.max(0, y + dy * step * frac));
     return { x, y };
