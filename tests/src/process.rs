@@ -1,0 +1,164 @@
+//! The real `tickwire` binary as a child process: found next to the test executable,
+//! started with `--port 0`, its chosen address read from stdout, signalled by pid, and
+//! killed on drop if a test fails before it exits.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long the binary may take to print its address.
+const START_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The `tickwire` binary of the same build profile as the running test.
+///
+/// # Panics
+/// When it has not been built, with the command that builds it.
+#[must_use]
+pub fn tickwire_binary() -> PathBuf {
+    let exe = std::env::current_exe()
+        .unwrap_or_else(|e| panic!("cannot locate the test executable: {e}"));
+    // target/<profile>/deps/<test> → target/<profile>/tickwire
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap_or_else(|| panic!("unexpected test executable path {}", exe.display()));
+    let bin = dir.join(format!("tickwire{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "the server binary {} does not exist: run `cargo build --workspace --bins` \
+         (with the same profile as the tests) before the end-to-end tests",
+        bin.display()
+    );
+    bin
+}
+
+/// Finds `host:port` in a line such as `listening on ws://127.0.0.1:4242/ws` or
+/// `addr=127.0.0.1:4242`.
+#[must_use]
+pub fn find_socket_addr(line: &str) -> Option<SocketAddr> {
+    line.split_whitespace().find_map(|word| {
+        let word = word
+            .trim_start_matches("ws://")
+            .trim_start_matches("http://")
+            .trim_matches(|c: char| c == ',' || c == '"' || c == '\'' || c == '(' || c == ')');
+        let word = word.rsplit('=').next()?;
+        let host_port = word.split('/').next()?;
+        host_port.parse().ok()
+    })
+}
+
+/// A running `tickwire` process.
+pub struct ServerProcess {
+    /// The child; killed on drop if still running.
+    child: Child,
+    /// The address it printed.
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts `tickwire --bind 127.0.0.1 --port 0 <extra>` and waits for it to print
+    /// its address.
+    pub fn start(extra_args: &[&str]) -> ServerProcess {
+        let mut child = Command::new(tickwire_binary())
+            .args(["--bind", "127.0.0.1", "--port", "0"])
+            .args(extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the tickwire binary: {e}"));
+        let stdout = child
+            .stdout
+            .take()
+            .unwrap_or_else(|| panic!("the child has no stdout pipe"));
+        // Read stdout on a thread for the child's whole life, so it never blocks on a
+        // full pipe; the first address seen is sent back.
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if !sent {
+                    if let Some(addr) = find_socket_addr(&line) {
+                        sent = tx.send(addr).is_ok();
+                    }
+                }
+            }
+        });
+        let mut process = ServerProcess {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        process.addr = rx.recv_timeout(START_TIMEOUT).unwrap_or_else(|_| {
+            panic!("tickwire printed no address on stdout within {START_TIMEOUT:?}")
+        });
+        process
+    }
+
+    /// The address the server listens on.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The WebSocket URL.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// Sends SIGTERM (by pid, through `kill`).
+    pub fn sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run kill: {e}"));
+        assert!(status.success(), "kill -TERM failed: {status}");
+    }
+
+    /// Waits for the process to exit, at most `limit`; `None` if it is still running.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Ok(None) => return None,
+                Err(e) => panic!("cannot wait for tickwire: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_found_in_the_usual_banner_shapes() {
+        let want: SocketAddr = "127.0.0.1:4242".parse().unwrap_or_else(|e| panic!("{e}"));
+        for line in [
+            "127.0.0.1:4242",
+            "listening on ws://127.0.0.1:4242/ws",
+            "tickwire: http://127.0.0.1:4242/healthz, ws://127.0.0.1:4242/ws",
+            "addr=127.0.0.1:4242",
+        ] {
+            assert_eq!(find_socket_addr(line), Some(want), "in {line:?}");
+        }
+        assert_eq!(find_socket_addr("tick 30 Hz, 24 orbs"), None);
+    }
+}

@@ -1,0 +1,107 @@
+//! An in-process Tickwire server for a test: started on 127.0.0.1:0 with a given config,
+//! stopped through its cancellation token (also on drop, so a failing test leaks no tick
+//! thread).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tickwire_client::{Client, ConnectOptions};
+use tickwire_server::{Config, Server};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::wait::within;
+
+/// How long a clean server stop may take.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The defaults every end-to-end test starts from: the demo game at 30 Hz, a fixed seed,
+/// full view (so a mirror can be compared with the whole server snapshot).
+#[must_use]
+pub fn test_config() -> Config {
+    Config {
+        seed: 42,
+        view_radius: 0,
+        ..Config::default()
+    }
+}
+
+/// A running server owned by one test.
+pub struct TestServer {
+    /// The server (taken by `stop`).
+    server: Option<Server>,
+    /// Cancels the server; cancelled on drop too.
+    shutdown: CancellationToken,
+    /// Where it listens.
+    addr: SocketAddr,
+}
+
+impl TestServer {
+    /// Starts a server with `config` on a free port of 127.0.0.1.
+    pub async fn start(config: Config) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("cannot bind 127.0.0.1:0: {e}"));
+        let shutdown = CancellationToken::new();
+        let server = Server::start(listener, config, shutdown.clone())
+            .unwrap_or_else(|e| panic!("the server did not start: {e}"));
+        let addr = server.local_addr();
+        TestServer {
+            server: Some(server),
+            shutdown,
+            addr,
+        }
+    }
+
+    /// The server's address.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The WebSocket URL clients connect to.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// The server, for its snapshot history.
+    ///
+    /// # Panics
+    /// After `stop`.
+    #[must_use]
+    pub fn server(&self) -> &Server {
+        self.server
+            .as_ref()
+            .unwrap_or_else(|| panic!("the test server was already stopped"))
+    }
+
+    /// Connects a mirroring client named `name`, panicking if that fails.
+    pub async fn connect(&self, name: &str) -> Client {
+        self.connect_with(ConnectOptions::new(name)).await
+    }
+
+    /// Connects a client with `options`, panicking if that fails.
+    pub async fn connect_with(&self, options: ConnectOptions) -> Client {
+        let name = options.name.clone();
+        Client::connect(&self.url(), options)
+            .await
+            .unwrap_or_else(|e| panic!("client {name} could not connect: {e}"))
+    }
+
+    /// Stops the server and checks it ends cleanly and promptly.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            within(STOP_TIMEOUT, "the server to stop", server.wait())
+                .await
+                .unwrap_or_else(|e| panic!("the server stopped with an error: {e}"));
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}

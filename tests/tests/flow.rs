@@ -1,0 +1,110 @@
+//! End to end: snapshot cadence and flow control. A client that stops reading costs the
+//! others nothing and catches up with one coalesced delta, and snapshots arrive at the
+//! configured tick rate.
+
+use std::time::Duration;
+
+use tickwire_client::ClientEvent;
+use tickwire_tests::{TestServer, keep_reading, next_snapshot, read_until_caught_up, test_config};
+use tokio::time::Instant;
+
+/// Arrival times of the snapshots among `events`.
+fn snapshot_times(events: &[tickwire_tests::Timed]) -> Vec<Instant> {
+    events
+        .iter()
+        .filter(|t| matches!(t.event, ClientEvent::Snapshot(_)))
+        .map(|t| t.at)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_reader_costs_others_nothing_and_catches_up_in_one_delta() {
+    let config = test_config();
+    let hz = config.tick_hz;
+    let server = TestServer::start(config).await;
+    let mut slow = server.connect("slow").await;
+    let mut fast = server.connect("fast").await;
+    let now = server.server().latest_snapshot().tick;
+    read_until_caught_up(&mut slow, now, Duration::from_secs(5)).await;
+    read_until_caught_up(&mut fast, now, Duration::from_secs(5)).await;
+
+    // `slow` reads nothing for 3 s while `fast` keeps playing.
+    let stall = Duration::from_secs(3);
+    let events = keep_reading(&mut fast, stall).await;
+    let times = snapshot_times(&events);
+    let expected = stall.as_secs_f64() * f64::from(hz);
+    let max_gap = times.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(stall);
+    println!(
+        "fast reader during the stall: {} snapshots (expected ~{expected}), max gap {max_gap:?}",
+        times.len()
+    );
+    assert!(
+        times.len() as f64 >= expected * 0.9 && times.len() as f64 <= expected * 1.05,
+        "the other player's cadence changed: {} snapshots in {stall:?}, expected ~{expected}",
+        times.len()
+    );
+    assert!(
+        max_gap < Duration::from_millis(250),
+        "the other player waited {max_gap:?} between two snapshots"
+    );
+
+    // `slow` reads again: a few snapshots the socket already held, then one delta whose
+    // baseline is far behind, not one message per missed tick.
+    let latest = server.server().latest_snapshot().tick;
+    let caught = read_until_caught_up(&mut slow, latest, Duration::from_secs(3)).await;
+    let spans: Vec<u32> = caught.iter().filter_map(|s| s.span()).collect();
+    let coalesced = spans.iter().filter(|&&s| s >= 30).count();
+    println!(
+        "slow reader caught up with {} snapshots, spans {spans:?}",
+        caught.len()
+    );
+    assert!(
+        caught.len() <= 30,
+        "the slow reader got a backlog of {} snapshots",
+        caught.len()
+    );
+    assert_eq!(
+        coalesced, 1,
+        "expected exactly one coalesced delta spanning >= 30 ticks, spans {spans:?}"
+    );
+    assert_eq!(slow.stats().desyncs, 0);
+    // And it stays in step afterwards.
+    let after = next_snapshot(&mut slow).await;
+    assert!(after.span().is_some_and(|s| s <= 2), "{after:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_arrive_at_the_configured_tick_rate() {
+    let config = test_config();
+    let hz = config.tick_hz;
+    let server = TestServer::start(config).await;
+    let mut client = server.connect("metronome").await;
+    // Let the connection settle, then count for exactly 10 s from a snapshot's arrival.
+    for _ in 0..5 {
+        next_snapshot(&mut client).await;
+    }
+    let first = next_snapshot(&mut client).await;
+    let window = Duration::from_secs(10);
+    let events = keep_reading(&mut client, window).await;
+    let snaps: Vec<_> = events
+        .iter()
+        .filter_map(|t| match &t.event {
+            ClientEvent::Snapshot(s) => Some(*s),
+            _ => None,
+        })
+        .collect();
+    let expected = window.as_secs_f64() * f64::from(hz);
+    let count = snaps.len() as f64;
+    let ticks = snaps.last().map_or(0, |s| s.tick.since(first.tick)) as f64;
+    println!("{count} snapshots and {ticks} ticks in {window:?}, expected {expected}");
+    assert!(
+        (count - expected).abs() <= expected * 0.02,
+        "{count} snapshots in {window:?}, expected {expected} ± 2%"
+    );
+    assert!(
+        (ticks - expected).abs() <= expected * 0.02,
+        "the server advanced {ticks} ticks in {window:?}, expected {expected} ± 2%"
+    );
+    server.stop().await;
+}
