@@ -306,6 +306,73 @@ mod tests {
         assert_eq!(run(), run());
     }
 
+    /// Bandwidth, as sizes: in the `arena` scenario (every field of every NPC changes
+    /// every tick) a moving entity costs at most 6 bytes per update on average, and in
+    /// `cubes` an entity at rest costs nothing.
+    #[test]
+    fn a_moving_entity_costs_at_most_six_bytes_and_a_resting_one_nothing() {
+        use tickwire_shared::codec::encode_body;
+        use tickwire_shared::{View, diff};
+        let mut config = Config::default();
+        Scenario::Arena.apply_defaults(&mut config);
+        let mut g = Game::new(&config, NetIds::default());
+        for p in 0..8 {
+            g.join(PlayerId(p), NetId(100_000 + p), "bot".into());
+        }
+        let mut prev = g.capture();
+        let (mut bytes, mut moved) = (0usize, 0usize);
+        for t in 0..90u32 {
+            for p in 0..8 {
+                g.set_controls(
+                    PlayerId(p),
+                    [1, 2, 4, 8, 5, 9, 6, 10][((t / 10 + p) % 8) as usize],
+                    0,
+                    false,
+                );
+            }
+            g.step();
+            let next = g.capture();
+            let body = diff(Some((&prev, View::All)), &next, View::All);
+            assert!(body.spawns.is_empty() && body.despawns.is_empty());
+            moved += body.updates.len();
+            // Fixed per-message overhead (three list lengths, the checksum) is not the
+            // entities' cost; it is at most 3 + 5 bytes.
+            bytes += encode_body(&body).len() - 8;
+            prev = next;
+        }
+        let per_entity = bytes as f64 / moved as f64;
+        assert!(moved >= 90 * 500, "every NPC moves every tick ({moved})");
+        assert!(
+            per_entity <= 6.0,
+            "a moving entity costs {per_entity:.2} bytes per update"
+        );
+
+        let mut config = Config::default();
+        Scenario::Cubes.apply_defaults(&mut config);
+        let mut g = Game::new(&config, NetIds::default());
+        g.step();
+        let mut prev = g.capture();
+        for _ in 0..60 {
+            g.step();
+            let next = g.capture();
+            let body = diff(Some((&prev, View::All)), &next, View::All);
+            let resting = next.entities.len() - body.updates.len();
+            assert!(resting > 700, "most cubes rest ({resting})");
+            let moving_ids: std::collections::HashSet<_> =
+                body.updates.iter().map(|u| u.id).collect();
+            for e in &next.entities {
+                if !moving_ids.contains(&e.id) {
+                    assert_eq!(
+                        prev.get(e.id),
+                        Some(&e.state),
+                        "a resting cube changed without an update"
+                    );
+                }
+            }
+            prev = next;
+        }
+    }
+
     #[test]
     fn scenarios_spawn_their_npcs() {
         for (s, n) in [
