@@ -214,6 +214,12 @@ impl Cli {
             c.arena_width = w;
             c.arena_height = h;
         }
+        // The flags replace the file's certificate and key as a pair, so one flag alone
+        // fails validation instead of pairing with the other half from the file.
+        if self.tls_cert.is_some() || self.tls_key.is_some() {
+            c.tls_cert.clone_from(&self.tls_cert);
+            c.tls_key.clone_from(&self.tls_key);
+        }
         c.validate()?;
         Ok(c)
     }
