@@ -1,0 +1,421 @@
+//! End to end over TLS: a server started with a self-signed certificate made here serves
+//! wss and https on one port. A client that trusts the certificate plays (Hello, Welcome,
+//! snapshots mirrored and verified, its own entity moves); https `/healthz` answers; plain
+//! ws:// to that port is refused; a client that never finishes its handshake holds up
+//! nobody and is dropped at the deadline; and a bad certificate path stops
+//! `Server::start` with an error naming the file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tickwire_server::metrics::Metrics;
+use tickwire_server::tls::{HandshakeLimits, TlsError, TlsListener, load_server_config};
+use tickwire_server::{Config, Server, ServerError};
+use tickwire_shared::codec::{decode_server, encode_client};
+use tickwire_shared::quant::fixed_to_pos;
+use tickwire_shared::{
+    ClientMsg, InputSeq, Mirror, NetId, PROTOCOL_VERSION, ServerMsg, SnapshotBody, SnapshotHeader,
+    buttons,
+};
+use tickwire_tests::{ServerProcess, TestServer, test_config, within};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::crypto::ring;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+/// How long any single expected step may take.
+const STEP: Duration = Duration::from_secs(5);
+
+type Wss = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A self-signed certificate for `localhost` and `127.0.0.1`, with its key, written as PEM
+/// files into a scratch directory that is removed on drop.
+struct Identity {
+    /// The scratch directory.
+    dir: PathBuf,
+    /// The certificate's PEM file.
+    cert: PathBuf,
+    /// The key's PEM file.
+    key: PathBuf,
+    /// The certificate, for the client's root store.
+    der: CertificateDer<'static>,
+}
+
+impl Identity {
+    fn new(test: &str) -> Identity {
+        let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+        let made = rcgen::generate_simple_self_signed(names)
+            .unwrap_or_else(|e| panic!("generating a self-signed certificate failed: {e}"));
+        let dir =
+            std::env::temp_dir().join(format!("tickwire-tls-e2e-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {dir:?}: {e}"));
+        let cert = dir.join("cert.pem");
+        let key = dir.join("key.pem");
+        std::fs::write(&cert, made.cert.pem()).unwrap_or_else(|e| panic!("writing: {e}"));
+        std::fs::write(&key, made.signing_key.serialize_pem())
+            .unwrap_or_else(|e| panic!("writing: {e}"));
+        Identity {
+            dir,
+            cert,
+            key,
+            der: made.cert.der().clone(),
+        }
+    }
+
+    /// The test config, serving TLS with this identity.
+    fn server_config(&self) -> Config {
+        Config {
+            tls_cert: Some(self.cert.clone()),
+            tls_key: Some(self.key.clone()),
+            ..test_config()
+        }
+    }
+
+    /// A client config that trusts this certificate and nothing else.
+    fn client_config(&self) -> Arc<ClientConfig> {
+        let mut roots = RootCertStore::empty();
+        roots
+            .add(self.der.clone())
+            .unwrap_or_else(|e| panic!("the test certificate is not a valid root: {e}"));
+        let config = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap_or_else(|e| panic!("client TLS setup: {e}"))
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Arc::new(config)
+    }
+}
+
+impl Drop for Identity {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Opens a WebSocket over TLS to `addr`, trusting only what `tls` trusts.
+async fn connect_wss(addr: SocketAddr, tls: Arc<ClientConfig>) -> Wss {
+    let url = format!("wss://{addr}/ws");
+    let connect = tokio_tungstenite::connect_async_tls_with_config(
+        &url,
+        None,
+        true,
+        Some(Connector::Rustls(tls)),
+    );
+    let (ws, _) = within(STEP, "the wss connection", connect)
+        .await
+        .unwrap_or_else(|e| panic!("wss connect to {url} failed: {e}"));
+    ws
+}
+
+async fn send(ws: &mut Wss, msg: &ClientMsg) {
+    within(
+        STEP,
+        "a send",
+        ws.send(Message::Binary(encode_client(msg).into())),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("sending {msg:?} failed: {e}"));
+}
+
+/// Says Hello as `name` and returns the own entity and the arena width from Welcome.
+async fn join(ws: &mut Wss, name: &str) -> (NetId, f32) {
+    let hello = ClientMsg::Hello {
+        protocol: PROTOCOL_VERSION,
+        name: name.to_owned(),
+        resume: None,
+        auth: None,
+    };
+    send(ws, &hello).await;
+    match recv(ws).await {
+        ServerMsg::Welcome { entity, arena, .. } => (entity, arena.width as f32),
+        other => panic!("expected Welcome, got {other:?}"),
+    }
+}
+
+/// GETs `path` over https with a hand-written HTTP/1.1 request and returns the whole
+/// response, headers included.
+async fn https_get(addr: SocketAddr, tls: Arc<ClientConfig>, path: &str) -> String {
+    let connector = TlsConnector::from(tls);
+    within(STEP, "an https GET", async {
+        let tcp = TcpStream::connect(addr).await?;
+        let name = ServerName::try_from("localhost").map_err(std::io::Error::other)?;
+        let mut tls = connector.connect(name, tcp).await?;
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        tls.write_all(request.as_bytes()).await?;
+        let mut response = Vec::new();
+        tls.read_to_end(&mut response).await?;
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&response).into_owned())
+    })
+    .await
+    .unwrap_or_else(|e| panic!("https GET {path} from {addr} failed: {e}"))
+}
+
+/// The server's next protocol message, skipping control frames.
+async fn recv(ws: &mut Wss) -> ServerMsg {
+    within(STEP, "the server's next message", async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Binary(bytes))) => {
+                    return decode_server(&bytes)
+                        .unwrap_or_else(|e| panic!("undecodable server message: {e}"));
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                other => panic!("expected a server message, got {other:?}"),
+            }
+        }
+    })
+    .await
+}
+
+/// The next snapshot, skipping other messages.
+async fn next_snapshot(ws: &mut Wss) -> (SnapshotHeader, SnapshotBody) {
+    loop {
+        if let ServerMsg::Snapshot { header, body } = recv(ws).await {
+            return (header, body);
+        }
+    }
+}
+
+/// Reads, verifies and acks snapshots into `mirror` until one has applied input `seq`.
+async fn play_until_acked(ws: &mut Wss, mirror: &mut Mirror, seq: InputSeq) {
+    loop {
+        let applied = play_one(ws, mirror).await;
+        if applied.0 >= seq.0 {
+            return;
+        }
+    }
+}
+
+/// Reads the next snapshot, applies it to `mirror` (which verifies its checksum), acks it,
+/// and returns the input seq it says was applied.
+async fn play_one(ws: &mut Wss, mirror: &mut Mirror) -> InputSeq {
+    let (header, body) = next_snapshot(ws).await;
+    mirror
+        .apply(header.tick, header.baseline, &body)
+        .unwrap_or_else(|e| panic!("snapshot {} did not apply: {e}", header.tick));
+    send(ws, &ClientMsg::Ack { tick: header.tick }).await;
+    header.input_ack
+}
+
+/// The own entity's x in world units.
+fn own_x(mirror: &Mirror, me: NetId) -> f32 {
+    let state = mirror
+        .get(me)
+        .unwrap_or_else(|| panic!("the own entity {me} is not in the mirror"));
+    fixed_to_pos(state.x)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_plays_over_wss_while_another_stalls_its_handshake() {
+    let id = Identity::new("play");
+    let server = TestServer::start(id.server_config()).await;
+
+    // A client that opens TCP and never says a word: its handshake must hold up nobody.
+    let _silent = TcpStream::connect(server.addr())
+        .await
+        .unwrap_or_else(|e| panic!("connecting the silent client: {e}"));
+
+    let mut ws = connect_wss(server.addr(), id.client_config()).await;
+    let (me, width) = join(&mut ws, "tls").await;
+
+    let mut mirror = Mirror::new();
+    for _ in 0..5 {
+        play_one(&mut ws, &mut mirror).await;
+    }
+    let start = own_x(&mirror, me);
+
+    // Walk away from the nearer side wall for a moment, then stop.
+    let (button, direction) = if start < width / 2.0 {
+        (buttons::RIGHT, 1.0)
+    } else {
+        (buttons::LEFT, -1.0)
+    };
+    let go = ClientMsg::Input {
+        seq: InputSeq(1),
+        buttons: button,
+        aim: 0,
+    };
+    send(&mut ws, &go).await;
+    play_until_acked(&mut ws, &mut mirror, InputSeq(1)).await;
+    // Half a second of walking at 30 Hz.
+    for _ in 0..15 {
+        play_one(&mut ws, &mut mirror).await;
+    }
+    let moved = (own_x(&mirror, me) - start) * direction;
+    println!("over wss the own entity moved {moved:.1} units from x = {start:.1}");
+    assert!(
+        moved > 10.0,
+        "the own entity should have moved away from x = {start} (moved {moved})"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_serves_healthz_and_plain_ws_is_refused() {
+    let id = Identity::new("https");
+    let server = TestServer::start(id.server_config()).await;
+
+    let response = https_get(server.addr(), id.client_config(), "/healthz").await;
+    assert!(
+        response.starts_with("HTTP/1.1 200") && response.contains("ok tick="),
+        "unexpected /healthz answer over https: {response:?}"
+    );
+
+    // Plain ws:// to the TLS port: the server reads an HTTP request where a ClientHello
+    // belongs, and the connection fails instead of hanging.
+    let plain = format!("ws://{}/ws", server.addr());
+    let outcome = within(
+        STEP,
+        "the plain ws:// attempt",
+        tokio_tungstenite::connect_async(&plain),
+    )
+    .await;
+    assert!(
+        outcome.is_err(),
+        "a plain ws:// connection to the TLS port succeeded"
+    );
+
+    // The refused handshake is counted.
+    within(STEP, "the failed handshake to be counted", async {
+        while !server
+            .server()
+            .metrics_text()
+            .contains("reason=\"tls_handshake\"")
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_https_and_wss_with_the_tls_flags() {
+    let id = Identity::new("binary");
+    let (cert, key) = (id.cert.to_string_lossy(), id.key.to_string_lossy());
+    let process = ServerProcess::start(&["--tls-cert", &cert, "--tls-key", &key]);
+    let response = https_get(process.addr(), id.client_config(), "/healthz").await;
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "unexpected /healthz answer from the binary over https: {response:?}"
+    );
+    let mut ws = connect_wss(process.addr(), id.client_config()).await;
+    join(&mut ws, "bin").await;
+    next_snapshot(&mut ws).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listener_drops_a_silent_handshake_at_the_deadline_and_serves_others() {
+    use axum::serve::Listener;
+
+    let id = Identity::new("deadline");
+    let tcp = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("cannot bind 127.0.0.1:0: {e}"));
+    let config = load_server_config(&id.cert, &id.key).unwrap_or_else(|e| panic!("{e}"));
+    let metrics = Arc::new(Metrics::new());
+    let shutdown = CancellationToken::new();
+    let limits = HandshakeLimits {
+        timeout: Duration::from_millis(1500),
+        ..HandshakeLimits::default()
+    };
+    let mut listener = TlsListener::with_limits(tcp, config, metrics.clone(), &shutdown, limits)
+        .unwrap_or_else(|e| panic!("starting the TLS listener: {e}"));
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("local_addr: {e}"));
+
+    let mut silent = TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("connecting the silent client: {e}"));
+
+    // A real client connecting after the silent one is handed over well before the silent
+    // one's deadline: handshakes do not queue behind each other.
+    let connector = TlsConnector::from(id.client_config());
+    let client = tokio::spawn(async move {
+        let tcp = TcpStream::connect(addr).await?;
+        let name = ServerName::try_from("127.0.0.1").map_err(std::io::Error::other)?;
+        let mut tls = connector.connect(name, tcp).await?;
+        tls.write_all(b"ping").await?;
+        tls.flush().await?;
+        Ok::<_, std::io::Error>(tls)
+    });
+    let (mut accepted, peer) = within(
+        Duration::from_millis(1000),
+        "the real client",
+        listener.accept(),
+    )
+    .await;
+    let _client = within(STEP, "the client handshake", client)
+        .await
+        .unwrap_or_else(|e| panic!("client task: {e}"))
+        .unwrap_or_else(|e| panic!("client handshake: {e}"));
+    let mut got = [0u8; 4];
+    within(STEP, "the client's bytes", accepted.read_exact(&mut got))
+        .await
+        .unwrap_or_else(|e| panic!("reading from the accepted stream: {e}"));
+    assert_eq!(&got, b"ping");
+    assert!(peer.ip().is_loopback(), "unexpected peer {peer}");
+
+    // The silent one is closed by the server at the deadline, and counted.
+    let mut buf = [0u8; 1];
+    let closed = within(
+        STEP,
+        "the silent connection to be closed",
+        silent.read(&mut buf),
+    )
+    .await;
+    assert!(
+        matches!(closed, Ok(0) | Err(_)),
+        "the silent connection got data: {closed:?}"
+    );
+    within(STEP, "the timeout to be counted", async {
+        while !metrics.render().contains("reason=\"tls_timeout\"") {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_missing_certificate_stops_the_server_with_a_clear_error() {
+    let id = Identity::new("missing");
+    let missing = id.dir.join("no-such-cert.pem");
+    let config = Config {
+        tls_cert: Some(missing.clone()),
+        ..id.server_config()
+    };
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("cannot bind 127.0.0.1:0: {e}"));
+    let err = match Server::start(listener, config, CancellationToken::new()) {
+        Ok(_) => panic!("the server started with a missing certificate"),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(
+            err,
+            ServerError::Tls(TlsError::Read {
+                what: "certificate",
+                ..
+            })
+        ),
+        "unexpected error: {err:?}"
+    );
+    let text = err.to_string();
+    println!("Server::start said: {text}");
+    assert!(
+        text.contains(&*missing.to_string_lossy()) && text.contains("certificate"),
+        "the error should name the file: {text}"
+    );
+}
