@@ -100,6 +100,11 @@ pub fn classify(
         Some(Err(e)) => {
             let err = e.into_inner();
             match err.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
+                // The TCP stream ended without a close frame: a dropped connection, which
+                // is what resume is for, not a malformed client.
+                Some(tokio_tungstenite::tungstenite::Error::Protocol(
+                    tokio_tungstenite::tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+                )) => Err(End::Io("connection dropped without a close frame".to_owned())),
                 Some(tokio_tungstenite::tungstenite::Error::Capacity(_)) => {
                     Err(too_large(max_bytes))
                 }
@@ -290,6 +295,13 @@ mod tests {
         );
         assert!(matches!(big, Err(End::Bye(ByeCode::TooLarge, _))));
         assert_eq!(classify(None, 1024), Err(End::ClientGone));
+        let dropped = tokio_tungstenite::tungstenite::Error::Protocol(
+            tokio_tungstenite::tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+        );
+        assert!(matches!(
+            classify(Some(Err(axum::Error::new(dropped))), 1024),
+            Err(End::Io(_))
+        ));
     }
 
     #[test]
