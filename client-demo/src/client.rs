@@ -1,9 +1,10 @@
 //! `Client`: one player's connection to a Tickwire server — handshake, receiving and
-//! mirroring snapshots (acked automatically), and sending inputs, chat and pings.
+//! mirroring snapshots (acked automatically), sending inputs, chat and pings, and
+//! reconnecting with the resume token after a drop.
 
 use std::time::Duration;
 
-use tickwire_shared::{ClientMsg, InputSeq, Mirror, PROTOCOL_VERSION, Tick};
+use tickwire_shared::{ClientMsg, InputSeq, Mirror, PROTOCOL_VERSION, Resume, Tick};
 
 use crate::conn::{Conn, Recv};
 use crate::error::ClientError;
@@ -23,16 +24,21 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// is cancel-safe: dropping its future loses no message.
 #[derive(Debug)]
 pub struct Client {
-    /// The socket and its outbox.
-    conn: Conn,
+    /// The socket and its outbox; `None` once the connection has ended (every call
+    /// then returns `ClientError::Closed` until `reconnect`).
+    conn: Option<Conn>,
     /// Decoding, mirroring and receive-side counters.
     inbound: Inbound,
-    /// What the server told us when we joined.
+    /// What the server told us when we (last) joined.
     welcome: Welcome,
     /// The seq of the newest input sent (0 before the first).
     last_input: InputSeq,
-    /// The connection has ended; every call now returns `ClientError::Closed`.
-    closed: bool,
+    /// Where we connected, for `reconnect`.
+    url: String,
+    /// How we connected (name, auth, mode, timeout), for `reconnect`.
+    options: ConnectOptions,
+    /// Traffic counters of earlier connections of this client (before `reconnect`).
+    carried: ClientStats,
 }
 
 impl Client {
@@ -41,38 +47,60 @@ impl Client {
     /// server's code and reason; taking longer than `options.timeout` is
     /// `ClientError::Timeout`.
     pub async fn connect(url: &str, options: ConnectOptions) -> Result<Client, ClientError> {
-        let waited = options.timeout;
-        tokio::time::timeout(waited, Client::handshake(url, options))
-            .await
-            .map_err(|_| ClientError::Timeout {
-                waited,
-                what: "connect and Welcome",
-            })?
-    }
-
-    async fn handshake(url: &str, options: ConnectOptions) -> Result<Client, ClientError> {
-        let mut conn = Conn::open(url).await?;
-        conn.queue(&ClientMsg::Hello {
-            protocol: PROTOCOL_VERSION,
-            name: options.name,
-            resume: options
-                .resume
-                .map(|token| tickwire_shared::Resume { token, tick: None }),
-            auth: options.auth,
-        })?;
-        conn.send_queued().await?;
         let mut inbound = Inbound::new(options.mode);
-        let welcome = match conn.recv().await? {
-            Recv::Binary(bytes) => inbound.on_handshake(&bytes)?,
-            Recv::Closed(_) => return Err(ClientError::Closed),
-        };
+        let resume = options
+            .resume
+            .clone()
+            .map(|token| Resume { token, tick: None });
+        let (conn, welcome) = handshake(url, &options, resume, &mut inbound).await?;
         Ok(Client {
-            conn,
+            conn: Some(conn),
             inbound,
             welcome,
             last_input: InputSeq(0),
-            closed: false,
+            url: url.to_owned(),
+            options: ConnectOptions {
+                resume: None,
+                ..options
+            },
+            carried: ClientStats::default(),
         })
+    }
+
+    /// Connects again after the connection dropped (or drops it first if it is still
+    /// up), asking to take this player back with the last `Welcome`'s resume token and
+    /// the tick the mirror holds, so the server can continue with a delta. The mirror,
+    /// input seqs and counters carry over. If the server no longer knows the player it
+    /// welcomes a new one: `welcome()` then names a new player and the mirror starts
+    /// afresh. On error the client stays closed and `reconnect` may be tried again.
+    pub async fn reconnect(&mut self) -> Result<(), ClientError> {
+        self.abort();
+        let resume = Resume {
+            token: self.welcome.resume_token.clone(),
+            tick: self.inbound.mirror().tick(),
+        };
+        let (conn, welcome) =
+            handshake(&self.url, &self.options, Some(resume), &mut self.inbound).await?;
+        if welcome.player != self.welcome.player {
+            self.inbound.forget_world();
+        }
+        self.conn = Some(conn);
+        self.welcome = welcome;
+        Ok(())
+    }
+
+    /// Drops the connection at once, without a close frame, as a network failure
+    /// would (the server keeps the player for a while, for `reconnect`). For tests and
+    /// bots that simulate drops; use `close` to leave properly.
+    pub fn abort(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.retire(&conn);
+        }
+    }
+
+    /// Adds a finished connection's traffic counters to the carried totals.
+    fn retire(&mut self, conn: &Conn) {
+        self.carried += conn.stats();
     }
 
     /// Waits for the next server message and returns what it means. Snapshots are
@@ -83,24 +111,21 @@ impl Client {
     /// mirror is left as it was; reconnect to recover), `Decode`/`Protocol` for bytes
     /// that make no sense, `Closed` once `ClientEvent::Closed` has been returned.
     pub async fn next_event(&mut self) -> Result<ClientEvent, ClientError> {
-        if self.closed {
-            return Err(ClientError::Closed);
-        }
-        let recv = self.conn.recv().await;
-        match recv {
+        let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
+        match conn.recv().await {
             Ok(Recv::Binary(bytes)) => {
                 let received = self.inbound.on_message(&bytes)?;
                 if let Some(tick) = received.ack {
-                    self.conn.ack(tick);
+                    conn.ack(tick);
                 }
                 Ok(received.event)
             }
             Ok(Recv::Closed(info)) => {
-                self.closed = true;
+                self.abort();
                 Ok(ClientEvent::Closed(info))
             }
             Err(e) => {
-                self.closed = true;
+                self.abort();
                 Err(e)
             }
         }
@@ -109,57 +134,49 @@ impl Client {
     /// Sends the controls held now (`buttons::*` bits) and the aim (65536 steps per
     /// turn), stamped with the next input seq, which is returned.
     pub async fn send_input(&mut self, buttons: u8, aim: u16) -> Result<InputSeq, ClientError> {
-        self.check_open()?;
+        let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
         let seq = InputSeq(self.last_input.0.wrapping_add(1));
-        self.conn.queue(&ClientMsg::Input { seq, buttons, aim })?;
+        conn.queue(&ClientMsg::Input { seq, buttons, aim })?;
         self.last_input = seq;
-        self.conn.send_queued().await?;
+        conn.send_queued().await?;
         Ok(seq)
     }
 
     /// Sends a chat line to everyone in the arena.
     pub async fn chat(&mut self, text: impl Into<String>) -> Result<(), ClientError> {
-        self.check_open()?;
-        self.conn.queue(&ClientMsg::Chat { text: text.into() })?;
-        self.conn.send_queued().await
+        let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
+        conn.queue(&ClientMsg::Chat { text: text.into() })?;
+        conn.send_queued().await
     }
 
     /// Sends a ping; its `ClientEvent::Pong` carries the round-trip time.
     pub async fn ping(&mut self) -> Result<(), ClientError> {
-        self.check_open()?;
-        let client_time = self.inbound.clock().stamp();
-        self.conn.queue(&ClientMsg::Ping { client_time })?;
-        self.conn.send_queued().await
+        let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
+        conn.queue(&ClientMsg::Ping {
+            client_time: self.inbound.clock().stamp(),
+        })?;
+        conn.send_queued().await
     }
 
     /// Sends `bytes` as one binary WebSocket message, exactly as given: for tests and
     /// tools that check how the server treats bad input.
     pub async fn send_raw(&mut self, bytes: Vec<u8>) -> Result<(), ClientError> {
-        self.check_open()?;
-        self.conn.send_raw(bytes).await
+        let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
+        conn.send_raw(bytes).await
     }
 
     /// Closes the connection properly: sends what is queued, a close frame (1000), and
     /// waits (at most 2 s) for the server's close frame.
     pub async fn close(&mut self) -> Result<(), ClientError> {
-        if self.closed {
+        let Some(mut conn) = self.conn.take() else {
             return Ok(());
-        }
-        self.closed = true;
-        tokio::time::timeout(CLOSE_TIMEOUT, self.conn.close())
-            .await
-            .map_err(|_| ClientError::Timeout {
-                waited: CLOSE_TIMEOUT,
-                what: "the server's close frame",
-            })?
-    }
-
-    fn check_open(&self) -> Result<(), ClientError> {
-        if self.closed {
-            Err(ClientError::Closed)
-        } else {
-            Ok(())
-        }
+        };
+        let closed = tokio::time::timeout(CLOSE_TIMEOUT, conn.close()).await;
+        self.retire(&conn);
+        closed.map_err(|_| ClientError::Timeout {
+            waited: CLOSE_TIMEOUT,
+            what: "the server's close frame",
+        })?
     }
 
     /// What the server said when we joined: player id, own entity, tick rate, resume
@@ -199,23 +216,54 @@ impl Client {
         self.inbound.last_rtt()
     }
 
-    /// True once the connection has ended (closed by either side, or failed).
+    /// True once the connection has ended (closed by either side, failed, or
+    /// aborted), until a successful `reconnect`.
     #[must_use]
     pub fn is_closed(&self) -> bool {
-        self.closed
+        self.conn.is_none()
     }
 
-    /// The counters so far.
+    /// The counters so far, over every connection of this client.
     #[must_use]
     pub fn stats(&self) -> ClientStats {
-        let mut stats = ClientStats {
-            bytes_received: self.conn.bytes_received,
-            bytes_sent: self.conn.bytes_sent,
-            messages_received: self.conn.messages_received,
-            messages_sent: self.conn.messages_sent,
-            ..ClientStats::default()
-        };
+        let mut stats = self.carried;
+        if let Some(conn) = &self.conn {
+            stats += conn.stats();
+        }
         self.inbound.fill_stats(&mut stats);
         stats
     }
+}
+
+/// Opens a connection, says `Hello` (resuming if asked) and waits for `Welcome`, all
+/// within `options.timeout`.
+async fn handshake(
+    url: &str,
+    options: &ConnectOptions,
+    resume: Option<Resume>,
+    inbound: &mut Inbound,
+) -> Result<(Conn, Welcome), ClientError> {
+    let waited = options.timeout;
+    let hello = ClientMsg::Hello {
+        protocol: PROTOCOL_VERSION,
+        name: options.name.clone(),
+        resume,
+        auth: options.auth.clone(),
+    };
+    let exchange = async {
+        let mut conn = Conn::open(url).await?;
+        conn.queue(&hello)?;
+        conn.send_queued().await?;
+        let welcome = match conn.recv().await? {
+            Recv::Binary(bytes) => inbound.on_handshake(&bytes)?,
+            Recv::Closed(_) => return Err(ClientError::Closed),
+        };
+        Ok((conn, welcome))
+    };
+    tokio::time::timeout(waited, exchange)
+        .await
+        .map_err(|_| ClientError::Timeout {
+            waited,
+            what: "connect and Welcome",
+        })?
 }

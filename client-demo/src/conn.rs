@@ -20,6 +20,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::error::ClientError;
 use crate::event::CloseInfo;
 use crate::outbox::{OUTBOX_LIMIT, Outbox};
+use crate::stats::ClientStats;
 
 /// The read buffer each connection allocates up front. tungstenite's default (128 KiB)
 /// would cost a fleet of a thousand bots 128 MB for nothing; bigger messages still
@@ -49,13 +50,13 @@ pub(crate) struct Conn {
     /// Writing failed (the peer went away); nothing more will be sent.
     write_failed: bool,
     /// Payload bytes received in binary messages.
-    pub(crate) bytes_received: u64,
+    bytes_received: u64,
     /// Binary messages received.
-    pub(crate) messages_received: u64,
+    messages_received: u64,
     /// Payload bytes handed to the socket.
-    pub(crate) bytes_sent: u64,
+    bytes_sent: u64,
     /// Messages handed to the socket.
-    pub(crate) messages_sent: u64,
+    messages_sent: u64,
 }
 
 impl Conn {
@@ -78,6 +79,17 @@ impl Conn {
             bytes_sent: 0,
             messages_sent: 0,
         })
+    }
+
+    /// This connection's traffic counters (the other fields stay zero).
+    pub(crate) fn stats(&self) -> ClientStats {
+        ClientStats {
+            bytes_received: self.bytes_received,
+            bytes_sent: self.bytes_sent,
+            messages_received: self.messages_received,
+            messages_sent: self.messages_sent,
+            ..ClientStats::default()
+        }
     }
 
     /// Queues a message; it leaves on the next `send_queued` or `recv`.

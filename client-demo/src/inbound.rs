@@ -57,6 +57,13 @@ impl Inbound {
         }
     }
 
+    /// Drops the mirrored world and tick history: the next connection is a different
+    /// player (or server), whose first snapshot is a full state.
+    pub(crate) fn forget_world(&mut self) {
+        self.mirror = Mirror::new();
+        self.last_tick = None;
+    }
+
     /// The mode.
     pub(crate) fn mode(&self) -> Mode {
         self.mode
