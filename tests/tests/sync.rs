@@ -205,3 +205,48 @@ async fn every_mirrored_tick_equals_the_server_snapshot() {
     assert_mirror_matches_server(&server, &bob, "bob");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_player_resumes_with_a_delta_and_keeps_its_entity() {
+    let server = TestServer::start(test_config()).await;
+    let mut ann = server.connect("ann").await;
+    let mut bob = server.connect("bob").await;
+    let (ann_id, ann_e) = (ann.welcome().player, ann.welcome().entity);
+    wait_for(&mut ann, WAIT, "ann's own entity", |c, _| {
+        c.mirror().get(ann_e).is_some()
+    })
+    .await;
+    let held = ann
+        .mirror()
+        .tick()
+        .unwrap_or_else(|| panic!("ann holds no tick"));
+
+    // The connection drops without a close frame; Ann's avatar waits for her.
+    ann.abort();
+    assert!(ann.is_closed());
+    assert!(
+        ann.next_event().await.is_err(),
+        "an aborted client is closed"
+    );
+    let events = tickwire_tests::keep_reading(&mut bob, Duration::from_millis(300)).await;
+    assert!(!events.is_empty());
+    assert!(
+        bob.mirror().get(ann_e).is_some(),
+        "a dropped player's avatar is kept for a resume"
+    );
+
+    ann.reconnect()
+        .await
+        .unwrap_or_else(|e| panic!("ann could not resume: {e}"));
+    assert_eq!(ann.welcome().player, ann_id, "resumed as the same player");
+    assert_eq!(ann.welcome().entity, ann_e, "with the same avatar");
+    let first = next_snapshot(&mut ann).await;
+    assert_eq!(
+        first.baseline,
+        Some(held),
+        "the first snapshot after a resume is a delta from the tick the client held"
+    );
+    assert_mirror_matches_server(&server, &ann, "ann");
+    assert_eq!(ann.stats().desyncs, 0);
+    server.stop().await;
+}
