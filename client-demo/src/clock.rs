@@ -40,7 +40,6 @@ pub(crate) fn rtt_between(now: u64, sent: u64) -> Option<Duration> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a panic is the test failing")]
 mod tests {
     use super::*;
 

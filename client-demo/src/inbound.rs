@@ -216,7 +216,6 @@ fn variant_name(msg: &ServerMsg) -> &'static str {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a panic is the test failing")]
 mod tests {
     use super::*;
     use tickwire_shared::codec::{encode_body, encode_server, encode_snapshot};

@@ -82,7 +82,6 @@ impl Outbox {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a panic is the test failing")]
 mod tests {
     use super::*;
     use tickwire_shared::codec::decode_client;
