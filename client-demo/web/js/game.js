@@ -323,6 +323,20 @@ export class Game {
     this.hud.setScores(rows, this.welcome ? this.welcome.player : null);
   }
 
+  /** What is drawn this frame: [{id, kind, owner, x, y, sx, sy}] (screen px in sx/sy). */
+  scene() {
+    const out = [];
+    const r = this.renderer;
+    for (const t of this.interp.tracks.values()) {
+      const mine = this.welcome && t.id === this.welcome.entity;
+      const x = mine && this.ownPos ? this.ownPos.x : t.x;
+      const y = mine && this.ownPos ? this.ownPos.y : t.y;
+      const p = r.toScreen(x, y);
+      out.push({ id: t.id, kind: t.e.kind, owner: t.e.owner, mine, x, y, sx: p.x, sy: p.y });
+    }
+    return out;
+  }
+
   /** The debug/test view of the client (window.tickwire.stats()). */
   stats() {
     const now = performance.now();

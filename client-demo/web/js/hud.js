@@ -14,7 +14,7 @@ function el(tag, cls, text) {
 }
 
 const MAX_CHAT_LINES = 60;
-const MAX_FEED = 5;
+const MAX_FEED = 4;
 
 export class Hud {
   constructor() {

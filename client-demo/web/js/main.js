@@ -73,6 +73,8 @@ requestAnimationFrame(frame);
 window.tickwire = {
   /** A snapshot of the client's state: connection, tick, entity counts, own entity. */
   stats: () => (game ? game.stats() : { status: 'naming', connected: false, snapshots: 0, entities: { total: 0 } }),
+  /** What is drawn: [{id, kind, owner, mine, x, y, sx, sy}], world and screen positions. */
+  scene: () => game?.scene() ?? [],
   /** Starts recording every frame's drawn positions (own player and remote players). */
   startTrace: () => game?.startTrace(),
   /** Stops recording and returns {frames: [{t, dt, own, players}], inputs: [{t, buttons, seq}]}. */

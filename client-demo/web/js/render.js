@@ -65,7 +65,7 @@ export class Renderer {
 
   /** Positions the camera on `focus`, keeping as much arena on screen as fits. */
   placeCamera(arena, focus) {
-    this.scale = Math.max(0.3, Math.min(this.h / 860, this.w / 1400));
+    this.scale = Math.max(0.3, Math.min(this.h / 760, this.w / 1300));
     const viewW = this.w / this.scale;
     const viewH = this.h / this.scale;
     const fx = focus ? focus.x : arena.width / 2;
