@@ -2,6 +2,7 @@
 //! they saw (connections, snapshot rates and gaps, RTT, bandwidth, desyncs). Exits
 //! non-zero when no bot could connect or any desync was seen.
 
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,7 +51,7 @@ struct Args {
     json: bool,
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -112,13 +113,15 @@ fn main() -> anyhow::Result<()> {
         print!("{}", summary.to_text());
     }
     if summary.bots_connected == 0 && summary.bots > 0 {
-        anyhow::bail!("no bot could connect to {}", args.url);
+        eprintln!("no bot could connect to {}", args.url);
+        return Ok(ExitCode::FAILURE);
     }
     if summary.desyncs > 0 {
-        anyhow::bail!(
+        eprintln!(
             "{} desyncs: a mirrored view disagreed with the server",
             summary.desyncs
         );
+        return Ok(ExitCode::FAILURE);
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
