@@ -210,6 +210,22 @@ impl Cli {
             sim_latency_ms,
             sim_jitter_ms
         );
+        set!(
+            input_rate_hz,
+            input_burst,
+            chat_per_minute,
+            chat_burst,
+            idle_timeout_ms,
+            max_connections_per_ip,
+            limit_loopback,
+            resume_grace_secs
+        );
+        if !self.allowed_origins.is_empty() {
+            c.allowed_origins.clone_from(&self.allowed_origins);
+        }
+        if self.auth_secret.is_some() {
+            c.auth_secret.clone_from(&self.auth_secret);
+        }
         if let Some((w, h)) = self.arena {
             c.arena_width = w;
             c.arena_height = h;
@@ -249,6 +265,48 @@ mod tests {
         assert!(Cli::try_parse_from(["tickwire", "--arena", "big"]).is_err());
         let bad = Cli::try_parse_from(["tickwire", "--tick-hz", "0"]).unwrap();
         assert!(bad.to_config().is_err());
+    }
+
+    #[test]
+    fn every_hardening_flag_reaches_the_config() {
+        let cli = Cli::try_parse_from([
+            "tickwire",
+            "--input-rate-hz=11",
+            "--input-burst=12",
+            "--chat-per-minute=13",
+            "--chat-burst=14",
+            "--idle-timeout-ms=15",
+            "--max-connections-per-ip=16",
+            "--limit-loopback=true",
+            "--resume-grace-secs=17",
+            "--allow-origin=https://a.example,https://b.example",
+            "--auth-secret=0123456789abcdef0123",
+        ])
+        .unwrap();
+        let c = cli.to_config().unwrap();
+        assert_eq!(
+            (
+                c.input_rate_hz,
+                c.input_burst,
+                c.chat_per_minute,
+                c.chat_burst,
+                c.idle_timeout_ms
+            ),
+            (11, 12, 13, 14, 15)
+        );
+        assert_eq!(
+            (
+                c.max_connections_per_ip,
+                c.limit_loopback,
+                c.resume_grace_secs
+            ),
+            (16, true, 17)
+        );
+        assert_eq!(
+            c.allowed_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
+        assert_eq!(c.auth_secret.as_deref(), Some("0123456789abcdef0123"));
     }
 
     #[test]

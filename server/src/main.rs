@@ -9,7 +9,18 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 use tracing_subscriber::EnvFilter;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    match serve() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tickwire: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Parses the command line and serves until a signal (or mints a token and returns).
+fn serve() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(Command::Token { secret, name, ttl }) = &cli.command {
         let now = std::time::SystemTime::now()
@@ -39,12 +50,17 @@ fn main() -> anyhow::Result<()> {
         let addr = listener
             .local_addr()
             .context("reading the listen address")?;
-        println!(
-            "Tickwire ({} scenario, {} Hz) listening on {addr}",
+        let shutdown = CancellationToken::new();
+        let (scenario, tick_hz, tls, auth) = (
             config.scenario.name(),
-            config.tick_hz
+            config.tick_hz,
+            config.tls_cert.is_some(),
+            config.auth_secret.is_some(),
         );
-        let (http, ws) = if config.tls_cert.is_some() {
+        // Start first, so a bad certificate or setting fails before any URL is printed.
+        let server = tickwire_server::Server::start(listener, config, shutdown.clone())?;
+        println!("Tickwire ({scenario} scenario, {tick_hz} Hz) listening on {addr}");
+        let (http, ws) = if tls {
             ("https", "wss")
         } else {
             ("http", "ws")
@@ -52,14 +68,13 @@ fn main() -> anyhow::Result<()> {
         println!("  play:      {http}://{addr}/");
         println!("  websocket: {ws}://{addr}/ws");
         println!("  health:    {http}://{addr}/healthz   metrics: {http}://{addr}/metrics");
-        if config.auth_secret.is_some() {
+        if auth {
             println!("  joining requires a signed token (mint one with `tickwire token`)");
         } else {
             println!("  open server: anyone may join (set --auth-secret to require join tokens)");
         }
-        let shutdown = CancellationToken::new();
-        tokio::spawn(stop_on_signal(shutdown.clone()));
-        tickwire_server::run(listener, config, shutdown).await?;
+        tokio::spawn(stop_on_signal(shutdown));
+        server.wait().await?;
         info!("stopped");
         Ok(())
     })
