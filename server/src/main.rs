@@ -13,7 +13,14 @@ fn main() -> std::process::ExitCode {
     match serve() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tickwire: error: {e:#}");
+            // Our error messages already quote their cause; add only causes not yet said.
+            let mut msg = e.to_string();
+            for cause in e.chain().skip(1).map(ToString::to_string) {
+                if !msg.contains(&cause) {
+                    msg = format!("{msg}: {cause}");
+                }
+            }
+            eprintln!("tickwire: error: {msg}");
             std::process::ExitCode::FAILURE
         }
     }
