@@ -117,7 +117,8 @@ function remoteMotion(trace, speed, ownEntity) {
 /**
  * How the own player answered a held key: the frames from the key press until it moved,
  * the largest step backwards against the key's direction while it was held or after
- * (a rubber-band), and how far the drawn player ended from the server's position.
+ * (a rubber-band), in units and in units per second, and how far the drawn player ended
+ * from the server's position.
  */
 function ownResponse(trace, axisSign) {
   const press = trace.inputs.find((i) => i.buttons & (axisSign > 0 ? 8 : 4));
@@ -134,13 +135,18 @@ function ownResponse(trace, axisSign) {
     }
   }
   let backwards = 0;
+  let backwardsSpeed = 0;
   for (let i = first; i < frames.length; i++) {
-    backwards = Math.max(backwards, (frames[i - 1].own[0] - frames[i].own[0]) * axisSign);
+    const back = (frames[i - 1].own[0] - frames[i].own[0]) * axisSign;
+    backwards = Math.max(backwards, back);
+    const dt = frames[i].t - frames[i - 1].t;
+    if (dt > 0) backwardsSpeed = Math.max(backwardsSpeed, (back * 1000) / dt);
   }
   return {
     framesToMove: moved,
     msToMove: moved >= 0 ? frames[first + moved].t - press.t : null,
     maxBackwardsUnits: backwards,
+    maxBackwardsUnitsPerSec: backwardsSpeed,
     travelledUnits: (frames[frames.length - 1].own[0] - x0) * axisSign,
   };
 }
@@ -213,6 +219,19 @@ async function main() {
       await page.keyboard.type(text);
       await page.keyboard.press('Enter');
       result.chat = await ask({ chat: text, from: 'Chromium' });
+      // Reconnect: drop the socket; the page says so, comes back with its resume token
+      // and the tick it holds, and carries on as the same player.
+      const before = await page.evaluate(() => window.tickwire.stats());
+      await page.evaluate(() => window.tickwire.dropConnection());
+      await page.locator('#notice').waitFor({ state: 'visible', timeout: 2000 });
+      const notice = await page.locator('#notice').textContent();
+      const back = await waitFor(page, 'the reconnect', (s) => s.connected && s.snapshots > before.snapshots + 10, 10000);
+      result.resume = {
+        notice,
+        samePlayer: back.player === before.player && back.entity === before.entity,
+        noticeHiddenAfter: await page.locator('#notice').isHidden(),
+        applyErrors: back.applyErrors,
+      };
       // Fire a few shots so the picture has some action in it.
       await page.mouse.move(900, 250);
       await page.mouse.down();

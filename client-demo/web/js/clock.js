@@ -11,8 +11,12 @@
 
 const WINDOW = 90; // samples (3 s at 30 Hz)
 const MARGIN_MS = 6;
-const MAX_SLEW = 0.1; // at most ±10 % time-scale while catching up or falling back
-const SNAP_TICKS = 8; // further off than this and the clock jumps (after a stall)
+const MAX_SLEW = 0.1; // ±10 % time-scale for small corrections (invisible)
+const FAST_SLEW = 0.35; // up to ±35 % when far off (after a stall), still no jump
+const SNAP_TICKS = 30; // further off than this (a second) and the clock jumps
+
+/** How far past the newest snapshot moving entities may be carried along (ticks). */
+export const EXTRAPOLATE_TICKS = 2;
 
 export class PlayoutClock {
   /** @param {number} tickMs milliseconds per server tick */
@@ -62,14 +66,18 @@ export class PlayoutClock {
   advance(now, dt) {
     if (this.renderTick === null) return null;
     const target = this.targetTick(now);
-    // Running out of snapshots (a stall upstream): slow down rather than run dry.
-    const starving = this.latestTick !== null && this.renderTick > this.latestTick + 1;
-    let r = this.renderTick + (starving ? 0.5 : 1) * (dt / this.tickMs);
+    // Running out of snapshots (a stall upstream): ease to a stop EXTRAPOLATE_TICKS past
+    // the newest one rather than run dry and jump when the stall ends.
+    const over = this.latestTick === null ? 0 : this.renderTick - this.latestTick;
+    const starving = over > 0;
+    const rate = starving ? Math.max(0, 1 - over / EXTRAPOLATE_TICKS) : 1;
+    let r = this.renderTick + rate * (dt / this.tickMs);
     const err = target - r;
     if (Math.abs(err) > SNAP_TICKS) {
       r = target;
     } else if (!starving || err < 0) {
-      const maxStep = (MAX_SLEW * dt) / this.tickMs;
+      const slew = Math.min(FAST_SLEW, MAX_SLEW + Math.max(0, Math.abs(err) - 2) * 0.05);
+      const maxStep = (slew * dt) / this.tickMs;
       r += Math.max(-maxStep, Math.min(maxStep, err * Math.min(1, dt / 300)));
     }
     if (this.latestTick !== null && r > this.latestTick) this.starved += 1;

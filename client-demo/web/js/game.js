@@ -4,7 +4,7 @@
 
 import { Mirror } from './mirror.js';
 import { Interp } from './interp.js';
-import { PlayoutClock } from './clock.js';
+import { EXTRAPOLATE_TICKS, PlayoutClock } from './clock.js';
 import { Predictor } from './predict.js';
 import { Effects } from './effects.js';
 import { Connection, Rate } from './net.js';
@@ -235,7 +235,8 @@ export class Game {
         const mine = t.e.kind === 'Projectile' && t.e.owner === this.welcome.player;
         const at = mine ? present : r;
         if (t.born > at) continue;
-        t.sampleAt(at, latest, mine ? 12 : 2);
+        t.sampleAt(at, latest, mine ? 12 : EXTRAPOLATE_TICKS);
+        if (t.e.kind === 'Player') t.smooth(dt, this.welcome.arena.player_speed);
         remote.push(t);
       }
       for (const t of this.interp.dying) {

@@ -87,6 +87,32 @@ export class Track {
     this.a = (a.a + da * f + 256) % 256;
   }
 
+  /**
+   * Eases the drawn position toward the sampled one at no more than 1.25× `speed`
+   * (units/s), so a wrong guess past the newest snapshot is mended over a few frames
+   * instead of popping. A jump of more than `snapUnits` (a respawn) is taken at once.
+   */
+  smooth(dtMs, speed, snapUnits = 200) {
+    if (this.shownX === undefined) {
+      this.shownX = this.x;
+      this.shownY = this.y;
+      return;
+    }
+    const ex = this.x - this.shownX;
+    const ey = this.y - this.shownY;
+    const d = Math.hypot(ex, ey);
+    const most = (speed * 1.25 * dtMs) / 1000 + 0.25;
+    if (d <= most || d > snapUnits) {
+      this.shownX = this.x;
+      this.shownY = this.y;
+    } else {
+      this.shownX += (ex * most) / d;
+      this.shownY += (ey * most) / d;
+      this.x = this.shownX;
+      this.y = this.shownY;
+    }
+  }
+
   /** Drops samples that the render tick has left behind for good. */
   prune(r) {
     const s = this.samples;
@@ -133,8 +159,9 @@ export class Interp {
     }
   }
 
-  /** Retires dying tracks the render tick has passed. */
+  /** Retires dying tracks the render tick has passed, and history nobody will draw again. */
   retire(r) {
+    for (const t of this.tracks.values()) if (t.samples.length > 8) t.prune(r - 1);
     if (this.dying.length === 0) return;
     const keep = [];
     for (const t of this.dying) {

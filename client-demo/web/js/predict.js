@@ -24,6 +24,9 @@ import { POS_SCALE, direction } from './world.js';
 const WINDOW = 45; // brackets kept (1.5 s at 30 Hz)
 const LOG_MS = 5000; // inputs kept
 const SMOOTH_MS = 100;
+// Corrections are eased out at most this fast, so a misjudged tick (or a server that ran
+// late) shows as the player slowing down a touch or settling, never as a pull back.
+const CORRECT_UNITS_PER_SEC = 30;
 const SNAP_UNITS = 48;
 
 export class Predictor {
@@ -162,13 +165,17 @@ export class Predictor {
     return { x, y };
   }
 
-  /** The position to draw at `now`, `dt` ms after the last frame: prediction + decaying offset. */
+  /** The position to draw at `now`, `dt` ms after the last frame: prediction + easing offset. */
   display(now, dt) {
     const p = this.position(now);
     if (p === null) return null;
-    const k = Math.exp(-dt / SMOOTH_MS);
-    this.offset.x *= k;
-    this.offset.y *= k;
-    return { x: p.x + this.offset.x, y: p.y + this.offset.y };
+    const o = this.offset;
+    const keep = Math.exp(-dt / SMOOTH_MS);
+    const step = Math.hypot(o.x, o.y) * (1 - keep);
+    const most = (CORRECT_UNITS_PER_SEC * dt) / 1000;
+    const k = step <= most ? keep : 1 - (most / step) * (1 - keep);
+    o.x *= k;
+    o.y *= k;
+    return { x: p.x + o.x, y: p.y + o.y };
   }
 }

@@ -26,6 +26,7 @@ for (const [name, net, maxBack, maxRemote] of [
   ['100 ms each way', { up: 100, down: 100 }, 0.25, 1.15],
   ['100 ms each way at 16 fps', { up: 100, down: 100, frameMs: 60 }, 0.25, 1.35],
   ['100 ms ± 30 ms jitter', { up: 100, down: 100, jitterUp: 30, jitterDown: 30 }, 1.5, 1.2],
+  ['stalls of 150 and 400 ms', { up: 20, down: 20, stalls: [[1800, 150], [3000, 400]] }, 0.25, 1.45],
 ]) {
   test(`prediction and interpolation over ${name}`, () => {
     for (let seed = 1; seed <= 6; seed++) {

@@ -6,7 +6,7 @@
 
 import { Predictor } from '../js/predict.js';
 import { InputSender } from '../js/sender.js';
-import { PlayoutClock } from '../js/clock.js';
+import { EXTRAPOLATE_TICKS, PlayoutClock } from '../js/clock.js';
 import { Track } from '../js/interp.js';
 import { direction } from '../js/world.js';
 
@@ -31,7 +31,7 @@ export function rng(seed) {
  */
 export function simulate({
   up = 50, down = 50, jitterUp = 0, jitterDown = 0, frameMs = 1000 / 60, frameJitter = 0.2,
-  phase = 5, seed = 1, keys = [], endMs = 4000, rttGuess = null,
+  phase = 5, seed = 1, keys = [], endMs = 4000, rttGuess = null, stalls = [],
 } = {}) {
   const rand = rng(seed);
   const events = []; // {t, kind, fn}
@@ -75,7 +75,9 @@ export function simulate({
     if (rx > 1800 || rx < 200) rdir = -rdir;
     serverXs.push({ t: now, k, x: sx });
     const msg = { tick: k, ack: slot.seq, x: Math.round(sx * 16), y: Math.round(sy * 16), rx: Math.round(rx * 16) };
-    const due = Math.max(lastDown, now + down + rand() * jitterDown);
+    let due = Math.max(lastDown, now + down + rand() * jitterDown);
+    // A stall upstream (a busy server or browser): nothing arrives until it ends.
+    for (const [from, ms] of stalls) if (due >= from && due < from + ms) due = from + ms;
     lastDown = due;
     at(due, () => {
       clock.onSnapshot(msg.tick, now);
@@ -94,8 +96,8 @@ export function simulate({
     lastFrame = now;
     const r = clock.advance(now, dt);
     const p = pred.display(now, dt);
-    if (r !== null) remote.sampleAt(r, clock.latestTick, 2);
-    frames.push({ t: now, own: p ? [p.x, p.y] : null, remote: r === null ? null : remote.x, r });
+    if (r !== null) remote.sampleAt(r, clock.latestTick, EXTRAPOLATE_TICKS);
+    frames.push({ t: now, own: p ? [p.x, p.y] : null, remote: r === null ? null : remote.x, r, latest: clock.latestTick });
     at(now + frameMs * (1 - frameJitter + 2 * frameJitter * rand()), frame);
   };
   at(1, frame);
