@@ -82,8 +82,26 @@ pub async fn refuse(
     app.metrics
         .connection_refused(End::Bye(code, String::new()).label());
     info!(%peer, cause = reason, "refusing connection");
-    let (sink, _stream) = socket.split();
+    let (sink, stream) = socket.split();
     Outbox::new(sink, Delay::default()).bye(code, reason).await;
+    linger(&mut Inbox::new(stream, Delay::default())).await;
+}
+
+/// How long to wait for the client's answer to our close frame.
+const LINGER: Duration = Duration::from_secs(1);
+
+/// After our close frame: reads (and discards) until the client's close arrives, so
+/// unread data at our end never makes the kernel reset the connection and discard the
+/// Bye still on its way.
+async fn linger(inbox: &mut Inbox) {
+    let _ = tokio::time::timeout(LINGER, async {
+        while let Some(Ok(msg)) = inbox.next().await {
+            if matches!(msg, axum::extract::ws::Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Runs a session to its end. The permit counts it against the session cap.
@@ -142,6 +160,7 @@ pub async fn run(socket: WebSocket, peer: SocketAddr, app: Arc<App>, permit: Own
                 warn!(%peer, cause = %reason, "closing session");
             }
             outbox.bye(code, &reason).await;
+            linger(&mut inbox).await;
         }
         End::ClientGone => outbox.close().await,
         End::Io(cause) => debug!(%peer, %cause, "session socket failed"),

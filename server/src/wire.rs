@@ -17,7 +17,7 @@ use tokio::time::Instant;
 /// How a session ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum End {
-    /// The client closed the connection or it dropped.
+    /// The client closed the connection normally (code 1000): it left for good.
     ClientGone,
     /// The server closes it, telling the client why.
     Bye(ByeCode, String),
@@ -30,7 +30,7 @@ impl End {
     #[must_use]
     pub fn label(&self) -> &'static str {
         match self {
-            End::ClientGone => "client_closed",
+            End::ClientGone => "client_left",
             End::Io(_) => "io_error",
             End::Bye(code, _) => match code {
                 ByeCode::ServerShutdown => "server_shutdown",
@@ -83,7 +83,14 @@ pub fn classify(
     max_bytes: usize,
 ) -> Result<Option<(ClientMsg, usize)>, End> {
     match item {
-        None | Some(Ok(Message::Close(_))) => Err(End::ClientGone),
+        // A normal closure (1000) is a player leaving on purpose; any other close, or the
+        // stream simply ending, is a drop the player may come back from (resume).
+        Some(Ok(Message::Close(Some(frame)))) if frame.code == 1000 => Err(End::ClientGone),
+        Some(Ok(Message::Close(frame))) => Err(End::Io(format!(
+            "client closed the connection with code {}",
+            frame.map_or(1005, |f| f.code)
+        ))),
+        None => Err(End::Io("connection ended".to_owned())),
         Some(Ok(Message::Binary(bytes))) => {
             if bytes.len() > max_bytes {
                 return Err(too_large(max_bytes));
@@ -294,7 +301,23 @@ mod tests {
             1024,
         );
         assert!(matches!(big, Err(End::Bye(ByeCode::TooLarge, _))));
-        assert_eq!(classify(None, 1024), Err(End::ClientGone));
+        assert!(matches!(classify(None, 1024), Err(End::Io(_))));
+        let leave = CloseFrame {
+            code: 1000,
+            reason: "bye".into(),
+        };
+        assert_eq!(
+            classify(Some(Ok(Message::Close(Some(leave)))), 1024),
+            Err(End::ClientGone)
+        );
+        let away = CloseFrame {
+            code: 1001,
+            reason: "".into(),
+        };
+        assert!(matches!(
+            classify(Some(Ok(Message::Close(Some(away)))), 1024),
+            Err(End::Io(_))
+        ));
         let dropped = tokio_tungstenite::tungstenite::Error::Protocol(
             tokio_tungstenite::tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
         );
