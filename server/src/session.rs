@@ -135,10 +135,9 @@ pub async fn run(socket: WebSocket, peer: SocketAddr, app: Arc<App>, permit: Own
             let end = session
                 .play(&mut inbox, &mut outbox, welcome, &replaced)
                 .await;
-            if matches!(
-                end,
-                End::ClientGone | End::Io(_) | End::Bye(ByeCode::Replaced, _)
-            ) {
+            // A drop (no normal closure) or a replacement parks the player for a resume; a
+            // normal closure or a server-side Bye removes them.
+            if matches!(end, End::Io(_) | End::Bye(ByeCode::Replaced, _)) {
                 departure.park = Some(Parked {
                     player: who.player,
                     entity: who.entity,
