@@ -45,6 +45,12 @@ fn serve() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    // A panic in a session task ends that session only (its drop guard removes the
+    // player); make sure it is logged like any other error, with the thread it hit.
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current();
+        tracing::error!(thread = thread.name().unwrap_or("unnamed"), "panic: {info}");
+    }));
     let config = cli.to_config()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
