@@ -70,9 +70,12 @@ export class Renderer {
     const viewH = this.h / this.scale;
     const fx = focus ? focus.x : arena.width / 2;
     const fy = focus ? focus.y : arena.height / 2;
+    // Let the camera run a little past the walls, so a player at the edge is not under
+    // the HUD panels.
+    const margin = 120;
     const clampAxis = (f, size, view) => {
-      if (view >= size + 80) return size / 2;
-      return Math.max(view / 2 - 40, Math.min(size - view / 2 + 40, f));
+      if (view >= size + 2 * margin) return size / 2;
+      return Math.max(view / 2 - margin, Math.min(size - view / 2 + margin, f));
     };
     this.camX = clampAxis(fx, arena.width, viewW);
     this.camY = clampAxis(fy, arena.height, viewH);
