@@ -17,6 +17,7 @@ export class Effects {
   /** Schedules `start` for when render tick `tick` is drawn. */
   at(tick, start) {
     this.pending.push({ tick, start });
+    if (this.pending.length > 400) this.pending.shift();
   }
 
   burst(x, y, color, count, speed, size = 2.5) {

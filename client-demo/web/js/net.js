@@ -20,6 +20,8 @@ export class Rate {
   add(now, amount = 1) {
     this.events.push(now, amount);
     this.total += amount;
+    // Bounded even when nobody reads the rate (a hidden tab draws no frames).
+    if (this.events.length > 8192) this.perSecond(now);
   }
 
   /** The sum over the last second. */
