@@ -49,6 +49,8 @@ export class Game {
     this.names = new Map();
     /** Smoothed time the renderer takes per frame, ms. */
     this.drawMs = 0;
+    /** Smoothed time one snapshot takes to apply (mirror, checksum, tracks), ms. */
+    this.snapshotMs = 0;
 
     this.interp.onGone = (t) => this.gone(t);
     this.conn = new Connection({
@@ -132,6 +134,12 @@ export class Game {
 
   onSnapshot(msg, now) {
     if (this.welcome === null) return;
+    const t0 = performance.now();
+    this.applySnapshot(msg, now);
+    this.snapshotMs = this.snapshotMs * 0.95 + (performance.now() - t0) * 0.05;
+  }
+
+  applySnapshot(msg, now) {
     const { header, body } = msg;
     let change;
     try {
@@ -366,6 +374,7 @@ export class Game {
       rttMs: this.rttMs,
       fps: this.fps.perSecond(now),
       drawMs: this.drawMs,
+      snapshotMs: this.snapshotMs,
       snapshotsPerSec: this.snapRate.perSecond(now),
       bytesDownPerSec: this.conn.down.perSecond(now),
       bytesUpPerSec: this.conn.up.perSecond(now),

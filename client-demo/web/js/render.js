@@ -8,6 +8,31 @@ const ORB_RADIUS = 14;
 const SHOT_RADIUS = 4.5;
 const CUBE_HALF = 10;
 
+/** An orb, glow and all, pre-rendered once: each orb is then one drawImage, which keeps
+ *  hundreds of them cheap even where the canvas is rasterized on the CPU. */
+function orbSprite(size = 96) {
+  const c = document.createElement('canvas');
+  c.width = c.height = size;
+  const g = c.getContext('2d');
+  const m = size / 2;
+  const glow = g.createRadialGradient(m, m, 0, m, m, m);
+  glow.addColorStop(0, 'rgba(255,220,140,0.55)');
+  glow.addColorStop(0.35, 'rgba(255,160,40,0.22)');
+  glow.addColorStop(1, 'rgba(255,140,20,0)');
+  g.fillStyle = glow;
+  g.fillRect(0, 0, size, size);
+  const r = size / 5.6;
+  const body = g.createRadialGradient(m - r * 0.35, m - r * 0.35, r * 0.1, m, m, r);
+  body.addColorStop(0, '#fffbe6');
+  body.addColorStop(0.45, '#ffd25a');
+  body.addColorStop(1, '#e07a10');
+  g.fillStyle = body;
+  g.beginPath();
+  g.arc(m, m, r, 0, Math.PI * 2);
+  g.fill();
+  return c;
+}
+
 /** A pre-rendered radial glow, drawn with drawImage (much cheaper than shadowBlur). */
 function glowSprite(inner, outer, size = 64) {
   const c = document.createElement('canvas');
@@ -34,7 +59,7 @@ export class Renderer {
     this.scale = 1;
     this.camX = 0;
     this.camY = 0;
-    this.orbGlow = glowSprite('rgba(255,236,170,0.9)', 'rgba(255,160,40,0.35)');
+    this.orb = orbSprite();
     this.shotGlows = new Map();
     this.floor = null;
     this.floorKey = '';
@@ -183,21 +208,9 @@ export class Renderer {
   }
 
   drawOrb(tr, t) {
-    const { ctx } = this;
-    const pulse = 1 + 0.07 * Math.sin(t * 3 + tr.id * 1.7);
-    const r = ORB_RADIUS * pulse;
-    ctx.save();
-    ctx.globalCompositeOperation = 'lighter';
-    ctx.drawImage(this.orbGlow, tr.x - r * 2.8, tr.y - r * 2.8, r * 5.6, r * 5.6);
-    ctx.restore();
-    const g = ctx.createRadialGradient(tr.x - r * 0.35, tr.y - r * 0.35, r * 0.1, tr.x, tr.y, r);
-    g.addColorStop(0, '#fffbe6');
-    g.addColorStop(0.45, '#ffd25a');
-    g.addColorStop(1, '#e07a10');
-    ctx.fillStyle = g;
-    ctx.beginPath();
-    ctx.arc(tr.x, tr.y, r, 0, Math.PI * 2);
-    ctx.fill();
+    const r = ORB_RADIUS * (1 + 0.07 * Math.sin(t * 3 + tr.id * 1.7));
+    // The sprite's body has radius size/5.6, so it spans 5.6 body radii.
+    this.ctx.drawImage(this.orb, tr.x - r * 2.8, tr.y - r * 2.8, r * 5.6, r * 5.6);
   }
 
   drawCube(tr) {
