@@ -229,6 +229,9 @@ async function main() {
       result.resume = {
         notice,
         samePlayer: back.player === before.player && back.entity === before.entity,
+        sameScore: back.own !== null && before.own !== null && back.own.score === before.own.score,
+        firstBaseline: back.firstBaseline,
+        firstIsDelta: back.firstBaseline !== null,
         noticeHiddenAfter: await page.locator('#notice').isHidden(),
         applyErrors: back.applyErrors,
       };

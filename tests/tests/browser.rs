@@ -110,6 +110,16 @@ async fn the_demo_plays_in_headless_chromium() {
         "the page resumed as the same player: {resume}"
     );
     assert_eq!(
+        resume["sameScore"],
+        json!(true),
+        "the resumed player kept its score: {resume}"
+    );
+    assert_eq!(
+        resume["firstIsDelta"],
+        json!(true),
+        "the first snapshot after the resume is a delta, not a full state: {resume}"
+    );
+    assert_eq!(
         resume["noticeHiddenAfter"],
         json!(true),
         "the notice goes once reconnected: {resume}"

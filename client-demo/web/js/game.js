@@ -103,6 +103,9 @@ export class Game {
 
   onWelcome(msg, now) {
     this.welcome = msg;
+    // What the first snapshot after this Welcome is relative to (undefined until it
+    // arrives; null = a full state): a resume should get a delta.
+    this.firstBaseline = undefined;
     this.resumeToken = msg.resume_token;
     this.status = 'playing';
     const tickMs = 1000 / msg.tick_hz;
@@ -152,6 +155,7 @@ export class Game {
       return;
     }
     this.conn.send({ type: 'Ack', tick: header.tick });
+    if (this.firstBaseline === undefined) this.firstBaseline = header.baseline;
     this.snapshots += 1;
     this.snapRate.add(now);
     this.clock.onSnapshot(header.tick, now);
@@ -362,6 +366,7 @@ export class Game {
       tickHz: w ? w.tick_hz : null,
       arena: w ? w.arena : null,
       tick: this.mirror.tick,
+      firstBaseline: this.firstBaseline ?? null,
       snapshots: this.snapshots,
       applyErrors: this.applyErrors,
       entities: { total: this.mirror.size, players: kinds.Player, orbs: kinds.Orb, projectiles: kinds.Projectile, cubes: kinds.Cube },
