@@ -87,8 +87,10 @@ pub fn render(s: &SoakSummary) -> Result<String, PlotError> {
         let _ = writeln!(out, "<figure>{svg}</figure>");
     }
     out.push_str(
-        "<p>Tick charts show the server's own summary window (gauges sampled once a second); \
-         the table's whole-run quantiles are estimated from its histograms. \
+        "<p>Tick charts show the server's own summary window (gauges sampled once a second; \
+         over a window of a few dozen ticks the p99 is usually the max, so the two lines \
+         overlap). The tables' whole-run quantiles are estimated from the server's \
+         histograms by interpolating inside a bucket, so the bucket bound is shown too. \
          summary.json holds every figure and sample.</p>\n</body></html>\n",
     );
     Ok(out)
