@@ -19,7 +19,7 @@ pub enum ServerError {
     /// No server binary where we looked.
     #[error(
         "server binary not found (looked at {}); build it first with \
-         `cargo build --release --bins` (or `cargo build --workspace --bins` before tests), \
+         `cargo build --release --workspace --bins` (before tests: `cargo build --workspace --bins`), \
          pass --server-bin PATH, or target a running server with --url",
         looked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
