@@ -79,10 +79,7 @@ impl Mirror {
     /// One entity by id.
     #[must_use]
     pub fn get(&self, id: NetId) -> Option<&EntityState> {
-        self.entities
-            .binary_search_by_key(&id, |e| e.id)
-            .ok()
-            .map(|i| &self.entities[i].state)
+        crate::snapshot::find(&self.entities, id)
     }
 
     /// The checksum of everything mirrored.

@@ -106,11 +106,17 @@ impl WorldSnapshot {
     /// Looks up one entity by id.
     #[must_use]
     pub fn get(&self, id: NetId) -> Option<&EntityState> {
-        self.entities
-            .binary_search_by_key(&id, |e| e.id)
-            .ok()
-            .map(|i| &self.entities[i].state)
+        find(&self.entities, id)
     }
+}
+
+/// Finds an entity's state in an id-sorted list.
+#[must_use]
+pub fn find(entities: &[Entity], id: NetId) -> Option<&EntityState> {
+    entities
+        .binary_search_by_key(&id, |e| e.id)
+        .ok()
+        .map(|i| &entities[i].state)
 }
 
 /// What part of the world one client is shown.
