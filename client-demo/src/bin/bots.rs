@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Run headless bots against a Tickwire server.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// The server's WebSocket URL.
     #[arg(long, env = "TICKWIRE_URL", default_value = "ws://127.0.0.1:7777/ws")]

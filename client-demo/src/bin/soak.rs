@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Soak-test a Tickwire server and report tick stability, bandwidth and memory.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// How many bots.
     #[arg(long, default_value_t = 500)]
