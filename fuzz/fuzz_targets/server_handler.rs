@@ -40,15 +40,17 @@ const PLAYER: PlayerId = PlayerId(1);
 
 /// Limits drawn from the input (always valid ones), so rate edges are explored too.
 fn config(u: &mut Unstructured<'_>) -> Result<Config> {
-    let mut c = Config::default();
-    c.max_message_bytes = u.int_in_range(64..=4096)?;
-    c.input_rate_hz = u.int_in_range(1..=240)?;
-    c.input_burst = u.int_in_range(1..=64)?;
-    c.chat_per_minute = u.int_in_range(0..=600)?;
-    c.chat_burst = u.int_in_range(1..=16)?;
-    c.max_chat_chars = u.int_in_range(1..=300)?;
-    c.tick_hz = u.int_in_range(1..=120)?;
-    c.send_window_ms = u.int_in_range(0..=2000)?;
+    let c = Config {
+        max_message_bytes: u.int_in_range(64..=4096)?,
+        input_rate_hz: u.int_in_range(1..=240)?,
+        input_burst: u.int_in_range(1..=64)?,
+        chat_per_minute: u.int_in_range(0..=600)?,
+        chat_burst: u.int_in_range(1..=16)?,
+        max_chat_chars: u.int_in_range(1..=300)?,
+        tick_hz: u.int_in_range(1..=120)?,
+        send_window_ms: u.int_in_range(0..=2000)?,
+        ..Config::default()
+    };
     assert!(
         c.validate().is_ok(),
         "the fuzzer made an invalid config: {c:?}"
@@ -182,7 +184,7 @@ fn frame(tick: u32) -> Frame {
         orb(2, EntityKind::Orb),
         orb(5, EntityKind::Orb),
     ];
-    if tick % 3 == 0 {
+    if tick.is_multiple_of(3) {
         entities.push(orb(9, EntityKind::Projectile));
     }
     Frame {
@@ -265,7 +267,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                         if let Some(last) = last_input {
                             let ahead = seq.since(last);
                             assert!(
-                                ahead >= 1 && ahead <= MAX_SEQ_LEAP,
+                                (1..=MAX_SEQ_LEAP).contains(&ahead),
                                 "seq {last:?} → {seq:?} passed"
                             );
                         }
