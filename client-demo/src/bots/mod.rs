@@ -7,6 +7,7 @@ pub mod behavior;
 pub mod bot;
 pub mod fleet;
 pub mod live;
+pub mod process_cpu;
 pub mod progress;
 pub mod summary;
 pub mod tally;

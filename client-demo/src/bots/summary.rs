@@ -93,6 +93,14 @@ pub struct BotsSummary {
     pub desyncs: u64,
     /// Failure and drop reasons, with counts.
     pub errors: Vec<(String, u64)>,
+    /// CPU used by the load generator's process over the run, percent of one core
+    /// (Linux only): shows whether the bots, rather than the server, were the limit.
+    #[serde(default)]
+    pub load_generator_cpu_pct: Option<f64>,
+    /// The machine's 1-minute load average when the fleet started and ended (Linux only):
+    /// how much else was competing for the cores.
+    #[serde(default)]
+    pub load_average: (Option<f64>, Option<f64>),
 }
 
 impl BotsSummary {
@@ -132,6 +140,8 @@ impl BotsSummary {
             bytes_sent_per_s_per_bot: per_bot_s(total.bytes_sent),
             desyncs: total.desyncs,
             errors: total.errors.into_iter().collect(),
+            load_generator_cpu_pct: None,
+            load_average: (None, None),
         }
     }
 
@@ -200,6 +210,16 @@ impl BotsSummary {
                 ),
             ),
             ("desyncs", self.desyncs.to_string()),
+            (
+                "load generator CPU",
+                format!(
+                    "{}  (machine load average {} -> {})",
+                    self.load_generator_cpu_pct
+                        .map_or_else(|| "-".to_owned(), |c| format!("{c:.1}% of one core")),
+                    f(self.load_average.0, 2),
+                    f(self.load_average.1, 2)
+                ),
+            ),
         ];
         if !self.errors.is_empty() {
             let top: Vec<String> = self
