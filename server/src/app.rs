@@ -142,6 +142,7 @@ impl Server {
             shutdown: shutdown.clone(),
             period: config.tick_period(),
             log_every: Duration::from_secs(config.log_summary_secs),
+            priority: config.tick_priority,
         };
         let tick_thread = tick_loop.spawn().map_err(|source| ServerError::Io {
             context: "starting the tick thread",

@@ -119,6 +119,11 @@ pub struct Cli {
     /// PEM certificate chain: with --tls-key, serve https and wss directly.
     #[arg(long, env = "TICKWIRE_TLS_CERT", value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
+    /// Scheduling priority of the tick thread: realtime (default; the lowest SCHED_FIFO
+    /// level), high (a raised nice level) or normal. Best effort: without the privilege it
+    /// falls back, and the log says what it got.
+    #[arg(long, env = "TICKWIRE_TICK_PRIORITY", value_enum)]
+    pub tick_priority: Option<crate::priority::TickPriority>,
     /// PEM private key for --tls-cert.
     #[arg(long, env = "TICKWIRE_TLS_KEY", value_name = "FILE")]
     pub tls_key: Option<PathBuf>,
@@ -218,7 +223,8 @@ impl Cli {
             idle_timeout_ms,
             max_connections_per_ip,
             limit_loopback,
-            resume_grace_secs
+            resume_grace_secs,
+            tick_priority
         );
         if !self.allowed_origins.is_empty() {
             c.allowed_origins.clone_from(&self.allowed_origins);

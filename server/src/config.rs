@@ -9,6 +9,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::priority::TickPriority;
+
 /// The built-in defaults, identical to `assets/tickwire.toml`, so the server runs the
 /// same from any directory.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../assets/tickwire.toml");
@@ -138,6 +140,8 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    /// Scheduling priority of the tick thread (best effort; the log says what it got).
+    pub tick_priority: TickPriority,
 }
 
 impl Default for Config {
@@ -173,6 +177,7 @@ impl Default for Config {
             resume_grace_secs: 10,
             tls_cert: None,
             tls_key: None,
+            tick_priority: TickPriority::Realtime,
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod guard;
 pub mod lobby;
 pub mod metrics;
 pub mod net_ids;
+pub mod priority;
 pub mod process_stats;
 pub mod replication;
 pub mod resume;

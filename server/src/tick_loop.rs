@@ -18,6 +18,7 @@ use crate::frame::{Frame, History};
 use crate::game::Game;
 use crate::lobby::{Lobby, LobbyCommand};
 use crate::metrics::Metrics;
+use crate::priority::TickPriority;
 use crate::timing::TickTimer;
 
 /// How many periods behind schedule the loop may fall before it stops catching up and
@@ -47,6 +48,8 @@ pub struct TickLoop {
     pub period: Duration,
     /// Interval of the timing log line.
     pub log_every: Duration,
+    /// Scheduling priority to ask for.
+    pub priority: TickPriority,
 }
 
 impl TickLoop {
@@ -58,6 +61,8 @@ impl TickLoop {
     }
 
     fn run(mut self) {
+        let got = crate::priority::apply(self.priority);
+        info!(wanted = ?self.priority, got = ?got, "tick thread priority");
         let mut timer = TickTimer::new(self.period, self.log_every);
         let mut anchor = Instant::now();
         let mut n: u32 = 0;
