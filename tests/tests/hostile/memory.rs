@@ -13,13 +13,12 @@ use tickwire_tests::tickwire_binary;
 use crate::report::{Row, metric};
 use crate::{Ctx, crowd};
 
-/// Growth of the server process's resident memory allowed over two storms (80 KiB per
-/// attempt). Measured in release builds: +20 to +155 MiB after one storm, +105 to +205
-/// MiB after two, and a plateau of about 240 MiB over six, varying with how the
-/// allocator's arenas are reused. Every attempt is upgraded to a WebSocket (a refusal is
-/// told why in a Bye), and each upgraded connection starts with tungstenite's default
-/// 128 KiB read buffer.
-const RSS_GROWTH_BOUND: f64 = 320.0 * 1024.0 * 1024.0;
+/// Growth of the server process's resident memory allowed over two storms (24 KiB per
+/// attempt). Every attempt is upgraded to a WebSocket (a refusal is told why in a Bye).
+/// Measured in release builds with the server's 4 KiB WebSocket read buffer: +10 to +20
+/// MiB. With tungstenite's default 128 KiB it was +105 to +205 MiB (a plateau of about
+/// 240 MiB over six storms): this bound keeps the buffer small.
+const RSS_GROWTH_BOUND: f64 = 96.0 * 1024.0 * 1024.0;
 
 /// A quiet `tickwire` child process (errors only on stderr), killed on drop.
 struct Quiet {
