@@ -34,6 +34,8 @@ pub struct BotPlan {
     pub start_at: Instant,
     /// When to leave for good.
     pub end_at: Instant,
+    /// When steady-state measurement starts (gaps, rates, RTT): after the ramp.
+    pub measure_from: Instant,
     /// Seed of this bot's RNG (phase, masks, churn timing).
     pub seed: u64,
     /// How long one connect may take.
@@ -71,6 +73,7 @@ pub async fn run(plan: BotPlan, live: Arc<Live>, shutdown: CancellationToken) ->
     let mut rng = SmallRng::seed_from_u64(plan.seed);
     let mut tally = Tally::default();
     tally.decoding = plan.mode == Mode::Mirror;
+    tally.measure_from = Some(plan.measure_from);
     let mut resume: Option<String> = None;
     let mut wait_until = plan.start_at;
     loop {

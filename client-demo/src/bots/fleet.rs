@@ -65,6 +65,13 @@ impl FleetConfig {
         Duration::from_millis(5 * count as u64)
     }
 
+    /// When steady-state measurement starts, counted from the start: a second after the
+    /// ramp, but never later than halfway through the run.
+    #[must_use]
+    pub fn measure_from(&self) -> Duration {
+        (self.ramp + Duration::from_secs(1)).min(self.duration / 2)
+    }
+
     /// The plan of bot `index`, for a run that starts at `t0`.
     #[must_use]
     pub fn plan(&self, index: usize, t0: Instant, url: &Arc<str>) -> BotPlan {
@@ -91,6 +98,7 @@ impl FleetConfig {
             ping_period: self.ping_period,
             start_at: t0 + slot,
             end_at: t0 + self.duration,
+            measure_from: t0 + self.measure_from(),
             seed: self.seed.wrapping_add(index as u64),
             connect_timeout: self.connect_timeout,
         }
@@ -160,5 +168,6 @@ mod tests {
         assert_eq!(plans[0].input_period, Duration::from_millis(50));
         assert_ne!(plans[0].seed, plans[1].seed);
         assert_eq!(FleetConfig::default_ramp(1000), Duration::from_secs(5));
+        assert_eq!(plans[0].measure_from - t0, Duration::from_secs(3));
     }
 }

@@ -79,11 +79,11 @@ pub struct BotsSummary {
     pub disconnected: u64,
     /// Snapshots received in all.
     pub snapshots: u64,
-    /// Per-bot steady snapshot rates.
+    /// Per-bot steady snapshot rates (measured from a second after the ramp).
     pub snapshots_per_s: RateSpread,
-    /// Snapshot inter-arrival gaps within sessions, ms.
+    /// Snapshot inter-arrival gaps within sessions, after the ramp, ms.
     pub gap_ms: Quantiles,
-    /// Ping round-trip times, ms.
+    /// Ping round-trip times after the ramp, ms.
     pub rtt_ms: Quantiles,
     /// Mean payload bytes received per second per connected bot.
     pub bytes_per_s_per_bot: Option<f64>,

@@ -62,6 +62,9 @@ pub struct Tally {
     pub tick_hz: Option<u16>,
     /// Whether this bot decoded and verified snapshots.
     pub decoding: bool,
+    /// Gaps, rates and RTTs are recorded only from this moment on (the end of the ramp),
+    /// so joins in progress do not blur the steady-state figures. `None`: from the start.
+    pub measure_from: Option<Instant>,
     /// Arrival time of the newest snapshot of the current session.
     last_snapshot: Option<Instant>,
 }
@@ -84,6 +87,7 @@ impl Default for Tally {
             errors: BTreeMap::new(),
             tick_hz: None,
             decoding: false,
+            measure_from: None,
             last_snapshot: None,
         }
     }
@@ -97,10 +101,14 @@ impl Tally {
         self.last_snapshot = None;
     }
 
+    fn measuring(&self, at: Instant) -> bool {
+        self.measure_from.is_none_or(|from| at >= from)
+    }
+
     /// A snapshot arrived at `at`.
     pub fn snapshot(&mut self, at: Instant) {
         self.snapshots += 1;
-        if let Some(prev) = self.last_snapshot {
+        if let Some(prev) = self.last_snapshot.filter(|p| self.measuring(*p)) {
             let gap = at.saturating_duration_since(prev);
             self.gaps.saturating_record(micros(gap));
             self.intervals += 1;
@@ -109,8 +117,11 @@ impl Tally {
         self.last_snapshot = Some(at);
     }
 
-    /// A pong measured `rtt`.
+    /// A pong measured `rtt`, arriving now.
     pub fn rtt(&mut self, rtt: Duration) {
+        if !self.measuring(Instant::now()) {
+            return;
+        }
         self.rtts.saturating_record(micros(rtt));
     }
 
@@ -169,6 +180,33 @@ mod tests {
         assert!(t.gaps.max() < 34_000);
         let rate = t.snapshot_rate().unwrap();
         assert!((rate - 30.0).abs() < 0.01, "{rate}");
+    }
+
+    #[test]
+    fn nothing_before_the_measuring_point_is_recorded() {
+        let t0 = Instant::now();
+        let mut t = Tally {
+            measure_from: Some(t0 + Duration::from_secs(10)),
+            ..Tally::default()
+        };
+        t.session_started(30);
+        // A slow ramp: one snapshot a second, then steady 30 Hz from t0 + 10 s.
+        for i in 0..10 {
+            t.snapshot(t0 + Duration::from_secs(i));
+        }
+        for i in 0..=30 {
+            t.snapshot(t0 + Duration::from_secs(10) + Duration::from_micros(33_333 * i));
+        }
+        assert_eq!(t.snapshots, 41);
+        assert_eq!(t.intervals, 30);
+        let rate = t.snapshot_rate().unwrap();
+        assert!((rate - 30.0).abs() < 0.01, "{rate}");
+        t.rtt(Duration::from_millis(5));
+        assert_eq!(
+            t.rtts.len(),
+            0,
+            "a pong before the measuring point is ignored"
+        );
     }
 
     #[test]
