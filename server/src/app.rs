@@ -33,6 +33,7 @@ use crate::resume::ResumeBook;
 use crate::session;
 use crate::tick_loop::TickLoop;
 use crate::tls::{TlsError, TlsListener};
+use crate::upgrade_deadline::{Deadlined, Pending};
 
 /// Each WebSocket's read buffer: a few client messages' worth (they are at most
 /// `max_message_bytes`, itself at most the codec's 4 KiB limit).
@@ -91,6 +92,8 @@ pub struct App {
     pub resume: ResumeBook,
     /// Open connections per IP address.
     pub ips: Arc<IpLimiter>,
+    /// Connections that have not yet become WebSocket sessions (they have a deadline).
+    pub pending: Arc<Pending>,
 }
 
 /// A running server.
@@ -174,6 +177,7 @@ impl Server {
             arena,
             resume: ResumeBook::default(),
             ips: Arc::new(IpLimiter::default()),
+            pending: Arc::new(Pending::default()),
         });
         tokio::spawn(expire_parked(app.clone()));
         let router = Router::new()
@@ -183,6 +187,14 @@ impl Server {
             .with_state(app.clone())
             .merge(crate::web::router());
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        // Every connection must become a WebSocket session (or finish its plain HTTP
+        // request) within the upgrade deadline; see `upgrade_deadline`.
+        let deadline = Duration::from_millis(app.config.upgrade_timeout_ms);
+        // The pending cap only guards file descriptors: a storm of connections is still
+        // upgraded and told "server full" one by one, so it is well above the session cap.
+        let max_pending = app.config.max_sessions.saturating_mul(4).max(4096);
+        let pending = app.pending.clone();
+        fn keep<T>(_: &mut T) {}
         let serve = match tls {
             // https/wss: the listener runs the handshakes in tasks of its own, so axum only
             // ever sees finished TLS streams (it sets Nagle off too).
@@ -190,7 +202,9 @@ impl Server {
                 let metrics = app.metrics.clone();
                 tokio::spawn(async move {
                     let listener = TlsListener::new(listener, tls, metrics, &shutdown)?;
-                    axum::serve(listener.for_axum(), service)
+                    let listener = Deadlined::new(listener, pending, deadline, max_pending);
+                    let listener = axum::serve::ListenerExt::tap_io(listener, keep as fn(&mut _));
+                    axum::serve(listener, service)
                         .with_graceful_shutdown(shutdown.cancelled_owned())
                         .await
                 })
@@ -201,6 +215,8 @@ impl Server {
                 let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
                     let _ = tcp.set_nodelay(true);
                 });
+                let listener = Deadlined::new(listener, pending, deadline, max_pending);
+                let listener = axum::serve::ListenerExt::tap_io(listener, keep as fn(&mut _));
                 axum::serve(listener, service)
                     .with_graceful_shutdown(shutdown.cancelled_owned())
                     .await
@@ -299,6 +315,8 @@ async fn ws_handler(
         .max_frame_size(max)
         .read_buffer_size(READ_BUFFER_BYTES);
     let track = app.tracker.token();
+    // From here the session's own deadlines (Hello, idle) apply.
+    app.pending.promote(peer);
     let origin = headers
         .get(header::ORIGIN)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());

@@ -94,6 +94,10 @@ pub struct Cli {
     /// (default 10000).
     #[arg(long, env = "TICKWIRE_IDLE_TIMEOUT_MS")]
     pub idle_timeout_ms: Option<u64>,
+    /// Milliseconds a connection has to become a WebSocket session or finish its plain
+    /// HTTP request before it is closed (default 10000): half-sent requests never pile up.
+    #[arg(long, env = "TICKWIRE_UPGRADE_TIMEOUT_MS")]
+    pub upgrade_timeout_ms: Option<u64>,
     /// Most simultaneous connections from one IP address (default 16).
     #[arg(long, env = "TICKWIRE_MAX_CONNECTIONS_PER_IP")]
     pub max_connections_per_ip: Option<usize>,
@@ -224,7 +228,8 @@ impl Cli {
             max_connections_per_ip,
             limit_loopback,
             resume_grace_secs,
-            tick_priority
+            tick_priority,
+            upgrade_timeout_ms
         );
         if !self.allowed_origins.is_empty() {
             c.allowed_origins.clone_from(&self.allowed_origins);

@@ -140,6 +140,9 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    /// A connection must become a WebSocket session (or finish its plain HTTP request)
+    /// within this many ms of being accepted, or it is closed (ms).
+    pub upgrade_timeout_ms: u64,
     /// Scheduling priority of the tick thread (best effort; the log says what it got).
     pub tick_priority: TickPriority,
 }
@@ -177,6 +180,7 @@ impl Default for Config {
             resume_grace_secs: 10,
             tls_cert: None,
             tls_key: None,
+            upgrade_timeout_ms: 10_000,
             tick_priority: TickPriority::Realtime,
         }
     }

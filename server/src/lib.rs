@@ -23,6 +23,7 @@ pub mod session;
 pub mod tick_loop;
 pub mod timing;
 pub mod tls;
+pub mod upgrade_deadline;
 pub mod web;
 pub mod wire;
 

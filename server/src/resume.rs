@@ -37,8 +37,9 @@ impl Parked {
 /// Live sessions and parked players, by resume token.
 #[derive(Debug, Default)]
 pub struct ResumeBook {
-    /// Tokens of live sessions, with the way to tell the session it was replaced.
-    live: DashMap<String, CancellationToken>,
+    /// Tokens of live sessions: the player's name, and the way to tell the session it
+    /// was replaced.
+    live: DashMap<String, (Arc<str>, CancellationToken)>,
     /// Parked players.
     parked: DashMap<String, Parked>,
 }
@@ -55,10 +56,10 @@ pub enum Claim {
 }
 
 impl ResumeBook {
-    /// Registers a live session under `token`; `replaced` fires if another connection
-    /// claims the token.
-    pub fn register(&self, token: &str, replaced: CancellationToken) {
-        self.live.insert(token.to_owned(), replaced);
+    /// Registers `name`'s live session under `token`; `replaced` fires if another
+    /// connection claims the token.
+    pub fn register(&self, token: &str, name: Arc<str>, replaced: CancellationToken) {
+        self.live.insert(token.to_owned(), (name, replaced));
     }
 
     /// Removes a live session's token (when it ends).
@@ -71,23 +72,32 @@ impl ResumeBook {
         self.parked.insert(token, parked);
     }
 
-    /// Claims `token` for a resuming connection.
-    pub fn claim(&self, token: &str) -> Claim {
-        if let Some((_, p)) = self.parked.remove(token) {
+    /// Claims `token` for a resuming connection. With `only_for` (the name a verified
+    /// join token grants), only that player's token may be claimed: a stolen resume token
+    /// is worth nothing without the victim's join token.
+    pub fn claim(&self, token: &str, only_for: Option<&str>) -> Claim {
+        let allowed = |name: &str| only_for.is_none_or(|n| n == name);
+        if let Some((_, p)) = self.parked.remove_if(token, |_, p| allowed(&p.name)) {
             return Claim::Parked(p);
         }
-        if let Some(live) = self.live.get(token) {
-            live.cancel();
+        if let Some(live) = self.live.get(token).filter(|l| allowed(&l.0)) {
+            live.1.cancel();
             return Claim::Live;
         }
         Claim::Unknown
     }
 
-    /// Claims `token`, waiting up to `patience` for a live session it replaces to park.
-    pub async fn claim_waiting(&self, token: &str, patience: Duration) -> Option<Parked> {
+    /// Claims `token` (see `claim`), waiting up to `patience` for a live session it
+    /// replaces to park.
+    pub async fn claim_waiting(
+        &self,
+        token: &str,
+        only_for: Option<&str>,
+        patience: Duration,
+    ) -> Option<Parked> {
         let deadline = tokio::time::Instant::now() + patience;
         loop {
-            match self.claim(token) {
+            match self.claim(token, only_for) {
                 Claim::Parked(p) => return Some(p),
                 Claim::Unknown => return None,
                 Claim::Live if tokio::time::Instant::now() >= deadline => return None,
@@ -136,8 +146,12 @@ mod tests {
         let book = ResumeBook::default();
         let t = Instant::now();
         book.park("tok".into(), parked(t));
-        assert!(matches!(book.claim("tok"), Claim::Parked(_)));
-        assert!(matches!(book.claim("tok"), Claim::Unknown));
+        assert!(matches!(
+            book.claim("tok", Some("someone else")),
+            Claim::Unknown
+        ));
+        assert!(matches!(book.claim("tok", Some("a")), Claim::Parked(_)));
+        assert!(matches!(book.claim("tok", None), Claim::Unknown));
         book.park("old".into(), parked(t));
         assert!(
             book.expire(t + Duration::from_secs(5), Duration::from_secs(10))
@@ -148,15 +162,20 @@ mod tests {
                 .len(),
             1
         );
-        assert!(matches!(book.claim("old"), Claim::Unknown));
+        assert!(matches!(book.claim("old", None), Claim::Unknown));
     }
 
     #[test]
     fn claiming_a_live_token_tells_that_session_it_is_replaced() {
         let book = ResumeBook::default();
         let replaced = CancellationToken::new();
-        book.register("tok", replaced.clone());
-        assert!(matches!(book.claim("tok"), Claim::Live));
+        book.register("tok", "ann".into(), replaced.clone());
+        assert!(matches!(book.claim("tok", Some("mallory")), Claim::Unknown));
+        assert!(
+            !replaced.is_cancelled(),
+            "a thief without ann's join token replaces nobody"
+        );
+        assert!(matches!(book.claim("tok", Some("ann")), Claim::Live));
         assert!(replaced.is_cancelled());
     }
 }

@@ -118,7 +118,8 @@ pub async fn run(socket: WebSocket, peer: SocketAddr, app: Arc<App>, permit: Own
         Ok((who, repl, welcome)) => {
             app.metrics.sessions.inc();
             let replaced = CancellationToken::new();
-            app.resume.register(&who.token, replaced.clone());
+            app.resume
+                .register(&who.token, who.name.clone(), replaced.clone());
             let mut departure = Departure {
                 app: app.clone(),
                 player: who.player,
@@ -207,9 +208,22 @@ async fn handshake(
             ),
         ));
     }
-    let (who, repl) = match resume_player(app, resume).await {
+    // With an auth secret, the join token is checked first, for joins and resumes alike:
+    // it names the player, and a resume may only take back that player.
+    let authed = match &app.config.auth_secret {
+        Some(secret) => {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let granted = auth::verify(secret, auth.as_deref(), now)
+                .map_err(|e| End::Bye(ByeCode::AuthFailed, e.to_string()))?;
+            Some(clean_name(&granted, app.config.max_name_chars).unwrap_or_default())
+        }
+        None => None,
+    };
+    let (who, repl) = match resume_player(app, resume, authed.as_deref()).await {
         Some(resumed) => resumed,
-        None => join_player(app, &name, auth.as_deref())?,
+        None => join_player(app, authed.as_deref().unwrap_or(&name))?,
     };
     let welcome = ServerMsg::Welcome {
         player: who.player,
@@ -222,24 +236,10 @@ async fn handshake(
     Ok((who, repl, Bytes::from(encode_server(&welcome))))
 }
 
-/// A new player: checks the join token (when required), then queues the avatar's spawn.
-fn join_player(
-    app: &Arc<App>,
-    name: &str,
-    token: Option<&str>,
-) -> Result<(Identity, Replicator), End> {
-    let name = match &app.config.auth_secret {
-        Some(secret) => {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            auth::verify(secret, token, now)
-                .map_err(|e| End::Bye(ByeCode::AuthFailed, e.to_string()))?
-        }
-        None => name.to_owned(),
-    };
+/// A new player named `name` (already authenticated if required): queues the spawn.
+fn join_player(app: &Arc<App>, name: &str) -> Result<(Identity, Replicator), End> {
     let player = app.lobby.new_player_id();
-    let name: Arc<str> = clean_name(&name, app.config.max_name_chars)
+    let name: Arc<str> = clean_name(name, app.config.max_name_chars)
         .unwrap_or_else(|| format!("player{player}"))
         .into();
     let entity = app.ids.next();
@@ -262,11 +262,16 @@ fn join_player(
 /// A returning player: takes them out of the resume book, with a baseline at the tick
 /// their client still holds when the old session wrote it. `None` if the token is
 /// unknown or expired (the caller then joins them as a new player).
-async fn resume_player(app: &Arc<App>, resume: Option<Resume>) -> Option<(Identity, Replicator)> {
+/// With `only_for` (an authenticated name), only that player can be resumed.
+async fn resume_player(
+    app: &Arc<App>,
+    resume: Option<Resume>,
+    only_for: Option<&str>,
+) -> Option<(Identity, Replicator)> {
     let resume = resume?;
     let Some(parked) = app
         .resume
-        .claim_waiting(&resume.token, REPLACE_PATIENCE)
+        .claim_waiting(&resume.token, only_for, REPLACE_PATIENCE)
         .await
     else {
         app.metrics.message_dropped("resume_unknown");

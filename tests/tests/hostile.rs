@@ -87,6 +87,7 @@ fn hostile_config() -> Config {
     Config {
         max_sessions: 150,
         hello_timeout_ms: 1000,
+        upgrade_timeout_ms: 1500,
         idle_timeout_ms: 2000,
         limit_loopback: true,
         auth_secret: Some(SECRET.to_owned()),

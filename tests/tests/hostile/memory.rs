@@ -72,6 +72,9 @@ pub async fn herd_memory(ctx: &Ctx) -> Row {
     let args: Vec<String> = [
         ("--max-sessions", c.max_sessions.to_string()),
         ("--hello-timeout-ms", c.hello_timeout_ms.to_string()),
+        // Under a storm an upgrade can wait over a second for the CPU; keep the binary's
+        // pre-upgrade deadline at its generous default.
+        ("--upgrade-timeout-ms", "10000".to_owned()),
         ("--idle-timeout-ms", c.idle_timeout_ms.to_string()),
         ("--auth-secret", ctx.secret.clone()),
         ("--seed", c.seed.to_string()),

@@ -45,23 +45,7 @@ impl Row {
 /// A failure containing one is listed as a KNOWN GAP and does not fail the suite, so the
 /// suite can guard everything else in CI meanwhile. Each entry is an open server bug:
 /// delete it once the server is fixed (the suite says when an entry matched nothing).
-pub const KNOWN_GAPS: &[(&str, &str)] = &[
-    (
-        "with an unfinished HTTP request",
-        "no deadline before the WebSocket upgrade: axum::serve runs hyper without a timer, \
-         so a TCP connection that never completes its HTTP request is held forever, \
-         counted by neither the session cap nor the per-IP cap",
-    ),
-    (
-        "stolen resume token, no join token",
-        "with an auth secret, a Hello that resumes skips the join-token check (session.rs \
-         resume_player runs before join_player verifies the token)",
-    ),
-    (
-        "the victim of a stolen resume token was cut off",
-        "the same: a bare stolen resume token replaces the live session",
-    ),
-];
+pub const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 /// The known gap `failure` matches, if any.
 pub fn known_gap(failure: &str) -> Option<&'static (&'static str, &'static str)> {
