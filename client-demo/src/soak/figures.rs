@@ -43,9 +43,9 @@ pub struct Figures {
     pub overruns: Option<f64>,
     /// Seconds into the run at which memory growth starts being measured.
     pub warmup_s: f64,
-    /// RSS at the warm-up point, MiB.
+    /// RSS at the warm-up point (median of the first samples after it), MiB.
     pub rss_warmup_mib: Option<f64>,
-    /// RSS at the end, MiB.
+    /// RSS at the end (median of the last samples), MiB.
     pub rss_end_mib: Option<f64>,
     /// Highest RSS sampled, MiB.
     pub rss_peak_mib: Option<f64>,
@@ -73,17 +73,20 @@ fn max_of(points: &[Point], f: impl Fn(&Point) -> Option<f64>) -> Option<f64> {
     points.iter().filter_map(f).reduce(f64::max)
 }
 
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied()
+}
+
 fn diff(end: Option<f64>, start: Option<f64>) -> Option<f64> {
     end.zip(start).map(|(e, s)| (e - s).max(0.0))
 }
 
-/// The soak's readings at the three moments the figures need.
+/// The soak's first and last readings, between which the whole-run figures are taken.
 #[derive(Clone, Copy, Debug)]
 pub struct Moments<'a> {
     /// The first sample (before or as the bots start).
     pub start: &'a Reading,
-    /// The sample nearest the warm-up point.
-    pub warmup: &'a Reading,
     /// The last sample.
     pub end: &'a Reading,
 }
@@ -100,7 +103,7 @@ impl Figures {
         desyncs: u64,
         failed_connects: u64,
     ) -> Figures {
-        let Moments { start, warmup, end } = at;
+        let Moments { start, end } = at;
         let window = |e: &Option<_>, s: &Option<_>| match (e, s) {
             (Some(e), Some(s)) => Some(super::prometheus::Histogram::since(e, s)),
             (Some(e), None) => Some(Clone::clone(e)),
@@ -121,9 +124,28 @@ impl Figures {
             .iter()
             .filter_map(|p| p.bytes_per_s_per_client)
             .collect();
-        let rss_growth_pct = warmup
-            .rss
-            .zip(end.rss)
+        // RSS wobbles by a few pages from sample to sample; compare the median of the
+        // first samples after warm-up with the median of the last ones (1 to 30 samples
+        // each, 5% of the run), not two single readings.
+        let n = (points.len() / 20).clamp(1, 30);
+        let rss_warmup_mib = median(
+            points
+                .iter()
+                .filter(|p| p.t >= warmup_s)
+                .filter_map(|p| p.rss_mib)
+                .take(n)
+                .collect(),
+        );
+        let rss_end_mib = median(
+            points
+                .iter()
+                .rev()
+                .filter_map(|p| p.rss_mib)
+                .take(n)
+                .collect(),
+        );
+        let rss_growth_pct = rss_warmup_mib
+            .zip(rss_end_mib)
             .filter(|(w, _)| *w > 0.0)
             .map(|(w, e)| (e - w) / w * 100.0);
         let per_s = |v: Option<f64>| v.filter(|_| measured_s > 0.0).map(|v| v / measured_s);
@@ -152,8 +174,8 @@ impl Figures {
             lateness_p99_worst_window_ms: late_worst,
             overruns: diff(end.overruns, start.overruns),
             warmup_s,
-            rss_warmup_mib: warmup.rss.map(|b| b / (1024.0 * 1024.0)),
-            rss_end_mib: end.rss.map(|b| b / (1024.0 * 1024.0)),
+            rss_warmup_mib,
+            rss_end_mib,
             rss_peak_mib: max_of(points, |p| p.rss_mib),
             rss_growth_pct,
             cpu_avg_pct: per_s(diff(end.cpu_seconds, start.cpu_seconds)).map(|c| c * 100.0),
@@ -190,19 +212,13 @@ mod tests {
             ticks: Some(100.0),
             overruns: Some(1.0),
             cpu_seconds: Some(10.0),
-            rss: Some(50.0 * 1048576.0),
             tick_duration: Some(hist([100.0, 100.0, 100.0])),
             ..Reading::default()
-        };
-        let warmup = Reading {
-            rss: Some(100.0 * 1048576.0),
-            ..start.clone()
         };
         let end = Reading {
             ticks: Some(400.0),
             overruns: Some(1.0),
             cpu_seconds: Some(15.0),
-            rss: Some(104.0 * 1048576.0),
             // 300 new ticks: 200 under 1 ms, 100 in (1, 2] ms.
             tick_duration: Some(hist([300.0, 400.0, 400.0])),
             ..Reading::default()
@@ -210,12 +226,14 @@ mod tests {
         let points = vec![
             Point {
                 t: 1.0,
+                rss_mib: Some(50.0),
                 tick_p99_ms: Some(1.9),
                 bytes_per_s_per_client: Some(999.0),
                 ..Point::default()
             },
             Point {
                 t: 5.0,
+                rss_mib: Some(100.0),
                 tick_p99_ms: Some(1.2),
                 tick_max_ms: Some(4.0),
                 bytes_per_s_per_client: Some(100.0),
@@ -223,13 +241,13 @@ mod tests {
             },
             Point {
                 t: 9.0,
+                rss_mib: Some(104.0),
                 bytes_per_s_per_client: Some(300.0),
                 ..Point::default()
             },
         ];
         let at = Moments {
             start: &start,
-            warmup: &warmup,
             end: &end,
         };
         let f = Figures::compute(at, 10.0, 2.0, &points, 0, 0);
@@ -237,6 +255,9 @@ mod tests {
         assert_eq!(f.tick_rate_hz, Some(30.0));
         assert_eq!(f.overruns, Some(0.0));
         assert_eq!(f.cpu_avg_pct, Some(50.0));
+        // One sample per window (3 points): 100 MiB after warm-up, 104 at the end.
+        assert_eq!(f.rss_warmup_mib, Some(100.0));
+        assert_eq!(f.rss_peak_mib, Some(104.0));
         assert!((f.rss_growth_pct.unwrap() - 4.0).abs() < 1e-9);
         assert!((f.tick_p99_ms.unwrap() - 1.97).abs() < 1e-9);
         assert_eq!(f.tick_p99_bucket_ms, Some(2.0));

@@ -164,7 +164,6 @@ async fn measure(
     let warmup_s = config.warmup_s();
     let mut points: Vec<Point> = Vec::new();
     let mut prev = (start.clone(), ClientSide::default(), 0.0_f64);
-    let mut warm: Option<Reading> = None;
     let mut failures = 0;
 
     let client: BotsSummary = loop {
@@ -213,20 +212,13 @@ async fn measure(
         bar.set_position(elapsed.as_secs());
         bar.set_message(progress_message(&point, config.bots));
         points.push(point);
-        if warm.is_none() && t >= warmup_s {
-            warm = Some(reading.clone());
-        }
         prev = (reading, side, t);
     };
     bar.finish_and_clear();
 
     let (end, measured_s) = (&prev.0, prev.2);
     let figures = Figures::compute(
-        Moments {
-            start: &start,
-            warmup: warm.as_ref().unwrap_or(&start),
-            end,
-        },
+        Moments { start: &start, end },
         measured_s,
         warmup_s,
         &points,
