@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
+use tickwire_client::bots::runtime::{cancel_on_ctrl_c, load_runtime};
 use tickwire_client::bots::{Behavior, FleetConfig, Live, fleet, progress};
 use tokio_util::sync::CancellationToken;
 
@@ -57,17 +58,7 @@ fn main() -> anyhow::Result<ExitCode> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let runtime = if args.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.threads)
-            .enable_all()
-            .build()
-    }
-    .context("building the tokio runtime")?;
+    let runtime = load_runtime(args.threads).context("building the tokio runtime")?;
 
     let config = FleetConfig {
         url: args.url.clone(),
@@ -84,13 +75,7 @@ fn main() -> anyhow::Result<ExitCode> {
         ..FleetConfig::default()
     };
     let summary = runtime.block_on(async {
-        let shutdown = CancellationToken::new();
-        let on_signal = shutdown.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                on_signal.cancel();
-            }
-        });
+        let shutdown = cancel_on_ctrl_c();
         let live = Arc::new(Live::default());
         let stop_progress = CancellationToken::new();
         if args.progress_every > 0 {

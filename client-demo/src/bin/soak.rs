@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use tickwire_client::bots::Behavior;
+use tickwire_client::bots::runtime::{cancel_on_ctrl_c, load_runtime};
 use tickwire_client::soak::{self, SoakConfig, Target, Thresholds};
-use tokio_util::sync::CancellationToken;
 
 /// Soak-test a Tickwire server and report tick stability, bandwidth and memory.
 #[derive(Debug, Parser)]
@@ -132,26 +132,10 @@ fn main() -> anyhow::Result<ExitCode> {
         progress: !args.quiet,
         ..SoakConfig::default()
     };
-    let runtime = if args.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.threads)
-            .enable_all()
-            .build()
-    }
-    .context("building the tokio runtime")?;
+    let runtime = load_runtime(args.threads).context("building the tokio runtime")?;
 
     let summary = runtime.block_on(async {
-        let shutdown = CancellationToken::new();
-        let on_signal = shutdown.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                on_signal.cancel();
-            }
-        });
+        let shutdown = cancel_on_ctrl_c();
         soak::run::run(&config, shutdown).await
     })?;
 

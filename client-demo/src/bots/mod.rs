@@ -9,6 +9,7 @@ pub mod fleet;
 pub mod live;
 pub mod process_cpu;
 pub mod progress;
+pub mod runtime;
 pub mod summary;
 pub mod tally;
 
