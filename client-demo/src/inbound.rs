@@ -220,23 +220,14 @@ mod tests {
     use super::*;
     use tickwire_shared::codec::{encode_body, encode_server, encode_snapshot};
     use tickwire_shared::{
-        ApplyError, ArenaInfo, ByeCode, Entity, EntityKind, EntityState, InputSeq, NetId, PlayerId,
-        View, WorldSnapshot, diff,
+        ApplyError, ArenaInfo, ByeCode, Entity, EntityState, InputSeq, NetId, PlayerId, View,
+        WorldSnapshot, diff,
     };
 
     fn orb(id: u32, x: i32) -> Entity {
         Entity {
             id: NetId(id),
-            state: EntityState {
-                kind: EntityKind::Orb,
-                owner: None,
-                name: "".into(),
-                x,
-                y: 0,
-                angle: 0,
-                score: 0,
-                hp: 1,
-            },
+            state: EntityState::orb(x, 0),
         }
     }
 

@@ -200,7 +200,7 @@ impl Replicator {
 mod tests {
     use super::*;
     use tickwire_shared::codec::decode_server;
-    use tickwire_shared::{Entity, EntityKind, EntityState, InputSeq, Mirror, ServerMsg};
+    use tickwire_shared::{Entity, EntityState, InputSeq, Mirror, ServerMsg};
 
     fn frame(tick: u32, xs: &[i32]) -> Frame {
         let entities = xs
@@ -208,16 +208,7 @@ mod tests {
             .enumerate()
             .map(|(i, &x)| Entity {
                 id: NetId(i as u32 + 1),
-                state: EntityState {
-                    kind: EntityKind::Orb,
-                    owner: None,
-                    name: "".into(),
-                    x,
-                    y: 0,
-                    angle: 0,
-                    score: 0,
-                    hp: 1,
-                },
+                state: EntityState::orb(x, 0),
             })
             .collect();
         Frame {

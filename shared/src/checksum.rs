@@ -54,21 +54,12 @@ pub fn view_checksum<'a>(entities: impl IntoIterator<Item = &'a Entity>) -> u32 
 mod tests {
     use super::*;
     use crate::ids::NetId;
-    use crate::snapshot::{EntityKind, EntityState};
+    use crate::snapshot::EntityState;
 
     fn orb(id: u32, x: i32) -> Entity {
         Entity {
             id: NetId(id),
-            state: EntityState {
-                kind: EntityKind::Orb,
-                owner: None,
-                name: "".into(),
-                x,
-                y: 0,
-                angle: 0,
-                score: 0,
-                hp: 1,
-            },
+            state: EntityState::orb(x, 0),
         }
     }
 

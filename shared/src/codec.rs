@@ -149,21 +149,15 @@ mod tests {
     use crate::delta::diff;
     use crate::ids::{InputSeq, NetId, PlayerId, Tick};
     use crate::protocol::{ByeCode, PROTOCOL_VERSION};
-    use crate::snapshot::{Entity, EntityKind, EntityState, View, WorldSnapshot};
+    use crate::snapshot::{Entity, EntityState, View, WorldSnapshot};
     use proptest::prelude::*;
 
     fn npc(id: u32, x: i32, y: i32, angle: u8) -> Entity {
         Entity {
             id: NetId(id),
             state: EntityState {
-                kind: EntityKind::Orb,
-                owner: None,
-                name: "".into(),
-                x,
-                y,
                 angle,
-                score: 0,
-                hp: 1,
+                ..EntityState::orb(x, y)
             },
         }
     }

@@ -61,6 +61,21 @@ pub struct EntityState {
 }
 
 impl EntityState {
+    /// An NPC orb at (`x`, `y`) (fixed point): one hit point, facing +x, no owner.
+    #[must_use]
+    pub fn orb(x: i32, y: i32) -> EntityState {
+        EntityState {
+            kind: EntityKind::Orb,
+            owner: None,
+            name: "".into(),
+            x,
+            y,
+            angle: 0,
+            score: 0,
+            hp: 1,
+        }
+    }
+
     /// True when the static part (kind, owner, name) is the same, so a field delta can
     /// carry `self` to `other`.
     #[must_use]
