@@ -134,10 +134,13 @@ impl Server {
             snapshot: Arc::new(game.capture()),
             input_acks: Vec::new(),
         });
-        let (frames_tx, frames_rx) = watch::channel(first);
+        let (frames_tx, frames_rx) = watch::channel(first.clone());
         let (broadcast, _) = broadcast::channel(256);
         let metrics = Arc::new(Metrics::new());
         let history = Arc::new(History::new(config.tick_hz as usize * 2));
+        // The first frame is served before the tick thread's first tick; keep it too, so
+        // every snapshot a client can receive is one the history can answer for.
+        history.push(first.snapshot.clone());
         let tick_loop = TickLoop {
             game,
             lobby: lobby.clone(),

@@ -250,3 +250,16 @@ async fn a_dropped_player_resumes_with_a_delta_and_keeps_its_entity() {
     assert_eq!(ann.stats().desyncs, 0);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_frame_served_is_in_the_history() {
+    // A client can connect before the tick thread's first tick and be served the frame
+    // captured at start; the history must answer for it like for any later tick.
+    let server = TestServer::start(test_config()).await;
+    let first = server
+        .server()
+        .snapshot_at(tickwire_shared::Tick(0))
+        .unwrap_or_else(|| panic!("the history lacks the start frame"));
+    assert_eq!(first.tick, tickwire_shared::Tick(0));
+    server.stop().await;
+}
