@@ -103,9 +103,12 @@ impl Replicator {
     }
 
     /// A replicator for a client known to hold `baseline` (seen through `view`), as when
-    /// it resumes a session: its first message is a delta, not a full state.
+    /// it resumes a session: its first message is a delta, not a full state. The
+    /// baseline counts as acked, so a client that drops again before acking anything
+    /// newer can still resume from it.
     #[must_use]
     pub fn with_baseline(mut self, baseline: Arc<WorldSnapshot>, view: View) -> Replicator {
+        self.acked = Some((baseline.clone(), view));
         self.baseline = Some((baseline, view));
         self
     }
@@ -263,6 +266,37 @@ mod tests {
             vec![5, 7]
         );
         assert!(r.next_message(&frame(9, &[5, 7]), &cache).is_none());
+    }
+
+    #[test]
+    fn a_resumed_client_that_drops_again_at_once_can_resume_from_the_same_tick() {
+        let cache = BodyCache::default();
+        let held = frame(5, &[1, 2]);
+        let r = Replicator::new(PlayerId(1), NetId(1), 4, 0, (0, 0))
+            .with_baseline(held.snapshot.clone(), View::All);
+        // Nothing written or acked yet: the tick the client holds is still on offer.
+        assert_eq!(
+            r.written().iter().map(|(s, _)| s.tick).collect::<Vec<_>>(),
+            vec![Tick(5)]
+        );
+        let mut r = r;
+        let mut m = Mirror::new();
+        apply(
+            &mut m,
+            &Replicator::new(PlayerId(1), NetId(1), 4, 0, (0, 0))
+                .next_message(&held, &cache)
+                .unwrap()
+                .0,
+        );
+        let h = apply(
+            &mut m,
+            &r.next_message(&frame(6, &[3, 2]), &cache).unwrap().0,
+        );
+        assert_eq!(h.baseline, Some(Tick(5)), "the first message is a delta");
+        assert_eq!(
+            r.written().iter().map(|(s, _)| s.tick).collect::<Vec<_>>(),
+            vec![Tick(5), Tick(6)]
+        );
     }
 
     #[test]

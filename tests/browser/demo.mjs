@@ -221,11 +221,17 @@ async function main() {
       result.chat = await ask({ chat: text, from: 'Chromium' });
       // Reconnect: drop the socket; the page says so, comes back with its resume token
       // and the tick it holds, and carries on as the same player.
-      const before = await page.evaluate(() => window.tickwire.stats());
-      await page.evaluate(() => window.tickwire.dropConnection());
+      // Stats and drop in one step, so no snapshot lands between them; then wait for a
+      // new Welcome and ten snapshots after it (the old socket may still deliver a few
+      // before it closes, and those must not count as the reconnect).
+      const before = await page.evaluate(() => {
+        const s = window.tickwire.stats();
+        window.tickwire.dropConnection();
+        return s;
+      });
       await page.locator('#notice').waitFor({ state: 'visible', timeout: 2000 });
       const notice = await page.locator('#notice').textContent();
-      const back = await waitFor(page, 'the reconnect', (s) => s.connected && s.snapshots > before.snapshots + 10, 10000);
+      const back = await waitFor(page, 'the reconnect', (s) => s.connected && s.welcomes > before.welcomes && s.sinceWelcome >= 10, 10000);
       result.resume = {
         notice,
         samePlayer: back.player === before.player && back.entity === before.entity,

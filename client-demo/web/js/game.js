@@ -39,6 +39,9 @@ export class Game {
     this.lastPing = -Infinity;
     this.rttMs = null;
     this.snapshots = 0;
+    /** Welcomes received (one per connection), and snapshots applied since the last. */
+    this.welcomes = 0;
+    this.sinceWelcome = 0;
     this.snapRate = new Rate();
     this.applyErrors = 0;
     this.fps = new Rate();
@@ -106,6 +109,8 @@ export class Game {
     // What the first snapshot after this Welcome is relative to (undefined until it
     // arrives; null = a full state): a resume should get a delta.
     this.firstBaseline = undefined;
+    this.welcomes += 1;
+    this.sinceWelcome = 0;
     this.resumeToken = msg.resume_token;
     this.status = 'playing';
     const tickMs = 1000 / msg.tick_hz;
@@ -157,6 +162,7 @@ export class Game {
     this.conn.send({ type: 'Ack', tick: header.tick });
     if (this.firstBaseline === undefined) this.firstBaseline = header.baseline;
     this.snapshots += 1;
+    this.sinceWelcome += 1;
     this.snapRate.add(now);
     this.clock.onSnapshot(header.tick, now);
     this.interp.onSnapshot(header.tick, change, this.mirror);
@@ -367,7 +373,9 @@ export class Game {
       arena: w ? w.arena : null,
       tick: this.mirror.tick,
       firstBaseline: this.firstBaseline ?? null,
+      welcomes: this.welcomes,
       snapshots: this.snapshots,
+      sinceWelcome: this.sinceWelcome,
       applyErrors: this.applyErrors,
       entities: { total: this.mirror.size, players: kinds.Player, orbs: kinds.Orb, projectiles: kinds.Projectile, cubes: kinds.Cube },
       drawn: this.interp.tracks.size,

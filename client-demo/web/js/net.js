@@ -72,7 +72,8 @@ export class Connection {
       this.send({ type: 'Hello', protocol: PROTOCOL_VERSION, name, resume, auth: null });
     };
     ws.onmessage = (ev) => {
-      if (!(ev.data instanceof ArrayBuffer)) return;
+      // A socket this page has moved on from (dropped, replaced) has nothing more to say.
+      if (this.ws !== ws || !(ev.data instanceof ArrayBuffer)) return;
       const now = performance.now();
       const bytes = new Uint8Array(ev.data);
       this.down.add(now, bytes.length);

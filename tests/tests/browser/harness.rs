@@ -37,6 +37,9 @@ pub struct Harness {
 impl Harness {
     /// Starts the server (with `sim_latency_ms` each way) and connects everyone.
     pub async fn start(sim_latency_ms: u64) -> Harness {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .try_init();
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
