@@ -6,7 +6,8 @@
 
 pub mod admission;
 pub mod app;
-pub mod auth;
+/// Join tokens (defined in `tickwire-shared`, so clients and tools can mint them too).
+pub use tickwire_shared::join_token as auth;
 pub mod cli;
 pub mod config;
 pub mod frame;

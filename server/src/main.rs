@@ -30,13 +30,8 @@ fn main() -> std::process::ExitCode {
 fn serve() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(Command::Token { secret, name, ttl }) = &cli.command {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .context("reading the clock")?;
-        println!(
-            "{}",
-            tickwire_server::auth::mint(secret, name, now.as_secs().saturating_add(*ttl))
-        );
+        let expires = tickwire_server::auth::unix_now().saturating_add(*ttl);
+        println!("{}", tickwire_server::auth::mint(secret, name, expires));
         return Ok(());
     }
     tracing_subscriber::fmt()

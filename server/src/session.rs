@@ -212,10 +212,7 @@ async fn handshake(
     // it names the player, and a resume may only take back that player.
     let authed = match &app.config.auth_secret {
         Some(secret) => {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            let granted = auth::verify(secret, auth.as_deref(), now)
+            let granted = auth::verify(secret, auth.as_deref(), auth::unix_now())
                 .map_err(|e| End::Bye(ByeCode::AuthFailed, e.to_string()))?;
             Some(clean_name(&granted, app.config.max_name_chars).unwrap_or_default())
         }

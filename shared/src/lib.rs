@@ -8,6 +8,7 @@ pub mod checksum;
 pub mod codec;
 pub mod delta;
 pub mod ids;
+pub mod join_token;
 pub mod mirror;
 pub mod protocol;
 pub mod quant;

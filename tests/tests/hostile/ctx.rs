@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tickwire_server::{Config, auth};
 use tickwire_shared::{EntityKind, Tick};
@@ -31,10 +31,7 @@ pub struct Ctx {
 impl Ctx {
     /// A join token for `name`, valid for an hour.
     pub fn token(&self, name: &str) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        auth::mint(&self.secret, name, now + 3600)
+        auth::mint(&self.secret, name, auth::unix_now() + 3600)
     }
 
     /// Joins as `name` from a fresh address; the socket is past Welcome.

@@ -2,7 +2,7 @@
 //! another secret, altered or garbage; resume tokens forged, expired (past the grace
 //! period) and stolen from a live player.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures_util::future::join_all;
 use rand::rngs::SmallRng;
@@ -16,12 +16,6 @@ use crate::report::{Row, tally};
 
 /// Connections per wave of a storm: well under the session cap.
 const WAVE: usize = 50;
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// Sends one Hello from a fresh address and reads the answer (up to the Welcome).
 async fn say_hello(ctx: &Ctx, name: &str, auth: Option<String>, resume: Option<Resume>) -> Seen {
@@ -51,14 +45,14 @@ pub async fn join_token_storm(ctx: &Ctx) -> Row {
         ("missing", None),
         (
             "expired",
-            Some(auth::mint(&ctx.secret, "mallory", unix_now() - 60)),
+            Some(auth::mint(&ctx.secret, "mallory", auth::unix_now() - 60)),
         ),
         (
             "other secret",
             Some(auth::mint(
                 "not the server's secret at all",
                 "mallory",
-                unix_now() + 3600,
+                auth::unix_now() + 3600,
             )),
         ),
         ("altered", Some(altered)),

@@ -1,4 +1,5 @@
-//! Join tokens: with an auth secret configured, Hello must carry a token signed with it.
+//! Join tokens: with an auth secret configured, the server requires Hello to carry a
+//! token signed with it.
 //!
 //! A token is `v1.<expiry unix seconds>.<player name, hex>.<HMAC-SHA256, hex>`, the MAC
 //! taken over a domain tag, the name and the expiry. The name in the token is the name the
@@ -56,6 +57,15 @@ fn from_hex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+/// Seconds since the Unix epoch, now (0 for a clock set before it): the time base of
+/// token expiries.
+#[must_use]
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Mints a token for `name`, valid until `expires` (unix seconds).
