@@ -251,7 +251,7 @@ async fn handshake(
         auth: options.auth.clone(),
     };
     let exchange = async {
-        let mut conn = Conn::open(url).await?;
+        let mut conn = Conn::open(url, options.tls.as_ref()).await?;
         conn.queue(&hello)?;
         conn.send_queued().await?;
         let welcome = match conn.recv().await? {

@@ -21,6 +21,7 @@ use crate::error::ClientError;
 use crate::event::CloseInfo;
 use crate::outbox::{OUTBOX_LIMIT, Outbox};
 use crate::stats::ClientStats;
+use crate::tls::{TlsTrust, is_secure};
 
 /// The read buffer each connection allocates up front. tungstenite's default (128 KiB)
 /// would cost a fleet of a thousand bots 128 MB for nothing; bigger messages still
@@ -60,15 +61,25 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    /// Opens the TCP connection and performs the WebSocket upgrade.
-    pub(crate) async fn open(url: &str) -> Result<Conn, ClientError> {
+    /// Opens the TCP connection, the TLS session for `wss://` (trusting `tls`, or the
+    /// system's CA certificates without it), and performs the WebSocket upgrade.
+    pub(crate) async fn open(url: &str, tls: Option<&TlsTrust>) -> Result<Conn, ClientError> {
         let config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER)
             .max_message_size(Some(SERVER_DECODE_LIMIT))
             .max_frame_size(Some(SERVER_DECODE_LIMIT));
         // Nagle off: inputs and acks are tiny and latency-critical.
+        let connector = if is_secure(url) {
+            Some(match tls {
+                Some(trust) => trust.connector(),
+                None => TlsTrust::system()?.connector(),
+            })
+        } else {
+            None
+        };
         let (ws, _response) =
-            tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
+            tokio_tungstenite::connect_async_tls_with_config(url, Some(config), true, connector)
+                .await?;
         Ok(Conn {
             ws,
             outbox: Outbox::default(),

@@ -12,6 +12,9 @@ pub enum ClientError {
     /// The URL was bad, the TCP/WebSocket handshake failed, or the socket broke.
     #[error("websocket: {0}")]
     WebSocket(#[from] Box<tungstenite::Error>),
+    /// The trust for a `wss://` URL could not be set up (no system CA certificates).
+    #[error("tls: {0}")]
+    Tls(#[from] crate::tls::TlsTrustError),
     /// Something did not happen in time (connect, handshake, close).
     #[error("timed out after {waited:?} waiting for {what}")]
     Timeout {

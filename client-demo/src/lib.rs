@@ -33,6 +33,7 @@ mod options;
 mod outbox;
 pub mod soak;
 mod stats;
+mod tls;
 mod welcome;
 
 pub use client::Client;
@@ -40,4 +41,5 @@ pub use error::ClientError;
 pub use event::{BodyCounts, ClientEvent, CloseInfo, SnapshotEvent};
 pub use options::{ConnectOptions, Mode};
 pub use stats::ClientStats;
+pub use tls::{TlsTrust, TlsTrustError};
 pub use welcome::Welcome;

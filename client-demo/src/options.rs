@@ -1,6 +1,9 @@
-//! How to connect: the player's name, resume and auth tokens, mirroring mode, timeout.
+//! How to connect: the player's name, resume and auth tokens, mirroring mode, TLS trust,
+//! timeout.
 
 use std::time::Duration;
+
+use crate::tls::TlsTrust;
 
 /// What the client does with snapshots.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -25,6 +28,8 @@ pub struct ConnectOptions {
     pub auth: Option<String>,
     /// Mirror snapshots or only count them.
     pub mode: Mode,
+    /// Whom to trust on `wss://` URLs; `None` trusts the system's CA certificates.
+    pub tls: Option<TlsTrust>,
     /// How long the TCP connect, WebSocket upgrade and Hello/Welcome exchange may take
     /// together before `connect` gives up.
     pub timeout: Duration,
@@ -61,6 +66,13 @@ impl ConnectOptions {
         self
     }
 
+    /// Sets whom to trust on `wss://` URLs (see `TlsTrust`).
+    #[must_use]
+    pub fn tls(mut self, trust: TlsTrust) -> ConnectOptions {
+        self.tls = Some(trust);
+        self
+    }
+
     /// Sets the connect timeout.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> ConnectOptions {
@@ -76,6 +88,7 @@ impl Default for ConnectOptions {
             resume: None,
             auth: None,
             mode: Mode::Mirror,
+            tls: None,
             timeout: Duration::from_secs(5),
         }
     }

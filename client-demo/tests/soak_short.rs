@@ -103,6 +103,7 @@ async fn churning_decoding_bots_rejoin_without_desyncs() {
     let server = ServerProcess::start(
         &bin,
         &args,
+        &[],
         &dir.join("server.log"),
         Duration::from_secs(20),
     )

@@ -18,6 +18,16 @@ const START_TIMEOUT: Duration = Duration::from_secs(15);
 /// When it has not been built, with the command that builds it.
 #[must_use]
 pub fn tickwire_binary() -> PathBuf {
+    workspace_binary("tickwire")
+}
+
+/// The workspace binary `name` (`tickwire`, `bots`, `soak`) of the same build profile as
+/// the running test.
+///
+/// # Panics
+/// When it has not been built, with the command that builds it.
+#[must_use]
+pub fn workspace_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe()
         .unwrap_or_else(|e| panic!("cannot locate the test executable: {e}"));
     // target/<profile>/deps/<test> → target/<profile>/tickwire
@@ -25,10 +35,10 @@ pub fn tickwire_binary() -> PathBuf {
         .parent()
         .and_then(|deps| deps.parent())
         .unwrap_or_else(|| panic!("unexpected test executable path {}", exe.display()));
-    let bin = dir.join(format!("tickwire{}", std::env::consts::EXE_SUFFIX));
+    let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.is_file(),
-        "the server binary {} does not exist: run `cargo build --workspace --bins` \
+        "the binary {} does not exist: run `cargo build --workspace --bins` \
          (with the same profile as the tests) before the end-to-end tests",
         bin.display()
     );

@@ -3,7 +3,9 @@
 //! snapshots mirrored and verified, its own entity moves); https `/healthz` answers; plain
 //! ws:// to that port is refused; a client that never finishes its handshake holds up
 //! nobody and is dropped at the deadline; and a bad certificate path stops
-//! `Server::start` with an error naming the file.
+//! `Server::start` with an error naming the file. The client library plays over wss
+//! trusting a CA file (and refuses the server without it), and the `bots` and `soak`
+//! tools run against the real binary serving TLS and requiring join tokens.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use tickwire_client::{Client, ClientError, ConnectOptions, TlsTrust};
 use tickwire_server::metrics::Metrics;
 use tickwire_server::tls::{HandshakeLimits, TlsError, TlsListener, load_server_config};
 use tickwire_server::{Config, Server, ServerError};
@@ -20,7 +23,7 @@ use tickwire_shared::{
     ClientMsg, InputSeq, Mirror, NetId, PROTOCOL_VERSION, ServerMsg, SnapshotBody, SnapshotHeader,
     buttons,
 };
-use tickwire_tests::{ServerProcess, TestServer, test_config, within};
+use tickwire_tests::{ServerProcess, TestServer, test_config, wait_for, within, workspace_binary};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsConnector;
@@ -418,4 +421,184 @@ async fn a_missing_certificate_stops_the_server_with_a_clear_error() {
         text.contains(&*missing.to_string_lossy()) && text.contains("certificate"),
         "the error should name the file: {text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_library_plays_over_wss_trusting_a_ca_file_and_refuses_an_unknown_one() {
+    let id = Identity::new("library");
+    let server = TestServer::start(id.server_config()).await;
+    let url = format!("wss://{}/ws", server.addr());
+
+    // Without the certificate among its roots, the client refuses the server.
+    let refused = Client::connect(&url, ConnectOptions::new("wary")).await;
+    let err = refused
+        .map(|_| ())
+        .expect_err("an untrusted certificate must be refused");
+    println!("an untrusted server: {err}");
+    assert!(
+        err.to_string().contains("certificate") || matches!(err, ClientError::Tls(_)),
+        "the refusal names the certificate problem: {err}"
+    );
+
+    let trust = TlsTrust::with_ca_file(&id.cert)
+        .unwrap_or_else(|e| panic!("trusting the test certificate: {e}"));
+    let mut client = Client::connect(&url, ConnectOptions::new("tls-lib").tls(trust))
+        .await
+        .unwrap_or_else(|e| panic!("connecting over wss with the CA file: {e}"));
+    let me = client.welcome().entity;
+    wait_for(&mut client, STEP, "the own entity", |c, _| {
+        c.mirror().get(me).is_some()
+    })
+    .await;
+    let start = fixed_to_pos(client.mirror().get(me).map_or(0, |s| s.x));
+    let width = client.welcome().arena.width as f32;
+    let (button, direction) = if start < width / 2.0 {
+        (buttons::RIGHT, 1.0)
+    } else {
+        (buttons::LEFT, -1.0)
+    };
+    client
+        .send_input(button, 0)
+        .await
+        .unwrap_or_else(|e| panic!("sending an input over wss: {e}"));
+    wait_for(&mut client, STEP, "the own entity to move", |c, _| {
+        c.mirror()
+            .get(me)
+            .is_some_and(|s| (fixed_to_pos(s.x) - start) * direction > 10.0)
+    })
+    .await;
+    assert_eq!(client.stats().desyncs, 0, "every snapshot verified");
+    server.stop().await;
+}
+
+/// Runs a workspace tool to completion (bounded by `limit`) and returns its output.
+fn run_tool(name: &str, args: &[&str], limit: Duration) -> std::process::Output {
+    let mut child = std::process::Command::new(workspace_binary(name))
+        .args(args)
+        .env_remove("TICKWIRE_AUTH_SECRET")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().ok().flatten().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{name} {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("reading {name}'s output: {e}"))
+}
+
+#[test]
+fn bots_and_soak_play_a_tls_server_that_requires_join_tokens() {
+    const SECRET: &str = "tools-over-tls-secret-0123456789";
+    let id = Identity::new("tools");
+    let (cert, key) = (id.cert.to_string_lossy(), id.key.to_string_lossy());
+    let process = ServerProcess::start(&[
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--auth-secret",
+        SECRET,
+    ]);
+    let url = format!("wss://{}/ws", process.addr());
+    let metrics_url = format!("https://{}/metrics", process.addr());
+
+    // Without the secret every bot is refused, and `bots` says so by failing.
+    let denied = run_tool(
+        "bots",
+        &[
+            "--url",
+            &url,
+            "--count",
+            "2",
+            "--duration",
+            "2s",
+            "--ca-cert",
+            &cert,
+            "--json",
+            "--progress-every",
+            "0",
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(
+        !denied.status.success(),
+        "bots without the secret must fail"
+    );
+
+    let out = run_tool(
+        "bots",
+        &[
+            "--url",
+            &url,
+            "--count",
+            "5",
+            "--duration",
+            "4s",
+            "--ca-cert",
+            &cert,
+            "--auth-secret",
+            SECRET,
+            "--json",
+            "--progress-every",
+            "0",
+        ],
+        Duration::from_secs(60),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "bots over wss failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("bots printed no JSON summary ({e}): {stdout}"));
+    assert_eq!(summary["bots_connected"], 5, "{summary:#}");
+    assert_eq!(summary["desyncs"], 0, "{summary:#}");
+
+    let dir = std::env::temp_dir().join(format!("tickwire-tls-soak-{}", std::process::id()));
+    let dir_text = dir.to_string_lossy().into_owned();
+    let out = run_tool(
+        "soak",
+        &[
+            "--url",
+            &url,
+            "--metrics-url",
+            &metrics_url,
+            "--bots",
+            "5",
+            "--duration",
+            "6s",
+            "--ca-cert",
+            &cert,
+            "--auth-secret",
+            SECRET,
+            "--report",
+            &dir_text,
+            "--quiet",
+            // Seconds are too short to judge memory growth; this run checks the access.
+            "--max-rss-growth-pct",
+            "1000",
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "soak over wss/https failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.join("summary.json"))
+        .unwrap_or_else(|e| panic!("soak wrote no summary.json: {e}"));
+    let soak: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("summary.json: {e}"));
+    assert_eq!(soak["passed"], true, "{soak:#}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

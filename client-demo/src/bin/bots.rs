@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use tickwire_client::bots::runtime::{cancel_on_ctrl_c, load_runtime};
-use tickwire_client::bots::{Behavior, FleetConfig, Live, fleet, progress};
+use tickwire_client::bots::{AccessArgs, Behavior, FleetConfig, Live, fleet, progress};
 use tokio_util::sync::CancellationToken;
 
 /// Run headless bots against a Tickwire server.
@@ -50,6 +50,8 @@ struct Args {
     /// Print the summary as JSON on stdout (progress still goes to stderr).
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    access: AccessArgs,
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -60,6 +62,7 @@ fn main() -> anyhow::Result<ExitCode> {
         .init();
     let runtime = load_runtime(args.threads).context("building the tokio runtime")?;
 
+    let tls = args.access.trust().context("--ca-cert")?;
     let config = FleetConfig {
         url: args.url.clone(),
         count: args.count,
@@ -72,6 +75,8 @@ fn main() -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| FleetConfig::default_ramp(args.count))
             .min(args.duration / 2),
         seed: args.seed,
+        auth_secret: args.access.auth_secret.as_deref().map(Arc::from),
+        tls,
         ..FleetConfig::default()
     };
     let summary = runtime.block_on(async {

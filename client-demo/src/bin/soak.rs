@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use tickwire_client::bots::Behavior;
 use tickwire_client::bots::runtime::{cancel_on_ctrl_c, load_runtime};
+use tickwire_client::bots::{AccessArgs, Behavior};
 use tickwire_client::soak::{self, SoakConfig, Target, Thresholds};
 
 /// Soak-test a Tickwire server and report tick stability, bandwidth and memory.
@@ -91,6 +91,8 @@ struct Args {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    access: AccessArgs,
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -130,6 +132,8 @@ fn main() -> anyhow::Result<ExitCode> {
         },
         seed: args.seed,
         progress: !args.quiet,
+        tls: args.access.trust().context("--ca-cert")?,
+        auth_secret: args.access.auth_secret,
         ..SoakConfig::default()
     };
     let runtime = load_runtime(args.threads).context("building the tokio runtime")?;

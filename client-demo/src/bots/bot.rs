@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use tickwire_shared::join_token;
 use tokio::time::{Instant as TokioInstant, MissedTickBehavior, interval_at, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::behavior::{Behavior, Pilot};
 use super::live::Live;
 use super::tally::Tally;
-use crate::{Client, ClientError, ClientEvent, ConnectOptions, Mode};
+use crate::{Client, ClientError, ClientEvent, ConnectOptions, Mode, TlsTrust};
 
 /// Everything one bot needs to know to run.
 #[derive(Clone, Debug)]
@@ -40,7 +41,14 @@ pub struct BotPlan {
     pub seed: u64,
     /// How long one connect may take.
     pub connect_timeout: Duration,
+    /// The server's auth secret, to mint this bot's join token with.
+    pub auth_secret: Option<Arc<str>>,
+    /// Whom to trust on `wss://` URLs.
+    pub tls: Option<TlsTrust>,
 }
+
+/// How long a bot's join token is valid: well past any connect it is minted for.
+const TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// Shortest and longest `churn` session.
 const CHURN_SESSION: (Duration, Duration) = (Duration::from_secs(2), Duration::from_secs(12));
@@ -84,9 +92,17 @@ pub async fn run(plan: BotPlan, live: Arc<Live>, shutdown: CancellationToken) ->
         if Instant::now() >= plan.end_at {
             break;
         }
-        let mut options = ConnectOptions::new(format!("bot-{}", plan.index))
+        let name = format!("bot-{}", plan.index);
+        let mut options = ConnectOptions::new(name.clone())
             .mode(plan.mode)
             .timeout(plan.connect_timeout);
+        if let Some(secret) = &plan.auth_secret {
+            let expires = join_token::unix_now() + TOKEN_LIFETIME.as_secs();
+            options = options.auth(join_token::mint(secret, &name, expires));
+        }
+        if let Some(trust) = &plan.tls {
+            options = options.tls(trust.clone());
+        }
         // Half of the churn rejoins take their player back; the rest come in new.
         if let Some(token) = resume.take().filter(|_| rng.random_bool(0.5)) {
             options = options.resume(token);
@@ -218,8 +234,14 @@ fn short_reason(e: &ClientError) -> String {
     match e {
         ClientError::WebSocket(inner) => {
             let text = inner.to_string();
-            // Keep only the kind of failure, so identical causes add up in the summary.
-            text.split(':').next().unwrap_or(&text).trim().to_owned()
+            // Keep the kind of failure and its first detail ("IO error: invalid peer
+            // certificate"), so identical causes add up in the summary.
+            text.splitn(3, ':')
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(":")
+                .trim()
+                .to_owned()
         }
         ClientError::Timeout { what, .. } => format!("timeout waiting for {what}"),
         ClientError::Refused { code, .. } => format!("refused: {code:?}"),
@@ -228,5 +250,6 @@ fn short_reason(e: &ClientError) -> String {
         ClientError::Desync(_) => "desync".to_owned(),
         ClientError::Backlogged(_) => "backlogged".to_owned(),
         ClientError::Closed => "closed".to_owned(),
+        ClientError::Tls(e) => format!("tls: {e}"),
     }
 }

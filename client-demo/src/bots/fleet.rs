@@ -13,7 +13,7 @@ use super::live::Live;
 use super::process_cpu;
 use super::summary::BotsSummary;
 use super::tally::Tally;
-use crate::Mode;
+use crate::{Mode, TlsTrust};
 
 /// How to run a fleet of bots.
 #[derive(Clone, Debug)]
@@ -38,6 +38,11 @@ pub struct FleetConfig {
     pub connect_timeout: Duration,
     /// Seed for every bot's RNG (bot `i` uses `seed + i`), so runs can be repeated.
     pub seed: u64,
+    /// The server's auth secret: each bot mints its own join token with it (for servers
+    /// started with `--auth-secret`).
+    pub auth_secret: Option<Arc<str>>,
+    /// Whom to trust on `wss://` URLs; `None` trusts the system's CA certificates.
+    pub tls: Option<TlsTrust>,
 }
 
 impl Default for FleetConfig {
@@ -53,6 +58,8 @@ impl Default for FleetConfig {
             ping_period: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(10),
             seed: 1,
+            auth_secret: None,
+            tls: None,
         }
     }
 }
@@ -101,6 +108,8 @@ impl FleetConfig {
             measure_from: t0 + self.measure_from(),
             seed: self.seed.wrapping_add(index as u64),
             connect_timeout: self.connect_timeout,
+            auth_secret: self.auth_secret.clone(),
+            tls: self.tls.clone(),
         }
     }
 }

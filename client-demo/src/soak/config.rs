@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::thresholds::Thresholds;
+use crate::TlsTrust;
 use crate::bots::Behavior;
 
 /// Which server the soak measures.
@@ -64,6 +65,12 @@ pub struct SoakConfig {
     pub seed: u64,
     /// Draw a progress bar (only shown on a terminal).
     pub progress: bool,
+    /// The server's auth secret: the bots mint their join tokens with it, and a spawned
+    /// server is started with it.
+    pub auth_secret: Option<String>,
+    /// Whom the bots and the metrics scraper trust on `wss://` and `https://`; `None`
+    /// trusts the system's CA certificates.
+    pub tls: Option<TlsTrust>,
 }
 
 impl Default for SoakConfig {
@@ -89,6 +96,8 @@ impl Default for SoakConfig {
             thresholds: Thresholds::default(),
             seed: 1,
             progress: true,
+            auth_secret: None,
+            tls: None,
         }
     }
 }
@@ -109,6 +118,16 @@ impl SoakConfig {
             Some(w) => w.as_secs_f64(),
             None => (self.duration.as_secs_f64() * 0.2).max(self.ramp().as_secs_f64()),
         }
+    }
+
+    /// Environment variables for a spawned server: the auth secret goes there rather than
+    /// on the command line, where any user of the machine could read it.
+    #[must_use]
+    pub fn server_env(&self) -> Vec<(String, String)> {
+        self.auth_secret
+            .iter()
+            .map(|s| ("TICKWIRE_AUTH_SECRET".to_owned(), s.clone()))
+            .collect()
     }
 
     /// The server's command line for `Target::Spawn`.

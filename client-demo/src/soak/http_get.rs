@@ -1,14 +1,19 @@
-//! A minimal HTTP/1.1 GET for scraping `/metrics` and polling `/healthz` on a plain-HTTP
-//! server: one request per connection, bounded in size and time.
+//! A minimal HTTP/1.1 GET for scraping `/metrics` and polling `/healthz`, over plain
+//! HTTP or HTTPS (rustls, trusting a `TlsTrust`): one request per connection, bounded in
+//! size and time.
 //!
-//! A full HTTP client would be a heavy dependency for two URLs on loopback; this handles
-//! what a scrape needs (`Content-Length`, chunked, or read-to-close bodies).
+//! A full HTTP client would be a heavy dependency for two URLs; this handles what a
+//! scrape needs (`Content-Length`, chunked, or read-to-close bodies).
 
 use std::time::Duration;
 
 use thiserror::Error;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::ServerName;
+
+use crate::tls::{TlsTrust, TlsTrustError};
 
 /// The largest response accepted (a metrics page is a few kilobytes).
 const MAX_RESPONSE: usize = 8 * 1024 * 1024;
@@ -16,9 +21,12 @@ const MAX_RESPONSE: usize = 8 * 1024 * 1024;
 /// Why a GET failed.
 #[derive(Debug, Error)]
 pub enum HttpError {
-    /// The URL is not `http://host:port/path`.
-    #[error("unsupported URL {0:?} (expected http://host:port/path)")]
+    /// The URL is not `http://host:port/path` or `https://host:port/path`.
+    #[error("unsupported URL {0:?} (expected http://host:port/path or https://host:port/path)")]
     BadUrl(String),
+    /// The trust for an `https://` URL could not be set up.
+    #[error("tls: {0}")]
+    Tls(#[from] TlsTrustError),
     /// Connecting, writing or reading failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -36,49 +44,114 @@ pub enum HttpError {
     TooLarge,
 }
 
-/// Splits `http://host:port/path` into (`host:port`, `/path`).
-pub fn split_url(url: &str) -> Result<(&str, &str), HttpError> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| HttpError::BadUrl(url.to_owned()))?;
+/// A URL split into what a GET needs.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Target<'a> {
+    /// `https://` rather than `http://`.
+    pub secure: bool,
+    /// `host:port`, to connect to and to send as `Host`.
+    pub authority: &'a str,
+    /// The host alone (brackets removed from an IPv6 literal), for TLS's server name.
+    pub host: &'a str,
+    /// The path, `/` if the URL has none.
+    pub path: &'a str,
+}
+
+/// Splits `http(s)://host:port/path`. The port is required.
+pub fn split_url(url: &str) -> Result<Target<'_>, HttpError> {
+    let bad = || HttpError::BadUrl(url.to_owned());
+    let (secure, rest) = if let Some(rest) = url.strip_prefix("http://") {
+        (false, rest)
+    } else if let Some(rest) = url.strip_prefix("https://") {
+        (true, rest)
+    } else {
+        return Err(bad());
+    };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    if authority.is_empty() || !authority.contains(':') {
-        return Err(HttpError::BadUrl(url.to_owned()));
+    let (host, port) = authority.rsplit_once(':').ok_or_else(bad)?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(bad());
     }
-    Ok((authority, path))
+    Ok(Target {
+        secure,
+        authority,
+        host,
+        path,
+    })
 }
 
-/// GETs `url` and returns the body of a 200 response as text.
-pub async fn get(url: &str, timeout: Duration) -> Result<String, HttpError> {
-    let (authority, path) = split_url(url)?;
+/// GETs `url` and returns the body of a 200 response as text. `https://` URLs trust
+/// `tls`, or the system's CA certificates without it.
+pub async fn get(
+    url: &str,
+    timeout: Duration,
+    tls: Option<&TlsTrust>,
+) -> Result<String, HttpError> {
+    let target = split_url(url)?;
     let fut = async {
-        let mut stream = TcpStream::connect(authority).await?;
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await?;
-        let mut raw = Vec::new();
-        let mut chunk = [0u8; 16 * 1024];
-        loop {
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                break;
-            }
-            raw.extend_from_slice(&chunk[..n]);
-            if raw.len() > MAX_RESPONSE {
-                return Err(HttpError::TooLarge);
-            }
-            if response_complete(&raw) {
-                break;
-            }
+        let tcp = TcpStream::connect(target.authority).await?;
+        if !target.secure {
+            return exchange(tcp, &target).await;
         }
-        parse_response(&raw)
+        let trust = match tls {
+            Some(trust) => trust.clone(),
+            None => TlsTrust::system()?,
+        };
+        let name = ServerName::try_from(target.host.to_owned())
+            .map_err(|_| HttpError::BadUrl(url.to_owned()))?;
+        let stream = TlsConnector::from(trust.config())
+            .connect(name, tcp)
+            .await?;
+        exchange(stream, &target).await
     };
     tokio::time::timeout(timeout, fut)
         .await
         .map_err(|_| HttpError::Timeout(timeout))?
+}
+
+/// Sends the request on `stream` and reads the response.
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    target: &Target<'_>,
+) -> Result<String, HttpError> {
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        target.path, target.authority
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = match stream.read(&mut chunk).await {
+            Ok(n) => n,
+            // A TLS peer that closes without close_notify after a complete response is
+            // common and harmless.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::UnexpectedEof && header_end(&raw).is_some() =>
+            {
+                0
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&chunk[..n]);
+        if raw.len() > MAX_RESPONSE {
+            return Err(HttpError::TooLarge);
+        }
+        if response_complete(&raw) {
+            break;
+        }
+    }
+    parse_response(&raw)
 }
 
 fn header_end(raw: &[u8]) -> Option<usize> {
@@ -177,13 +250,21 @@ mod tests {
 
     #[test]
     fn splits_urls() {
+        let t = split_url("http://127.0.0.1:9/metrics").unwrap();
         assert_eq!(
-            split_url("http://127.0.0.1:9/metrics").unwrap(),
-            ("127.0.0.1:9", "/metrics")
+            (t.secure, t.authority, t.host, t.path),
+            (false, "127.0.0.1:9", "127.0.0.1", "/metrics")
         );
-        assert_eq!(split_url("http://h:1").unwrap(), ("h:1", "/"));
-        assert!(split_url("https://h:1/x").is_err());
+        let t = split_url("https://[::1]:7777").unwrap();
+        assert_eq!(
+            (t.secure, t.authority, t.host, t.path),
+            (true, "[::1]:7777", "::1", "/")
+        );
+        assert_eq!(split_url("http://h:1").unwrap().path, "/");
+        assert!(split_url("ftp://h:1/x").is_err());
         assert!(split_url("http://nohostport/x").is_err());
+        assert!(split_url("http://h:notaport/x").is_err());
+        assert!(split_url("http://:80/x").is_err());
     }
 
     #[test]
@@ -220,9 +301,13 @@ mod tests {
             // Keep the connection open: the client must stop at Content-Length.
             tokio::time::sleep(Duration::from_secs(2)).await;
         });
-        let body = get(&format!("http://{addr}/metrics"), Duration::from_secs(1))
-            .await
-            .unwrap();
+        let body = get(
+            &format!("http://{addr}/metrics"),
+            Duration::from_secs(1),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(body, "ok");
         server.abort();
     }

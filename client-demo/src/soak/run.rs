@@ -17,6 +17,7 @@ use super::report_html;
 use super::series::{ClientSide, Point};
 use super::server_process::{ServerProcess, find_binary, http_base};
 use super::summary::SoakSummary;
+use crate::TlsTrust;
 use crate::bots::{BotsSummary, FleetConfig, Live, fleet};
 
 /// How long the server may take to print its address and answer `/metrics`.
@@ -44,8 +45,14 @@ pub async fn run(
     let (mut server, url, metrics_url) = match &config.target {
         Target::Spawn { server_bin, .. } => {
             let bin = find_binary(server_bin.as_deref())?;
-            let server =
-                ServerProcess::start(&bin, &config.server_args(), &log, STARTUP_TIMEOUT).await?;
+            let server = ServerProcess::start(
+                &bin,
+                &config.server_args(),
+                &config.server_env(),
+                &log,
+                STARTUP_TIMEOUT,
+            )
+            .await?;
             let url = server.ws_url.clone();
             let metrics = format!("{}/metrics", http_base(&url).unwrap_or_default());
             (Some(server), url, metrics)
@@ -72,8 +79,8 @@ pub fn write_report(summary: &SoakSummary, dir: &Path) -> Result<(), SoakError> 
     Ok(())
 }
 
-async fn scrape(url: &str) -> Result<Reading, SoakError> {
-    let text = http_get::get(url, SCRAPE_TIMEOUT)
+async fn scrape(url: &str, tls: Option<&TlsTrust>) -> Result<Reading, SoakError> {
+    let text = http_get::get(url, SCRAPE_TIMEOUT, tls)
         .await
         .map_err(|source| SoakError::Scrape {
             url: url.to_owned(),
@@ -86,10 +93,10 @@ async fn scrape(url: &str) -> Result<Reading, SoakError> {
 }
 
 /// Scrapes until the server answers (it may still be binding), up to `STARTUP_TIMEOUT`.
-async fn scrape_when_ready(url: &str) -> Result<Reading, SoakError> {
+async fn scrape_when_ready(url: &str, tls: Option<&TlsTrust>) -> Result<Reading, SoakError> {
     let give_up = Instant::now() + STARTUP_TIMEOUT;
     loop {
-        match scrape(url).await {
+        match scrape(url, tls).await {
             Ok(r) => return Ok(r),
             Err(e) if Instant::now() >= give_up => return Err(e),
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
@@ -131,7 +138,7 @@ async fn measure(
     log: &Path,
     shutdown: CancellationToken,
 ) -> Result<SoakSummary, SoakError> {
-    let start = scrape_when_ready(metrics_url).await?;
+    let start = scrape_when_ready(metrics_url, config.tls.as_ref()).await?;
     let missing: Vec<String> = start.missing().into_iter().map(str::to_owned).collect();
     let started_unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -147,6 +154,8 @@ async fn measure(
         decode: config.decode,
         ramp: config.ramp(),
         seed: config.seed,
+        auth_secret: config.auth_secret.as_deref().map(Arc::from),
+        tls: config.tls.clone(),
         ..FleetConfig::default()
     };
     let stop_bots = shutdown.child_token();
@@ -187,7 +196,7 @@ async fn measure(
         if elapsed > last_sample_at {
             continue;
         }
-        let reading = match scrape(metrics_url).await {
+        let reading = match scrape(metrics_url, config.tls.as_ref()).await {
             Ok(r) => {
                 failures = 0;
                 r

@@ -69,25 +69,32 @@ pub fn find_binary(explicit: Option<&Path>) -> Result<PathBuf, ServerError> {
     Err(ServerError::NotFound { looked })
 }
 
-/// Extracts the first `ws://host:port/path` in a line of output (ignoring any terminal
-/// colour codes around it).
+/// Extracts the first `ws://host:port/path` or `wss://host:port/path` in a line of
+/// output (ignoring any terminal colour codes around it).
 #[must_use]
 pub fn find_ws_url(line: &str) -> Option<String> {
-    let start = line.find("ws://")?;
+    let start = match (line.find("ws://"), line.find("wss://")) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b)?,
+    };
     let url: String = line[start..]
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || ":/.-_[]%".contains(*c))
         .collect();
-    let rest = &url["ws://".len()..];
+    let rest = url.split_once("://").map_or("", |(_, rest)| rest);
     (rest.contains(':')).then_some(url)
 }
 
-/// The HTTP base (`http://host:port`) of a `ws://host:port/path` URL.
+/// The HTTP base (`http://host:port`, or `https://` for `wss://`) of a WebSocket URL.
 #[must_use]
 pub fn http_base(ws_url: &str) -> Option<String> {
-    let rest = ws_url.strip_prefix("ws://")?;
+    let (scheme, rest) = if let Some(rest) = ws_url.strip_prefix("ws://") {
+        ("http", rest)
+    } else {
+        ("https", ws_url.strip_prefix("wss://")?)
+    };
     let authority = rest.split('/').next()?;
-    (!authority.is_empty()).then(|| format!("http://{authority}"))
+    (!authority.is_empty()).then(|| format!("{scheme}://{authority}"))
 }
 
 /// A running server child process.
@@ -100,11 +107,13 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `bin` with `args`, copies its stdout and stderr to `log`, and waits (at
-    /// most `timeout`) for the line that names its `ws://` address.
+    /// Starts `bin` with `args` and `env` (added to this process's environment), copies
+    /// its stdout and stderr to `log`, and waits (at most `timeout`) for the line that
+    /// names its `ws://` (or `wss://`) address.
     pub async fn start(
         bin: &Path,
         args: &[String],
+        env: &[(String, String)],
         log: &Path,
         timeout: Duration,
     ) -> Result<ServerProcess, ServerError> {
@@ -114,6 +123,7 @@ impl ServerProcess {
         };
         let mut child = Command::new(bin)
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -206,9 +216,18 @@ mod tests {
         assert_eq!(find_ws_url("no address here"), None);
         assert_eq!(find_ws_url("ws://"), None);
         assert_eq!(
+            find_ws_url("  websocket: wss://127.0.0.1:7/ws").as_deref(),
+            Some("wss://127.0.0.1:7/ws")
+        );
+        assert_eq!(
             http_base("ws://127.0.0.1:5/ws").as_deref(),
             Some("http://127.0.0.1:5")
         );
+        assert_eq!(
+            http_base("wss://[::1]:5/ws").as_deref(),
+            Some("https://[::1]:5")
+        );
+        assert_eq!(http_base("http://127.0.0.1:5/ws"), None);
     }
 
     #[test]
