@@ -2,7 +2,10 @@
 //! and verifying snapshots (acked automatically), and send inputs, chat and pings.
 //!
 //! Tests, the headless bots and the soak tool all use it. One `Client` is one player;
-//! it spawns no tasks, so hundreds share a runtime cheaply:
+//! it spawns no tasks, so hundreds share a runtime cheaply. `wss://` URLs trust the
+//! system's CA certificates, or whatever `ConnectOptions::tls` names (`TlsTrust`); a
+//! server that requires join tokens takes one in `ConnectOptions::auth`
+//! (`tickwire_shared::join_token::mint`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tickwire_client::ClientError> {
