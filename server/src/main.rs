@@ -6,7 +6,7 @@ use clap::Parser;
 use tickwire_server::cli::{Cli, Command};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{debug, info, warn};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
@@ -47,6 +47,7 @@ fn serve() -> anyhow::Result<()> {
         tracing::error!(thread = thread.name().unwrap_or("unnamed"), "panic: {info}");
     }));
     let config = cli.to_config()?;
+    raise_open_file_limit(config.max_sessions);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -86,6 +87,28 @@ fn serve() -> anyhow::Result<()> {
         info!("stopped");
         Ok(())
     })
+}
+
+/// Descriptors the server needs besides one per session: listener, logs, connections
+/// still upgrading, the runtime's own.
+const FD_HEADROOM: u64 = 256;
+
+/// Raises the soft open-file limit to the hard one (many systems start processes at
+/// 1024, which would refuse connections long before `--max-sessions`), and warns if
+/// even that is too low for `max_sessions`.
+fn raise_open_file_limit(max_sessions: usize) {
+    let needed = max_sessions as u64 + FD_HEADROOM;
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < needed => warn!(
+            limit,
+            needed,
+            "the open-file limit is below --max-sessions plus headroom: connections past it \
+             fail with \"too many open files\"; raise the hard limit (ulimit -Hn) or lower \
+             --max-sessions"
+        ),
+        Ok(limit) => debug!(limit, "open-file limit"),
+        Err(e) => warn!("cannot read or raise the open-file limit: {e}"),
+    }
 }
 
 /// Cancels `shutdown` on SIGINT (Ctrl-C) or SIGTERM.

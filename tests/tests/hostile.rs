@@ -144,6 +144,11 @@ fn hostile_clients_cannot_hurt_the_server_or_a_normal_player() {
     // The server gets a runtime of its own, as it would in its own process; the attackers
     // another, at the lowest priority, as if they were elsewhere; the normal player a
     // thread of its own.
+    // The storm holds thousands of sockets open at once (both ends live in this
+    // process): lift the soft open-file limit to the hard one, as the binary does.
+    let limit = rlimit::increase_nofile_limit(u64::MAX)
+        .unwrap_or_else(|e| panic!("cannot read or raise the open-file limit: {e}"));
+    println!("open-file limit: {limit} (the storm needs about 4200)");
     let server_rt = runtime("server");
     let attack_rt = runtime("attackers");
     let config = hostile_config();

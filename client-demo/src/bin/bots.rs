@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use tickwire_client::bots::runtime::{cancel_on_ctrl_c, load_runtime};
+use tickwire_client::bots::runtime::{cancel_on_ctrl_c, load_runtime, raise_open_file_limit};
 use tickwire_client::bots::{AccessArgs, Behavior, FleetConfig, Live, fleet, progress};
 use tokio_util::sync::CancellationToken;
 
@@ -60,6 +60,8 @@ fn main() -> anyhow::Result<ExitCode> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
+    // One socket per bot, plus stdio, the runtime's own and a margin.
+    raise_open_file_limit(args.count + 64);
     let runtime = load_runtime(args.threads).context("building the tokio runtime")?;
 
     let tls = args.access.trust().context("--ca-cert")?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use tickwire_client::bots::runtime::{cancel_on_ctrl_c, load_runtime};
+use tickwire_client::bots::runtime::{cancel_on_ctrl_c, load_runtime, raise_open_file_limit};
 use tickwire_client::bots::{AccessArgs, Behavior};
 use tickwire_client::soak::{self, SoakConfig, Target, Thresholds};
 
@@ -136,6 +136,8 @@ fn main() -> anyhow::Result<ExitCode> {
         auth_secret: args.access.auth_secret,
         ..SoakConfig::default()
     };
+    // One socket per bot, the scrapes, the server's pipes, and a margin.
+    raise_open_file_limit(config.bots + 64);
     let runtime = load_runtime(args.threads).context("building the tokio runtime")?;
 
     let summary = runtime.block_on(async {

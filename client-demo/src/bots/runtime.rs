@@ -1,4 +1,5 @@
-//! The runtime the load tools (`bots`, `soak`) run their bots on, and their Ctrl-C.
+//! The runtime the load tools (`bots`, `soak`) run their bots on, their Ctrl-C, and the
+//! open-file limit a fleet needs.
 
 use tokio::runtime::{Builder, Runtime};
 use tokio_util::sync::CancellationToken;
@@ -13,6 +14,19 @@ pub fn load_runtime(threads: usize) -> std::io::Result<Runtime> {
             .worker_threads(threads)
             .enable_all()
             .build()
+    }
+}
+
+/// Raises the soft open-file limit to the hard one (many systems start processes at
+/// 1024, too few for a thousand bots) and warns on stderr if it is still below `needed`.
+pub fn raise_open_file_limit(needed: usize) {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < needed as u64 => eprintln!(
+            "warning: the open-file limit is {limit}, below the {needed} this run needs; \
+             connections past it will fail (raise the hard limit with ulimit -Hn)"
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("warning: cannot read or raise the open-file limit: {e}"),
     }
 }
 
