@@ -72,9 +72,29 @@ impl ServerProcess {
     /// Starts `tickwire --bind 127.0.0.1 --port 0 <extra>` and waits for it to print
     /// its address.
     pub fn start(extra_args: &[&str]) -> ServerProcess {
-        let mut child = Command::new(tickwire_binary())
+        let mut command = Command::new(tickwire_binary());
+        command
             .args(["--bind", "127.0.0.1", "--port", "0"])
-            .args(extra_args)
+            .args(extra_args);
+        ServerProcess::spawn(command)
+    }
+
+    /// Like `start`, but through `sh -c "<setup>; exec tickwire …"`, so `setup` (say,
+    /// `ulimit -Sn 1024`) shapes the process the binary then becomes.
+    pub fn start_after(setup: &str, extra_args: &[&str]) -> ServerProcess {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("{setup}; exec \"$0\" \"$@\""))
+            .arg(tickwire_binary())
+            .args(["--bind", "127.0.0.1", "--port", "0"])
+            .args(extra_args);
+        ServerProcess::spawn(command)
+    }
+
+    /// Spawns `command` and waits for the address it prints.
+    fn spawn(mut command: Command) -> ServerProcess {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -106,6 +126,12 @@ impl ServerProcess {
             panic!("tickwire printed no address on stdout within {START_TIMEOUT:?}")
         });
         process
+    }
+
+    /// The process id.
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The address the server listens on.
