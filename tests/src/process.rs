@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -43,6 +43,36 @@ pub fn workspace_binary(name: &str) -> PathBuf {
         bin.display()
     );
     bin
+}
+
+/// Runs `command` to its end with stdout and stderr captured, for at most `limit` (then
+/// it is killed and the test fails). The output is read while it runs, so a chatty
+/// child never blocks on a full pipe.
+///
+/// # Panics
+/// When it cannot start, or does not finish in time.
+#[must_use]
+pub fn run_to_end(mut command: Command, limit: Duration) -> Output {
+    let what = format!("{command:?}");
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let pid = child.id().to_string();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(Ok(output)) => output,
+        Ok(Err(e)) => panic!("reading the output of {what}: {e}"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            panic!("{what} did not finish within {limit:?}");
+        }
+    }
 }
 
 /// Finds `host:port` in a line such as `listening on ws://127.0.0.1:4242/ws` or

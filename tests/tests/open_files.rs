@@ -6,10 +6,10 @@
 
 #![cfg(target_os = "linux")]
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use tickwire_tests::{ServerProcess, workspace_binary};
+use tickwire_tests::{ServerProcess, run_to_end, workspace_binary};
 
 /// The soft and hard open-file limits of process `pid`.
 fn open_file_limits(pid: u32) -> (String, String) {
@@ -58,29 +58,14 @@ fn the_server_and_bots_raise_a_low_open_file_limit() {
 
     // More bots than the soft limit `bots` starts with: they all connect only if it
     // raises the limit.
-    let mut child = Command::new("sh")
-        .arg("-c")
+    let mut bots = Command::new("sh");
+    bots.arg("-c")
         .arg(format!("ulimit -Sn {LOW}; exec \"$0\" \"$@\""))
         .arg(workspace_binary("bots"))
         .args(["--url", &server.url(), "--count", &BOTS.to_string()])
         .args(["--duration", "4s", "--ramp", "1s", "--decode", "2"])
-        .args(["--behavior", "idle", "--json", "--progress-every", "0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting bots: {e}"));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().ok().flatten().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("bots did not finish within a minute");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("reading bots' output: {e}"));
+        .args(["--behavior", "idle", "--json", "--progress-every", "0"]);
+    let out = run_to_end(bots, Duration::from_secs(60));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
         panic!(

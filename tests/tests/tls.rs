@@ -23,7 +23,9 @@ use tickwire_shared::{
     ClientMsg, InputSeq, Mirror, NetId, PROTOCOL_VERSION, ServerMsg, SnapshotBody, SnapshotHeader,
     buttons,
 };
-use tickwire_tests::{ServerProcess, TestServer, test_config, wait_for, within, workspace_binary};
+use tickwire_tests::{
+    ServerProcess, TestServer, run_to_end, test_config, wait_for, within, workspace_binary,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsConnector;
@@ -471,27 +473,12 @@ async fn the_client_library_plays_over_wss_trusting_a_ca_file_and_refuses_an_unk
     server.stop().await;
 }
 
-/// Runs a workspace tool to completion (bounded by `limit`) and returns its output.
+/// Runs a workspace tool to completion (bounded by `limit`) and returns its output. The
+/// auth secret comes only from the arguments, never from the environment.
 fn run_tool(name: &str, args: &[&str], limit: Duration) -> std::process::Output {
-    let mut child = std::process::Command::new(workspace_binary(name))
-        .args(args)
-        .env_remove("TICKWIRE_AUTH_SECRET")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {name}: {e}"));
-    let deadline = std::time::Instant::now() + limit;
-    while child.try_wait().ok().flatten().is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{name} {args:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("reading {name}'s output: {e}"))
+    let mut command = std::process::Command::new(workspace_binary(name));
+    command.args(args).env_remove("TICKWIRE_AUTH_SECRET");
+    run_to_end(command, limit)
 }
 
 #[test]
