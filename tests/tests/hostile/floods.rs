@@ -63,15 +63,20 @@ async fn pump(
     (seen, sent)
 }
 
-/// Inputs as fast as the socket takes them (Bye RateLimited, 1008) and at twice the
-/// allowed rate (excess dropped and counted, never disconnected).
-pub async fn input_flood(ctx: &Ctx) -> Row {
-    let mut row = Row::new("input flood");
-    let before = ctx.metrics();
-    // Five players sending inputs as fast as they can.
-    let floods: Vec<(Seen, u32)> = join_all((0..5).map(|i| async move {
-        match ctx.join(&format!("flooder{i}")).await {
-            Ok(ws) => pump(ws, Duration::ZERO, Duration::from_secs(5), input).await,
+/// `count` players named `prefix0`, `prefix1`, … each send `message(i)` as fast as the
+/// socket takes it, for up to 5 s; each must be told Bye RateLimited with close 1008.
+/// `what` names the messages in a failure. Returns what each flooder saw and sent.
+async fn floods_are_cut_off(
+    ctx: &Ctx,
+    row: &mut Row,
+    count: u32,
+    prefix: &str,
+    what: &str,
+    message: impl Fn(u32) -> Message + Copy,
+) -> Vec<(Seen, u32)> {
+    let floods: Vec<(Seen, u32)> = join_all((0..count).map(|i| async move {
+        match ctx.join(&format!("{prefix}{i}")).await {
+            Ok(ws) => pump(ws, Duration::ZERO, Duration::from_secs(5), message).await,
             Err(e) => (Seen::failed(e), 0),
         }
     }))
@@ -79,11 +84,21 @@ pub async fn input_flood(ctx: &Ctx) -> Row {
     for (s, sent) in &floods {
         row.check(s.is_bye(ByeCode::RateLimited, 1008), || {
             format!(
-                "a flood of {sent} inputs: expected Bye RateLimited + close 1008, got {}",
+                "a flood of {sent} {what}: expected Bye RateLimited + close 1008, got {}",
                 s.describe()
             )
         });
     }
+    floods
+}
+
+/// Inputs as fast as the socket takes them (Bye RateLimited, 1008) and at twice the
+/// allowed rate (excess dropped and counted, never disconnected).
+pub async fn input_flood(ctx: &Ctx) -> Row {
+    let mut row = Row::new("input flood");
+    let before = ctx.metrics();
+    // Five players sending inputs as fast as they can.
+    let floods = floods_are_cut_off(ctx, &mut row, 5, "flooder", "inputs", input).await;
     // One player at twice the allowed rate for 1.5 s: the excess is dropped, and that is
     // all — it stays connected.
     let every = Duration::from_secs_f64(0.5 / f64::from(ctx.config.input_rate_hz));
@@ -147,21 +162,7 @@ pub async fn chat_flood(ctx: &Ctx) -> Row {
             .into(),
         )
     };
-    let floods: Vec<(Seen, u32)> = join_all((0..3).map(|i| async move {
-        match ctx.join(&format!("{CHAT_FLOODER}{i}")).await {
-            Ok(ws) => pump(ws, Duration::ZERO, Duration::from_secs(5), line).await,
-            Err(e) => (Seen::failed(e), 0),
-        }
-    }))
-    .await;
-    for (s, sent) in &floods {
-        row.check(s.is_bye(ByeCode::RateLimited, 1008), || {
-            format!(
-                "a flood of {sent} chat lines: expected Bye RateLimited + close 1008, got {}",
-                s.describe()
-            )
-        });
-    }
+    let floods = floods_are_cut_off(ctx, &mut row, 3, CHAT_FLOODER, "chat lines", line).await;
     // Lines over the length cap (but under the message cap) are dropped, not broadcast.
     let long = "x".repeat(ctx.config.max_chat_chars * 4);
     let too_long =
