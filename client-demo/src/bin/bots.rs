@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use tickwire_client::bots::runtime::{cancel_on_ctrl_c, load_runtime, raise_open_file_limit};
-use tickwire_client::bots::{AccessArgs, Behavior, FleetConfig, Live, fleet, progress};
+use tickwire_client::bots::{AccessArgs, FleetConfig, Live, PlayArgs, fleet, progress};
 use tokio_util::sync::CancellationToken;
 
 /// Run headless bots against a Tickwire server.
@@ -25,31 +25,14 @@ struct Args {
     /// How long to run, ramp included (e.g. 30s, 10m).
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     duration: Duration,
-    /// How the bots play: arena, wander, chase, idle or churn.
-    #[arg(long, default_value = "arena")]
-    behavior: Behavior,
-    /// Inputs per second per bot.
-    #[arg(long, default_value_t = 20.0)]
-    input_hz: f64,
-    /// How many bots fully decode and verify snapshots (the rest count bytes and
-    /// arrival times only, so the load generator stays cheap).
-    #[arg(long, default_value_t = 10)]
-    decode: usize,
-    /// Spread the first connects over this long (default: 5 ms per bot).
-    #[arg(long, value_parser = humantime::parse_duration)]
-    ramp: Option<Duration>,
-    /// Runtime worker threads; 1 runs every bot on one core.
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
     /// Seconds between progress lines (0 for none).
     #[arg(long, default_value_t = 5)]
     progress_every: u64,
-    /// Seed of the bots' random choices.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
     /// Print the summary as JSON on stdout (progress still goes to stderr).
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    play: PlayArgs,
     #[command(flatten)]
     access: AccessArgs,
 }
@@ -62,21 +45,22 @@ fn main() -> anyhow::Result<ExitCode> {
         .init();
     // One socket per bot, plus stdio, the runtime's own and a margin.
     raise_open_file_limit(args.count + 64);
-    let runtime = load_runtime(args.threads).context("building the tokio runtime")?;
+    let runtime = load_runtime(args.play.threads).context("building the tokio runtime")?;
 
     let tls = args.access.trust().context("--ca-cert")?;
     let config = FleetConfig {
         url: args.url.clone(),
         count: args.count,
         duration: args.duration,
-        behavior: args.behavior,
-        input_hz: args.input_hz,
-        decode: args.decode,
+        behavior: args.play.behavior,
+        input_hz: args.play.input_hz,
+        decode: args.play.decode,
         ramp: args
+            .play
             .ramp
             .unwrap_or_else(|| FleetConfig::default_ramp(args.count))
             .min(args.duration / 2),
-        seed: args.seed,
+        seed: args.play.seed,
         auth_secret: args.access.auth_secret.as_deref().map(Arc::from),
         tls,
         ..FleetConfig::default()

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use tickwire_client::bots::runtime::{cancel_on_ctrl_c, load_runtime, raise_open_file_limit};
-use tickwire_client::bots::{AccessArgs, Behavior};
+use tickwire_client::bots::{AccessArgs, PlayArgs};
 use tickwire_client::soak::{self, SoakConfig, Target, Thresholds};
 
 /// Soak-test a Tickwire server and report tick stability, bandwidth and memory.
@@ -24,18 +24,6 @@ struct Args {
     /// Scenario to start the server with (demo, arena, crowd, cubes).
     #[arg(long, default_value = "arena")]
     scenario: String,
-    /// How the bots play: arena, wander, chase, idle or churn.
-    #[arg(long, default_value = "arena")]
-    behavior: Behavior,
-    /// Inputs per second per bot.
-    #[arg(long, default_value_t = 20.0)]
-    input_hz: f64,
-    /// Bots that fully decode and verify snapshots (the rest only count them).
-    #[arg(long, default_value_t = 10)]
-    decode: usize,
-    /// Spread the bots' first connects over this long (default: 5 ms per bot).
-    #[arg(long, value_parser = humantime::parse_duration)]
-    ramp: Option<Duration>,
     /// Measure RSS growth from this point on (default: the later of 20% of the run and
     /// the end of the ramp).
     #[arg(long, value_parser = humantime::parse_duration)]
@@ -82,15 +70,11 @@ struct Args {
     /// Fail if more bot connection attempts than this failed.
     #[arg(long, default_value_t = Thresholds::default().max_failed_connects)]
     max_failed_connects: u64,
-    /// Seed of the bots' random choices.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Runtime worker threads for the bots; 1 keeps the load generator on one core.
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    play: PlayArgs,
     #[command(flatten)]
     access: AccessArgs,
 }
@@ -115,10 +99,10 @@ fn main() -> anyhow::Result<ExitCode> {
         bots: args.bots,
         duration: args.duration,
         scenario: args.scenario,
-        behavior: args.behavior,
-        input_hz: args.input_hz,
-        decode: args.decode,
-        ramp: args.ramp,
+        behavior: args.play.behavior,
+        input_hz: args.play.input_hz,
+        decode: args.play.decode,
+        ramp: args.play.ramp,
         warmup: args.warmup,
         report_dir: args.report,
         target,
@@ -130,7 +114,7 @@ fn main() -> anyhow::Result<ExitCode> {
             max_desyncs: args.max_desyncs,
             max_failed_connects: args.max_failed_connects,
         },
-        seed: args.seed,
+        seed: args.play.seed,
         progress: !args.quiet,
         tls: args.access.trust().context("--ca-cert")?,
         auth_secret: args.access.auth_secret,
@@ -138,7 +122,7 @@ fn main() -> anyhow::Result<ExitCode> {
     };
     // One socket per bot, the scrapes, the server's pipes, and a margin.
     raise_open_file_limit(config.bots + 64);
-    let runtime = load_runtime(args.threads).context("building the tokio runtime")?;
+    let runtime = load_runtime(args.play.threads).context("building the tokio runtime")?;
 
     let summary = runtime.block_on(async {
         let shutdown = cancel_on_ctrl_c();

@@ -3,7 +3,7 @@
 //!
 //! The `bots` binary and the soak tool both drive a fleet through `fleet::run`.
 
-pub mod access;
+pub mod args;
 pub mod behavior;
 pub mod bot;
 pub mod fleet;
@@ -14,7 +14,7 @@ pub mod runtime;
 pub mod summary;
 pub mod tally;
 
-pub use access::AccessArgs;
+pub use args::{AccessArgs, PlayArgs};
 pub use behavior::Behavior;
 pub use fleet::FleetConfig;
 pub use live::{Live, LiveSnapshot};

@@ -1,0 +1,56 @@
+//! Command-line flags shared by `bots` and `soak`: how the bots play (`PlayArgs`) and
+//! how they get into a locked-down server (`AccessArgs`: the auth secret they mint their
+//! join tokens with, and the CA file to trust on `wss://`/`https://`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::behavior::Behavior;
+use crate::tls::{TlsTrust, TlsTrustError};
+
+/// How the bots play and run.
+#[derive(Clone, Debug, clap::Args)]
+pub struct PlayArgs {
+    /// How the bots play: arena, wander, chase, idle or churn.
+    #[arg(long, default_value = "arena")]
+    pub behavior: Behavior,
+    /// Inputs per second per bot.
+    #[arg(long, default_value_t = 20.0)]
+    pub input_hz: f64,
+    /// How many bots fully decode and verify snapshots (the rest count bytes and
+    /// arrival times only, so the load generator stays cheap).
+    #[arg(long, default_value_t = 10)]
+    pub decode: usize,
+    /// Spread the bots' first connects over this long (default: 5 ms per bot).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub ramp: Option<Duration>,
+    /// Seed of the bots' random choices.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Runtime worker threads for the bots; 1 keeps the load generator on one core.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+}
+
+/// `--auth-secret` and `--ca-cert`.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct AccessArgs {
+    /// The server's auth secret, for a server run with --auth-secret: each bot mints its
+    /// own join token (for its name, bot-N) with it.
+    #[arg(long, env = "TICKWIRE_AUTH_SECRET", hide_env_values = true)]
+    pub auth_secret: Option<String>,
+    /// A PEM file of CA certificates to trust for wss:// and https:// URLs, besides the
+    /// system's: a private CA, or a self-signed server's own certificate.
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl AccessArgs {
+    /// The trust `--ca-cert` asks for; `None` (the system's CA certificates) without it.
+    pub fn trust(&self) -> Result<Option<TlsTrust>, TlsTrustError> {
+        self.ca_cert
+            .as_deref()
+            .map(TlsTrust::with_ca_file)
+            .transpose()
+    }
+}
