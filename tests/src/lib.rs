@@ -13,5 +13,6 @@ pub mod wait;
 pub use process::{ServerProcess, run_to_end, tickwire_binary, workspace_binary};
 pub use server::{TestServer, test_config};
 pub use wait::{
-    Timed, keep_reading, next_event, next_snapshot, read_until_caught_up, wait_for, within,
+    Timed, keep_reading, next_event, next_snapshot, read_until_caught_up, snapshots_of, wait_for,
+    within,
 };

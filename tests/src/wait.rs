@@ -93,6 +93,18 @@ pub async fn keep_reading(client: &mut Client, period: Duration) -> Vec<Timed> {
     out
 }
 
+/// The snapshots among `events`, in order.
+#[must_use]
+pub fn snapshots_of(events: &[Timed]) -> Vec<SnapshotEvent> {
+    events
+        .iter()
+        .filter_map(|t| match &t.event {
+            ClientEvent::Snapshot(s) => Some(*s),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Reads snapshots until one reaches `tick` (or later) and returns every snapshot read
 /// on the way, that one included.
 pub async fn read_until_caught_up(

@@ -84,13 +84,7 @@ async fn a_count_only_client_acks_without_decoding_and_measures_rtt() {
     // Far more snapshots than the send window holds: its acks must be reaching the
     // server, although it never decodes a body.
     let events = keep_reading(&mut bot, Duration::from_secs(2)).await;
-    let snaps: Vec<_> = events
-        .iter()
-        .filter_map(|t| match &t.event {
-            ClientEvent::Snapshot(s) => Some(*s),
-            _ => None,
-        })
-        .collect();
+    let snaps = tickwire_tests::snapshots_of(&events);
     assert!(snaps.len() >= 50, "only {} snapshots in 2 s", snaps.len());
     assert!(snaps.iter().all(|s| s.body.is_none()));
     assert!(bot.mirror().entities().is_empty());

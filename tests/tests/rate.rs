@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use tickwire_client::ClientEvent;
 use tickwire_tests::{TestServer, keep_reading, next_snapshot, test_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -21,13 +20,7 @@ async fn snapshots_arrive_at_the_configured_tick_rate() {
     let first = next_snapshot(&mut client).await;
     let window = Duration::from_secs(10);
     let events = keep_reading(&mut client, window).await;
-    let snaps: Vec<_> = events
-        .iter()
-        .filter_map(|t| match &t.event {
-            ClientEvent::Snapshot(s) => Some(*s),
-            _ => None,
-        })
-        .collect();
+    let snaps = tickwire_tests::snapshots_of(&events);
     let expected = window.as_secs_f64() * f64::from(hz);
     let count = snaps.len() as f64;
     let ticks = snaps.last().map_or(0, |s| s.tick.since(first.tick)) as f64;
