@@ -7,8 +7,8 @@ use std::path::Path;
 
 use tickwire_shared::codec::{encode_body, encode_client, encode_server};
 use tickwire_shared::{
-    ByeCode, ClientMsg, Entity, EntityKind, EntityState, InputSeq, NetId, PROTOCOL_VERSION,
-    PlayerId, Resume, ServerMsg, SnapshotHeader, Tick, View, WorldSnapshot, diff,
+    ByeCode, ClientMsg, Entity, EntityState, InputSeq, NetId, PROTOCOL_VERSION, PlayerId, Resume,
+    ServerMsg, SnapshotHeader, Tick, View, WorldSnapshot, diff,
 };
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
@@ -20,16 +20,7 @@ fn write(target: &str, name: &str, bytes: &[u8]) {
 fn orb(id: u32, x: i32, y: i32) -> Entity {
     Entity {
         id: NetId(id),
-        state: EntityState {
-            kind: EntityKind::Orb,
-            owner: None,
-            name: "".into(),
-            x,
-            y,
-            angle: 0,
-            score: 0,
-            hp: 1,
-        },
+        state: EntityState::orb(x, y),
     }
 }
 
