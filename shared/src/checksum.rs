@@ -22,22 +22,22 @@ fn finish(mut h: u32) -> u32 {
     h ^ (h >> 16)
 }
 
-/// The hash of one entity: every field, static and dynamic, including the name's bytes.
+/// The hash of one entity: its id, component set, every numeric value and every
+/// string's bytes.
 #[must_use]
 pub fn entity_hash(e: &Entity) -> u32 {
-    let s = &e.state;
     let mut h = FNV_OFFSET;
     h = mix(h, e.id.0);
-    h = mix(h, s.kind.index());
-    h = mix(h, s.owner.map_or(u32::MAX, |p| p.0));
-    h = mix(h, s.x as u32);
-    h = mix(h, s.y as u32);
-    h = mix(h, u32::from(s.angle));
-    h = mix(h, s.score as u32);
-    h = mix(h, u32::from(s.hp));
-    h = mix(h, s.name.len() as u32);
-    for b in s.name.bytes() {
-        h = mix(h, u32::from(b));
+    h = mix(h, e.components as u32);
+    h = mix(h, (e.components >> 32) as u32);
+    for &v in &e.nums {
+        h = mix(h, v as u32);
+    }
+    for s in &e.strs {
+        h = mix(h, s.len() as u32);
+        for b in s.bytes() {
+            h = mix(h, u32::from(b));
+        }
     }
     finish(h)
 }
@@ -54,28 +54,34 @@ pub fn view_checksum<'a>(entities: impl IntoIterator<Item = &'a Entity>) -> u32 
 mod tests {
     use super::*;
     use crate::ids::NetId;
-    use crate::snapshot::EntityState;
 
-    fn orb(id: u32, x: i32) -> Entity {
+    fn ent(id: u32, x: i32) -> Entity {
         Entity {
             id: NetId(id),
-            state: EntityState::orb(x, 0),
+            components: 0b101,
+            nums: vec![x, 0, 7],
+            strs: vec!["ann".into()],
         }
     }
 
     #[test]
     fn checksum_is_order_independent_and_field_sensitive() {
-        let a = [orb(1, 10), orb(2, 20)];
-        let b = [orb(2, 20), orb(1, 10)];
+        let a = [ent(1, 10), ent(2, 20)];
+        let b = [ent(2, 20), ent(1, 10)];
         assert_eq!(view_checksum(&a), view_checksum(&b));
-        let c = [orb(1, 10), orb(2, 21)];
+        let c = [ent(1, 10), ent(2, 21)];
         assert_ne!(view_checksum(&a), view_checksum(&c));
+        let mut d = ent(1, 10);
+        d.components = 0b111;
+        assert_ne!(entity_hash(&d), entity_hash(&ent(1, 10)));
         assert_eq!(view_checksum(&[]), 0);
     }
 
     #[test]
     fn known_vector_for_the_javascript_port() {
         // Pinned so the browser's port of this hash can be checked against it.
-        assert_eq!(entity_hash(&orb(7, 160)), 0x1E46_A0EF);
+        assert_eq!(entity_hash(&ent(7, 160)), KNOWN);
     }
+
+    const KNOWN: u32 = 0xDAFC_CA73;
 }

@@ -73,6 +73,97 @@ where
     Ok(value)
 }
 
+/// Encodes one layout value as `prim` (bincode's bytes for that Rust type), or says why
+/// it does not fit.
+pub(crate) fn encode_prim(
+    prim: crate::layout::Prim,
+    v: &crate::layout::Value,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
+    use crate::layout::{Prim, Value};
+    let int = |v: &Value| match v {
+        Value::Int(i) => Ok(*i),
+        Value::Bool(b) => Ok(i64::from(*b)),
+        other => Err(format!("expected an integer, got {other:?}")),
+    };
+    let range = |i: i64, lo: i64, hi: i64| {
+        if (lo..=hi).contains(&i) {
+            Ok(i)
+        } else {
+            Err(format!("{i} is out of range {lo}..={hi}"))
+        }
+    };
+    match prim {
+        Prim::U8 => encode_with(&(range(int(v)?, 0, 255)? as u8), out),
+        Prim::U16 => encode_with(&(range(int(v)?, 0, 65_535)? as u16), out),
+        Prim::U32 => encode_with(&(range(int(v)?, 0, i64::from(u32::MAX))? as u32), out),
+        // A u64 above i64::MAX travels as its i64 bit pattern.
+        Prim::U64 => encode_with(&(int(v)? as u64), out),
+        Prim::I32 => encode_with(
+            &(range(int(v)?, i64::from(i32::MIN), i64::from(i32::MAX))? as i32),
+            out,
+        ),
+        Prim::I64 => encode_with(&int(v)?, out),
+        Prim::Bool => match v {
+            Value::Bool(b) => encode_with(b, out),
+            Value::Int(i @ (0 | 1)) => encode_with(&(*i == 1), out),
+            other => return Err(format!("expected a bool, got {other:?}")),
+        },
+        Prim::F32 => match v {
+            Value::F32(f) => encode_with(f, out),
+            Value::Int(i) => encode_with(&(*i as f32), out),
+            other => return Err(format!("expected a number, got {other:?}")),
+        },
+        Prim::Str => match v {
+            Value::Str(s) => encode_with(s, out),
+            other => return Err(format!("expected a string, got {other:?}")),
+        },
+    }
+    Ok(())
+}
+
+/// Decodes one `prim` from the front of `bytes` (bounded by the client limit); returns
+/// the value and the bytes used.
+pub(crate) fn decode_prim(
+    prim: crate::layout::Prim,
+    bytes: &[u8],
+) -> Result<(crate::layout::Value, usize), String> {
+    use crate::layout::{Prim, Value};
+    fn one<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), String> {
+        bincode::serde::decode_from_slice::<T, _>(bytes, client_config()).map_err(|e| e.to_string())
+    }
+    Ok(match prim {
+        Prim::U8 => one::<u8>(bytes).map(|(v, n)| (Value::Int(i64::from(v)), n))?,
+        Prim::U16 => one::<u16>(bytes).map(|(v, n)| (Value::Int(i64::from(v)), n))?,
+        Prim::U32 => one::<u32>(bytes).map(|(v, n)| (Value::Int(i64::from(v)), n))?,
+        Prim::U64 => one::<u64>(bytes).map(|(v, n)| (Value::Int(v as i64), n))?,
+        Prim::I32 => one::<i32>(bytes).map(|(v, n)| (Value::Int(i64::from(v)), n))?,
+        Prim::I64 => one::<i64>(bytes).map(|(v, n)| (Value::Int(v), n))?,
+        Prim::Bool => one::<bool>(bytes).map(|(v, n)| (Value::Bool(v), n))?,
+        Prim::F32 => one::<f32>(bytes).map(|(v, n)| (Value::F32(v), n))?,
+        Prim::Str => one::<String>(bytes).map(|(v, n)| (Value::Str(v), n))?,
+    })
+}
+
+/// Encodes any serde value the way every message is encoded (a game's input or event).
+#[must_use]
+pub fn encode_value<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16);
+    encode_with(value, &mut out);
+    out
+}
+
+/// Decodes a serde value that came from a client (a game's input), bounded by the client
+/// limit and refusing trailing bytes.
+pub fn decode_client_value<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    decode_with(bytes, client_config(), CLIENT_DECODE_LIMIT)
+}
+
+/// Decodes a serde value that came from the server (a game's event).
+pub fn decode_server_value<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    decode_with(bytes, server_config(), SERVER_DECODE_LIMIT)
+}
+
 /// Encodes a client message.
 #[must_use]
 pub fn encode_client(msg: &ClientMsg) -> Vec<u8> {
@@ -149,16 +240,33 @@ mod tests {
     use crate::delta::diff;
     use crate::ids::{InputSeq, NetId, PlayerId, Tick};
     use crate::protocol::{ByeCode, PROTOCOL_VERSION};
-    use crate::snapshot::{Entity, EntityState, View, WorldSnapshot};
+    use crate::schema::{ComponentDef, Encoding, FieldDef, Schema, SchemaDef};
+    use crate::snapshot::{Entity, View, WorldSnapshot};
     use proptest::prelude::*;
+
+    /// A schema of one component: x, y (fixed point) and an 8-bit angle.
+    fn schema() -> Schema {
+        Schema::new(SchemaDef {
+            game: "t".into(),
+            components: vec![ComponentDef {
+                name: "Body".into(),
+                fields: vec![
+                    FieldDef::new("x", Encoding::fixed(16.0, -1e5, 1e5)),
+                    FieldDef::new("y", Encoding::fixed(16.0, -1e5, 1e5)),
+                    FieldDef::new("angle", Encoding::angle(8)),
+                ],
+            }],
+            ..SchemaDef::default()
+        })
+        .unwrap()
+    }
 
     fn npc(id: u32, x: i32, y: i32, angle: u8) -> Entity {
         Entity {
             id: NetId(id),
-            state: EntityState {
-                angle,
-                ..EntityState::orb(x, y)
-            },
+            components: 1,
+            nums: vec![x, y, i32::from(angle)],
+            strs: vec![],
         }
     }
 
@@ -166,7 +274,7 @@ mod tests {
     fn spliced_snapshot_equals_the_derived_encoding() {
         let a = WorldSnapshot::new(Tick(1), vec![npc(1, 0, 0, 0), npc(2, 5, 5, 5)]);
         let b = WorldSnapshot::new(Tick(2), vec![npc(2, 9, 5, 7), npc(3, 1, 1, 1)]);
-        let body = diff(Some((&a, View::All)), &b, View::All);
+        let body = diff(&schema(), Some((&a, View::All)), &b, View::All);
         let header = SnapshotHeader {
             tick: Tick(2),
             baseline: Some(Tick(1)),
@@ -180,10 +288,10 @@ mod tests {
         assert_eq!(spliced, derived);
         assert_eq!(peek_snapshot_header(&spliced), Some(header));
         assert_eq!(
-            peek_snapshot_header(&encode_server(&ServerMsg::Event(crate::GameEvent::Left {
+            peek_snapshot_header(&encode_server(&ServerMsg::Left {
                 player: PlayerId(1),
                 name: String::new()
-            }))),
+            })),
             None
         );
         match decode_server(&spliced).unwrap() {
@@ -203,14 +311,15 @@ mod tests {
         let before: Vec<Entity> = (0..500).map(|i| npc(i, 1000, 1000, 10)).collect();
         let mut after = before.clone();
         for e in after.iter_mut().step_by(2) {
-            e.state.x += 27;
-            e.state.y -= 12;
-            e.state.angle = e.state.angle.wrapping_sub(9);
+            e.nums[0] += 27;
+            e.nums[1] -= 12;
+            e.nums[2] = (e.nums[2] - 9).rem_euclid(256);
         }
         let a = WorldSnapshot::new(Tick(1), before);
         let b = WorldSnapshot::new(Tick(2), after);
-        let rest = encode_body(&diff(Some((&a, View::All)), &a, View::All)).len();
-        let moved = encode_body(&diff(Some((&a, View::All)), &b, View::All)).len();
+        let s = schema();
+        let rest = encode_body(&diff(&s, Some((&a, View::All)), &a, View::All)).len();
+        let moved = encode_body(&diff(&s, Some((&a, View::All)), &b, View::All)).len();
         // 250 moving entities at one byte each for gap, mask, dx, dy, dangle; the gaps of 2
         // still fit one byte. Fixed overhead: three lengths and the checksum.
         assert!(rest <= 10, "an unchanged world costs {rest} bytes");
@@ -263,8 +372,7 @@ mod tests {
             },
             ClientMsg::Input {
                 seq: InputSeq(3),
-                buttons: 17,
-                aim: 40_000,
+                data: vec![17, 251, 64, 156],
             },
             ClientMsg::Ack { tick: Tick(99) },
             ClientMsg::Ping {
@@ -301,12 +409,13 @@ mod tests {
             let a = WorldSnapshot::new(Tick(1), (0..20).map(|i| npc(i, i as i32, 0, 0)).collect());
             let b = WorldSnapshot::new(Tick(2), (5..25).map(|i| npc(i, i as i32 * 3, 1, 2)).collect());
             let header = SnapshotHeader { tick: Tick(2), baseline: Some(Tick(1)), input_ack: InputSeq(1) };
-            let mut bytes = encode_snapshot(&header, &encode_body(&diff(Some((&a, View::All)), &b, View::All)));
+            let s = std::sync::Arc::new(schema());
+            let mut bytes = encode_snapshot(&header, &encode_body(&diff(&s, Some((&a, View::All)), &b, View::All)));
             let i = flip.0 % bytes.len();
             bytes[i] ^= flip.1;
             bytes.truncate(cut % (bytes.len() + 1));
             if let Ok(ServerMsg::Snapshot { header, body }) = decode_server(&bytes) {
-                let mut m = crate::Mirror::from_entities(Tick(1), a.entities.clone());
+                let mut m = crate::Mirror::from_entities(s.clone(), Tick(1), a.entities.clone());
                 let _ = m.apply(header.tick, header.baseline, &body);
             }
         }

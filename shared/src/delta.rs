@@ -9,122 +9,100 @@ use serde::{Deserialize, Serialize};
 
 use crate::checksum::entity_hash;
 use crate::ids::NetId;
-use crate::snapshot::{Entity, EntityState, View, WorldSnapshot};
+use crate::schema::Schema;
+use crate::snapshot::{Entity, View, WorldSnapshot};
 
-/// Field mask bit: `x` changed.
-pub const FIELD_X: u8 = 1;
-/// Field mask bit: `y` changed.
-pub const FIELD_Y: u8 = 2;
-/// Field mask bit: `angle` changed.
-pub const FIELD_ANGLE: u8 = 4;
-/// Field mask bit: `score` changed.
-pub const FIELD_SCORE: u8 = 8;
-/// Field mask bit: `hp` changed.
-pub const FIELD_HP: u8 = 16;
-/// Every defined field bit; any other bit in a mask is malformed.
-pub const FIELD_ALL: u8 = FIELD_X | FIELD_Y | FIELD_ANGLE | FIELD_SCORE | FIELD_HP;
-
-/// The dynamic fields that changed on one entity, each as a delta from the baseline value.
-/// Deltas wrap: `angle` in 8 bits, `hp` in 8 bits, the rest in 32 bits.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FieldChanges {
-    /// Change in x (fixed point).
-    pub x: Option<i32>,
-    /// Change in y (fixed point).
-    pub y: Option<i32>,
-    /// Change in angle, in −128..=127 steps.
-    pub angle: Option<i32>,
-    /// Change in score.
-    pub score: Option<i32>,
-    /// Change in hit points.
-    pub hp: Option<i32>,
+/// The delta of one numeric field from `old` to `new`: wrapping in `wrap` bits (an angle,
+/// so a turn across zero is a small step) or in 32 bits (`wrap` = 0).
+#[must_use]
+pub fn field_delta(old: i32, new: i32, wrap: u8) -> i32 {
+    let d = new.wrapping_sub(old);
+    if wrap == 0 || wrap >= 32 {
+        return d;
+    }
+    let steps = 1i32 << wrap;
+    let d = d & (steps - 1);
+    if d >= steps >> 1 { d - steps } else { d }
 }
 
-impl FieldChanges {
-    /// The changes that carry `old` to `new`; `None` when nothing changed.
-    #[must_use]
-    pub fn between(old: &EntityState, new: &EntityState) -> Option<FieldChanges> {
-        fn d(a: i32, b: i32) -> Option<i32> {
-            (a != b).then(|| b.wrapping_sub(a))
-        }
-        let c = FieldChanges {
-            x: d(old.x, new.x),
-            y: d(old.y, new.y),
-            angle: (old.angle != new.angle)
-                .then(|| i32::from(new.angle.wrapping_sub(old.angle) as i8)),
-            score: d(old.score, new.score),
-            hp: d(i32::from(old.hp), i32::from(new.hp)),
-        };
-        (c.mask() != 0).then_some(c)
-    }
-
-    /// Which fields are present, as `FIELD_*` bits.
-    #[must_use]
-    pub fn mask(&self) -> u8 {
-        let mut m = 0;
-        if self.x.is_some() {
-            m |= FIELD_X;
-        }
-        if self.y.is_some() {
-            m |= FIELD_Y;
-        }
-        if self.angle.is_some() {
-            m |= FIELD_ANGLE;
-        }
-        if self.score.is_some() {
-            m |= FIELD_SCORE;
-        }
-        if self.hp.is_some() {
-            m |= FIELD_HP;
-        }
-        m
-    }
-
-    /// Applies the changes to `state` in place (wrapping, never panicking).
-    pub fn apply_to(&self, state: &mut EntityState) {
-        if let Some(d) = self.x {
-            state.x = state.x.wrapping_add(d);
-        }
-        if let Some(d) = self.y {
-            state.y = state.y.wrapping_add(d);
-        }
-        if let Some(d) = self.angle {
-            state.angle = state.angle.wrapping_add(d as u8);
-        }
-        if let Some(d) = self.score {
-            state.score = state.score.wrapping_add(d);
-        }
-        if let Some(d) = self.hp {
-            state.hp = state.hp.wrapping_add(d as u8);
-        }
-    }
-
-    /// The present values in mask-bit order (the order they go on the wire).
-    fn values(&self) -> impl Iterator<Item = i32> {
-        [self.x, self.y, self.angle, self.score, self.hp]
-            .into_iter()
-            .flatten()
+/// Applies a field delta (the inverse of `field_delta`), never panicking.
+#[must_use]
+pub fn apply_field(old: i32, delta: i32, wrap: u8) -> i32 {
+    let v = old.wrapping_add(delta);
+    if wrap == 0 || wrap >= 32 {
+        v
+    } else {
+        v & ((1i32 << wrap) - 1)
     }
 }
 
-/// One entity's changed fields.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EntityUpdate {
-    /// Which entity.
-    pub id: NetId,
-    /// What changed.
-    pub changes: FieldChanges,
+/// The changed numeric fields of entities a client already has: per entity its id, a
+/// mask of which of its numeric values changed (bit `i` for value `i`), and one delta per
+/// set bit, all deltas kept in one pool so a body allocates twice, not once per entity.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Updates {
+    /// (id, field mask, start of its deltas in `deltas`), ids strictly ascending when
+    /// built by `diff` or decoded.
+    entries: Vec<(NetId, u64, u32)>,
+    /// Every entry's deltas, in entry order.
+    deltas: Vec<i32>,
+}
+
+impl Updates {
+    /// Appends an entity's changes: `deltas` holds one value per set bit of `mask`.
+    pub fn push(&mut self, id: NetId, mask: u64, deltas: impl IntoIterator<Item = i32>) {
+        let start = self.deltas.len() as u32;
+        self.deltas.extend(deltas);
+        self.entries.push((id, mask, start));
+    }
+
+    /// How many entities changed.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when no entity changed.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Each changed entity: id, field mask, deltas.
+    pub fn iter(&self) -> impl Iterator<Item = (NetId, u64, &[i32])> + '_ {
+        self.entries
+            .iter()
+            .enumerate()
+            .map(|(i, &(id, mask, start))| {
+                let end = self
+                    .entries
+                    .get(i + 1)
+                    .map_or(self.deltas.len(), |e| e.2 as usize);
+                (id, mask, &self.deltas[start as usize..end])
+            })
+    }
+
+    /// The ids of the changed entities.
+    pub fn ids(&self) -> impl Iterator<Item = NetId> + '_ {
+        self.entries.iter().map(|e| e.0)
+    }
+
+    /// How many deltas are carried in all.
+    #[must_use]
+    pub fn delta_count(&self) -> usize {
+        self.deltas.len()
+    }
 }
 
 /// The view-dependent part of a snapshot message: identical for every client with the
 /// same baseline, newest tick and view, so it is encoded once and shared.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotBody {
-    /// Entities new to this client (or whose kind/owner/name changed), in full.
+    /// Entities new to this client (or whose components or strings changed), in full.
     pub spawns: Vec<Entity>,
     /// Changed fields of entities the client already has, sorted by id, packed.
     #[serde(with = "packed_updates")]
-    pub updates: Vec<EntityUpdate>,
+    pub updates: Updates,
     /// Entities the client must drop.
     pub despawns: Vec<NetId>,
     /// `checksum::view_checksum` of the client's whole view after applying this body.
@@ -139,11 +117,33 @@ impl SnapshotBody {
     }
 }
 
+/// Adds the changes carrying `old` to `new` (same shape) to `updates`, if any.
+fn push_changes(schema: &Schema, old: &Entity, new: &Entity, updates: &mut Updates) {
+    let mut mask = 0u64;
+    let start = updates.deltas.len();
+    for (i, ((&a, &b), wrap)) in old
+        .nums
+        .iter()
+        .zip(&new.nums)
+        .zip(schema.wraps(new.components))
+        .enumerate()
+    {
+        if a != b {
+            mask |= 1 << i;
+            updates.deltas.push(field_delta(a, b, wrap));
+        }
+    }
+    if mask != 0 {
+        updates.entries.push((new.id, mask, start as u32));
+    }
+}
+
 /// Computes what a client that holds `baseline` (as seen through the view it had then)
 /// needs in order to hold `latest` as seen through `view`. With no baseline, the result
 /// spawns the whole view.
 #[must_use]
 pub fn diff(
+    schema: &Schema,
     baseline: Option<(&WorldSnapshot, View)>,
     latest: &WorldSnapshot,
     view: View,
@@ -155,11 +155,14 @@ pub fn diff(
         Some((snap, v)) => (snap.entities.as_slice(), v),
         None => (empty, View::All),
     };
-    let mut olds = old.iter().filter(|e| old_view.contains(e)).peekable();
+    let mut olds = old
+        .iter()
+        .filter(|e| old_view.contains(schema, e))
+        .peekable();
     let mut news = latest
         .entities
         .iter()
-        .filter(|e| view.contains(e))
+        .filter(|e| view.contains(schema, e))
         .peekable();
     loop {
         match (olds.peek(), news.peek()) {
@@ -183,10 +186,10 @@ pub fn diff(
                     news.next();
                 } else {
                     checksum = checksum.wrapping_add(entity_hash(n));
-                    if !o.state.same_identity(&n.state) {
+                    if !o.same_shape(n) {
                         body.spawns.push((*n).clone());
-                    } else if let Some(changes) = FieldChanges::between(&o.state, &n.state) {
-                        body.updates.push(EntityUpdate { id: n.id, changes });
+                    } else {
+                        push_changes(schema, o, n, &mut body.updates);
                     }
                     olds.next();
                     news.next();
@@ -198,46 +201,43 @@ pub fn diff(
     body
 }
 
-/// The packed wire form of the update list: one sequence of zigzag varint integers,
-/// `[id gap, mask, value…]` per update. Ids are strictly ascending; the first gap is
-/// `id + 1`, later gaps `id − previous id`, so consecutive ids cost one byte. Decoding
-/// rejects a zero gap, an id overflow, an empty or unknown mask and a truncated entry.
+/// The packed wire form of the update list: one sequence of varints, `[id gap, mask,
+/// delta…]` per entity, gaps and masks unsigned, deltas zigzagged. Ids are strictly
+/// ascending; the first gap is `id + 1`, later gaps `id − previous id`, so consecutive ids
+/// cost one byte. Decoding rejects a zero gap, an id overflow, an empty mask and a
+/// truncated entry; whether a mask fits the entity is the mirror's check (it has the
+/// schema).
 mod packed_updates {
     use serde::de::{self, SeqAccess, Visitor};
     use serde::ser::SerializeSeq;
     use serde::{Deserializer, Serializer};
 
-    use super::{
-        EntityUpdate, FIELD_ALL, FIELD_ANGLE, FIELD_HP, FIELD_SCORE, FIELD_X, FIELD_Y, FieldChanges,
-    };
+    use super::Updates;
     use crate::ids::NetId;
 
-    pub fn serialize<S: Serializer>(updates: &[EntityUpdate], s: S) -> Result<S::Ok, S::Error> {
-        let len: usize = updates
-            .iter()
-            .map(|u| 2 + u.changes.mask().count_ones() as usize)
-            .sum();
+    pub fn serialize<S: Serializer>(updates: &Updates, s: S) -> Result<S::Ok, S::Error> {
+        let len = updates.entries.len() * 2 + updates.deltas.len();
         let mut seq = s.serialize_seq(Some(len))?;
         let mut prev = u32::MAX;
-        for u in updates {
-            seq.serialize_element(&(u.id.0.wrapping_sub(prev) as i32))?;
-            seq.serialize_element(&i32::from(u.changes.mask()))?;
-            for v in u.changes.values() {
-                seq.serialize_element(&v)?;
+        for (id, mask, deltas) in updates.iter() {
+            seq.serialize_element(&u64::from(id.0.wrapping_sub(prev)))?;
+            seq.serialize_element(&mask)?;
+            for d in deltas {
+                seq.serialize_element(d)?;
             }
-            prev = u.id.0;
+            prev = id.0;
         }
         seq.end()
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<EntityUpdate>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Updates, D::Error> {
         d.deserialize_seq(PackedVisitor)
     }
 
     struct PackedVisitor;
 
     impl<'de> Visitor<'de> for PackedVisitor {
-        type Value = Vec<EntityUpdate>;
+        type Value = Updates;
 
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("a packed update sequence")
@@ -245,10 +245,15 @@ mod packed_updates {
 
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
             // Never trust the declared length for allocation; grow as entries decode.
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024) / 3);
+            let hint = seq.size_hint().unwrap_or(0).min(1024);
+            let mut out = Updates {
+                entries: Vec::with_capacity(hint / 3),
+                deltas: Vec::with_capacity(hint),
+            };
             let mut prev: Option<u32> = None;
-            while let Some(gap) = seq.next_element::<i32>()? {
-                let gap = gap as u32;
+            while let Some(gap) = seq.next_element::<u64>()? {
+                let gap = u32::try_from(gap)
+                    .map_err(|_| de::Error::custom("update id gap out of range"))?;
                 let id = match prev {
                     None => gap.checked_sub(1),
                     Some(p) if gap > 0 => p.checked_add(gap),
@@ -257,31 +262,19 @@ mod packed_updates {
                 .ok_or_else(|| de::Error::custom("update ids must be strictly ascending"))?;
                 prev = Some(id);
                 let mask = seq
-                    .next_element::<i32>()?
+                    .next_element::<u64>()?
                     .ok_or_else(|| de::Error::custom("truncated update: no field mask"))?;
-                if mask <= 0 || mask > i32::from(FIELD_ALL) {
-                    return Err(de::Error::custom("invalid field mask"));
+                if mask == 0 {
+                    return Err(de::Error::custom("empty field mask"));
                 }
-                let mask = mask as u8;
-                let mut next = |bit: u8| -> Result<Option<i32>, A::Error> {
-                    if mask & bit == 0 {
-                        return Ok(None);
-                    }
-                    seq.next_element::<i32>()?
-                        .map(Some)
-                        .ok_or_else(|| de::Error::custom("truncated update: missing field"))
-                };
-                let changes = FieldChanges {
-                    x: next(FIELD_X)?,
-                    y: next(FIELD_Y)?,
-                    angle: next(FIELD_ANGLE)?,
-                    score: next(FIELD_SCORE)?,
-                    hp: next(FIELD_HP)?,
-                };
-                out.push(EntityUpdate {
-                    id: NetId(id),
-                    changes,
-                });
+                let start = out.deltas.len() as u32;
+                for _ in 0..mask.count_ones() {
+                    let d = seq
+                        .next_element::<i32>()?
+                        .ok_or_else(|| de::Error::custom("truncated update: missing field"))?;
+                    out.deltas.push(d);
+                }
+                out.entries.push((NetId(id), mask, start));
             }
             Ok(out)
         }

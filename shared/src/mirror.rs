@@ -3,10 +3,14 @@
 
 use thiserror::Error;
 
+use std::sync::Arc;
+
 use crate::checksum::view_checksum;
-use crate::delta::SnapshotBody;
+use crate::component::{Replicated, read_component};
+use crate::delta::{SnapshotBody, apply_field};
 use crate::ids::{NetId, Tick};
-use crate::snapshot::{Entity, EntityState};
+use crate::schema::Schema;
+use crate::snapshot::Entity;
 
 /// Why a snapshot could not be applied. Any of these means the client no longer knows
 /// the server's state and must reconnect (or resume) to get a full one.
@@ -23,6 +27,9 @@ pub enum ApplyError {
     /// A despawn or update names an entity the mirror does not have.
     #[error("snapshot refers to unknown entity {0}")]
     UnknownEntity(NetId),
+    /// A spawn's values or an update's field mask do not fit the entity's components.
+    #[error("entity {0} does not fit the schema: {1}")]
+    Shape(NetId, &'static str),
     /// The same entity appears twice where it may appear once.
     #[error("snapshot lists entity {0} more than once")]
     Duplicate(NetId),
@@ -39,8 +46,10 @@ pub enum ApplyError {
 }
 
 /// One client's copy of its view of the world.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Mirror {
+    /// The game's schema, from Welcome: how to read and check what arrives.
+    schema: Arc<Schema>,
     /// The tick of the last snapshot applied (None before the first).
     tick: Option<Tick>,
     /// Entities sorted by id.
@@ -48,20 +57,31 @@ pub struct Mirror {
 }
 
 impl Mirror {
-    /// An empty mirror, waiting for a full snapshot.
+    /// An empty mirror of a game with `schema`, waiting for a full snapshot.
     #[must_use]
-    pub fn new() -> Mirror {
-        Mirror::default()
+    pub fn new(schema: Arc<Schema>) -> Mirror {
+        Mirror {
+            schema,
+            tick: None,
+            entities: Vec::new(),
+        }
     }
 
     /// A mirror that already holds `entities` at `tick` (used by tests and by resume).
     #[must_use]
-    pub fn from_entities(tick: Tick, mut entities: Vec<Entity>) -> Mirror {
+    pub fn from_entities(schema: Arc<Schema>, tick: Tick, mut entities: Vec<Entity>) -> Mirror {
         entities.sort_by_key(|e| e.id);
         Mirror {
+            schema,
             tick: Some(tick),
             entities,
         }
+    }
+
+    /// The schema this mirror reads by.
+    #[must_use]
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.schema
     }
 
     /// The tick of the last applied snapshot.
@@ -76,10 +96,24 @@ impl Mirror {
         &self.entities
     }
 
-    /// One entity by id.
+    /// One entity by id, as its raw quantized values.
     #[must_use]
-    pub fn get(&self, id: NetId) -> Option<&EntityState> {
+    pub fn entity(&self, id: NetId) -> Option<&Entity> {
         crate::snapshot::find(&self.entities, id)
+    }
+
+    /// Component `C` of entity `id`, read back from its quantized values; `None` when the
+    /// entity is not mirrored, lacks `C`, or the game registered no `C`.
+    #[must_use]
+    pub fn get<C: Replicated>(&self, id: NetId) -> Option<C> {
+        read_component(&self.schema, self.entity(id)?)
+    }
+
+    /// Every mirrored entity that has component `C`, with it, in id order.
+    pub fn iter_with<C: Replicated>(&self) -> impl Iterator<Item = (NetId, C)> + '_ {
+        self.entities
+            .iter()
+            .filter_map(|e| read_component(&self.schema, e).map(|c| (e.id, c)))
     }
 
     /// The checksum of everything mirrored.
@@ -106,7 +140,7 @@ impl Mirror {
                 });
             }
         };
-        apply_body(&mut next, body)?;
+        apply_body(&self.schema, &mut next, body)?;
         let actual = view_checksum(&next);
         if actual != body.checksum {
             return Err(ApplyError::ChecksumMismatch {
@@ -121,8 +155,47 @@ impl Mirror {
     }
 }
 
+/// Checks that a spawned entity's values fit its components.
+fn check_spawn(schema: &Schema, e: &Entity) -> Result<(), ApplyError> {
+    if !schema.valid_mask(e.components) {
+        return Err(ApplyError::Shape(e.id, "unknown component"));
+    }
+    if schema.value_counts(e.components) != (e.nums.len(), e.strs.len()) {
+        return Err(ApplyError::Shape(e.id, "wrong number of values"));
+    }
+    Ok(())
+}
+
+/// Applies one update's deltas to `e`'s numeric values.
+fn apply_update(
+    schema: &Schema,
+    e: &mut Entity,
+    mask: u64,
+    deltas: &[i32],
+) -> Result<(), ApplyError> {
+    let n = e.nums.len();
+    if n < 64 && mask >> n != 0 {
+        return Err(ApplyError::Shape(
+            e.id,
+            "update names a field the entity lacks",
+        ));
+    }
+    let mut d = deltas.iter();
+    for (i, wrap) in schema.wraps(e.components).enumerate() {
+        if mask & (1 << i) != 0 {
+            let delta = *d.next().ok_or(ApplyError::Shape(e.id, "too few deltas"))?;
+            e.nums[i] = apply_field(e.nums[i], delta, wrap);
+        }
+    }
+    Ok(())
+}
+
 /// Applies despawns, then spawns, then updates to an id-sorted entity list.
-fn apply_body(entities: &mut Vec<Entity>, body: &SnapshotBody) -> Result<(), ApplyError> {
+fn apply_body(
+    schema: &Schema,
+    entities: &mut Vec<Entity>,
+    body: &SnapshotBody,
+) -> Result<(), ApplyError> {
     if !body.despawns.is_empty() {
         let mut gone: Vec<NetId> = body.despawns.clone();
         gone.sort_unstable();
@@ -142,30 +215,30 @@ fn apply_body(entities: &mut Vec<Entity>, body: &SnapshotBody) -> Result<(), App
         if let Some(w) = spawns.windows(2).find(|w| w[0].id == w[1].id) {
             return Err(ApplyError::Duplicate(w[0].id));
         }
+        for s in &spawns {
+            check_spawn(schema, s)?;
+        }
         for s in spawns {
             match entities.binary_search_by_key(&s.id, |e| e.id) {
-                Ok(i) => entities[i].state = s.state.clone(),
+                Ok(i) => entities[i] = s.clone(),
                 Err(i) => entities.insert(i, s.clone()),
             }
         }
     }
     // Updates arrive sorted (the decoder enforces it), so one forward walk finds them all.
     let mut from = 0;
-    for u in &body.updates {
-        let found = entities[from..].binary_search_by_key(&u.id, |e| e.id);
-        match found {
+    for (id, mask, deltas) in body.updates.iter() {
+        let i = match entities[from..].binary_search_by_key(&id, |e| e.id) {
             Ok(i) => {
-                u.changes.apply_to(&mut entities[from + i].state);
                 from += i;
+                from
             }
-            Err(_) => {
-                // Unsorted input (from a hand-built body) falls back to a full search.
-                let i = entities
-                    .binary_search_by_key(&u.id, |e| e.id)
-                    .map_err(|_| ApplyError::UnknownEntity(u.id))?;
-                u.changes.apply_to(&mut entities[i].state);
-            }
-        }
+            // Unsorted input (from a hand-built body) falls back to a full search.
+            Err(_) => entities
+                .binary_search_by_key(&id, |e| e.id)
+                .map_err(|_| ApplyError::UnknownEntity(id))?,
+        };
+        apply_update(schema, &mut entities[i], mask, deltas)?;
     }
     Ok(())
 }
@@ -173,209 +246,15 @@ fn apply_body(entities: &mut Vec<Entity>, body: &SnapshotBody) -> Result<(), App
 /// Applies a body without checking the checksum; for tests and tools that build bodies by
 /// hand. Returns the new entity list.
 pub fn apply_unverified(
+    schema: &Schema,
     entities: &[Entity],
     body: &SnapshotBody,
 ) -> Result<Vec<Entity>, ApplyError> {
     let mut next = entities.to_vec();
-    apply_body(&mut next, body)?;
+    apply_body(schema, &mut next, body)?;
     Ok(next)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::delta::diff;
-    use crate::ids::PlayerId;
-    use crate::snapshot::{EntityKind, View, WorldSnapshot};
-    use proptest::prelude::*;
-
-    fn arb_state() -> impl Strategy<Value = EntityState> {
-        (
-            prop_oneof![
-                Just(EntityKind::Player),
-                Just(EntityKind::Orb),
-                Just(EntityKind::Projectile),
-                Just(EntityKind::Cube)
-            ],
-            proptest::option::of(0u32..4),
-            prop_oneof![Just(""), Just("ann"), Just("bo")],
-            -2000i32..2000,
-            -2000i32..2000,
-            any::<u8>(),
-            -5i32..5,
-            any::<u8>(),
-        )
-            .prop_map(|(kind, owner, name, x, y, angle, score, hp)| EntityState {
-                kind,
-                owner: owner.map(PlayerId),
-                name: name.into(),
-                x,
-                y,
-                angle,
-                score,
-                hp,
-            })
-    }
-
-    /// One step of world history: a set of edits applied to the previous snapshot.
-    #[derive(Clone, Debug)]
-    enum Edit {
-        Spawn(u32, EntityState),
-        Despawn(usize),
-        Move(usize, i32, i32),
-        Field(usize, u8, i32),
-        Replace(usize, EntityState),
-    }
-
-    fn arb_edit() -> impl Strategy<Value = Edit> {
-        prop_oneof![
-            (0u32..200, arb_state()).prop_map(|(id, s)| Edit::Spawn(id, s)),
-            any::<usize>().prop_map(Edit::Despawn),
-            (any::<usize>(), -300i32..300, -300i32..300)
-                .prop_map(|(i, dx, dy)| Edit::Move(i, dx, dy)),
-            (any::<usize>(), any::<u8>(), any::<i32>()).prop_map(|(i, f, v)| Edit::Field(i, f, v)),
-            (any::<usize>(), arb_state()).prop_map(|(i, s)| Edit::Replace(i, s)),
-        ]
-    }
-
-    fn step(prev: &WorldSnapshot, edits: &[Edit]) -> WorldSnapshot {
-        let mut ents = prev.entities.clone();
-        for e in edits {
-            let n = ents.len();
-            match e {
-                Edit::Spawn(id, s) => ents.push(Entity {
-                    id: NetId(*id),
-                    state: s.clone(),
-                }),
-                Edit::Despawn(i) if n > 0 => {
-                    ents.remove(i % n);
-                }
-                Edit::Move(i, dx, dy) if n > 0 => {
-                    let s = &mut ents[i % n].state;
-                    s.x = s.x.wrapping_add(*dx);
-                    s.y = s.y.wrapping_add(*dy);
-                }
-                Edit::Field(i, f, v) if n > 0 => {
-                    let s = &mut ents[i % n].state;
-                    match f % 3 {
-                        0 => s.angle = *v as u8,
-                        1 => s.score = *v,
-                        _ => s.hp = *v as u8,
-                    }
-                }
-                Edit::Replace(i, st) if n > 0 => ents[i % n].state = st.clone(),
-                _ => {}
-            }
-        }
-        WorldSnapshot::new(prev.tick.next(), ents)
-    }
-
-    fn arb_view() -> impl Strategy<Value = View> {
-        prop_oneof![
-            Just(View::All),
-            (
-                -1000i32..1000,
-                -1000i32..1000,
-                0i32..2500,
-                proptest::option::of(0u32..200)
-            )
-                .prop_map(|(cx, cy, radius, always)| View::Radius {
-                    cx,
-                    cy,
-                    radius,
-                    always: always.map(NetId)
-                }),
-        ]
-    }
-
-    fn visible(s: &WorldSnapshot, v: View) -> Vec<Entity> {
-        s.entities
-            .iter()
-            .filter(|e| v.contains(e))
-            .cloned()
-            .collect()
-    }
-
-    proptest! {
-        /// For any history and any choice of baseline, applying delta(baseline → latest)
-        /// to the baseline view reproduces the latest view exactly, checksum included.
-        #[test]
-        fn delta_from_any_baseline_reproduces_latest(
-            history in proptest::collection::vec(proptest::collection::vec(arb_edit(), 0..12), 1..10),
-            pick in any::<usize>(),
-            v_old in arb_view(),
-            v_new in arb_view(),
-        ) {
-            let mut snaps = vec![WorldSnapshot::default()];
-            for edits in &history {
-                let next = step(snaps.last().unwrap(), edits);
-                snaps.push(next);
-            }
-            let latest = snaps.last().unwrap();
-            let base = &snaps[pick % snaps.len()];
-            let mut mirror = Mirror::from_entities(base.tick, visible(base, v_old));
-            let body = diff(Some((base, v_old)), latest, v_new);
-            mirror.apply(latest.tick, Some(base.tick), &body).unwrap();
-            let want = visible(latest, v_new);
-            prop_assert_eq!(mirror.entities(), want.as_slice());
-
-            // The same delta survives the wire.
-            let bytes = crate::codec::encode_body(&body);
-            let back = crate::codec::decode_body(&bytes).unwrap();
-            prop_assert_eq!(&back, &body);
-
-            // And a full state from nothing reproduces it too.
-            let mut fresh = Mirror::new();
-            fresh.apply(latest.tick, None, &diff(None, latest, v_new)).unwrap();
-            prop_assert_eq!(fresh.entities(), want.as_slice());
-        }
-
-        /// Chaining deltas tick by tick gives the same result as one coalesced delta.
-        #[test]
-        fn applying_a_delta_chain_matches_the_server(
-            history in proptest::collection::vec(proptest::collection::vec(arb_edit(), 0..8), 1..12),
-        ) {
-            let mut snaps = vec![WorldSnapshot::default()];
-            let mut mirror = Mirror::from_entities(Tick(0), vec![]);
-            for edits in &history {
-                let next = step(snaps.last().unwrap(), edits);
-                let body = diff(Some((snaps.last().unwrap(), View::All)), &next, View::All);
-                mirror.apply(next.tick, Some(snaps.last().unwrap().tick), &body).unwrap();
-                prop_assert_eq!(mirror.entities(), next.entities.as_slice());
-                snaps.push(next);
-            }
-        }
-    }
-
-    #[test]
-    fn wrong_baseline_and_bad_checksum_are_refused_without_change() {
-        let snap = WorldSnapshot::new(Tick(5), vec![]);
-        let body = diff(None, &snap, View::All);
-        let mut m = Mirror::new();
-        assert!(matches!(
-            m.apply(Tick(6), Some(Tick(5)), &body),
-            Err(ApplyError::WrongBaseline { .. })
-        ));
-        let mut bad = body.clone();
-        bad.checksum ^= 1;
-        assert!(matches!(
-            m.apply(Tick(5), None, &bad),
-            Err(ApplyError::ChecksumMismatch { .. })
-        ));
-        assert_eq!(m.tick(), None);
-        m.apply(Tick(5), None, &body).unwrap();
-        assert_eq!(m.tick(), Some(Tick(5)));
-    }
-
-    #[test]
-    fn unknown_and_duplicate_ids_are_refused() {
-        let body = SnapshotBody {
-            despawns: vec![NetId(9)],
-            ..SnapshotBody::default()
-        };
-        assert_eq!(
-            apply_unverified(&[], &body),
-            Err(ApplyError::UnknownEntity(NetId(9)))
-        );
-    }
-}
+#[path = "mirror_props.rs"]
+mod props;

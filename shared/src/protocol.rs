@@ -4,29 +4,16 @@
 //! by `codec`. Variants and fields are only ever appended, and `PROTOCOL_VERSION` goes up
 //! whenever the encoding of an existing message changes.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::delta::SnapshotBody;
 use crate::ids::{InputSeq, NetId, PlayerId, Tick};
+use crate::schema::Schema;
 
 /// The protocol version a client states in `Hello`; a mismatch is refused with a `Bye`.
-pub const PROTOCOL_VERSION: u16 = 1;
-
-/// Bits of `ClientMsg::Input::buttons`.
-pub mod buttons {
-    /// Move up (−y).
-    pub const UP: u8 = 1;
-    /// Move down (+y).
-    pub const DOWN: u8 = 2;
-    /// Move left (−x).
-    pub const LEFT: u8 = 4;
-    /// Move right (+x).
-    pub const RIGHT: u8 = 8;
-    /// Fire along the aim. A press between two ticks is latched, never lost.
-    pub const FIRE: u8 = 16;
-    /// Every defined bit; the server ignores the rest.
-    pub const ALL: u8 = UP | DOWN | LEFT | RIGHT | FIRE;
-}
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// A message from a client to the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,15 +30,14 @@ pub enum ClientMsg {
         /// A signed join token, required when the server runs with an auth secret.
         auth: Option<String>,
     },
-    /// The player's current controls. Held buttons and aim replace the previous ones;
-    /// a `FIRE` press is latched until the next tick consumes it.
+    /// The player's current input: the game's own input type, encoded as the schema's
+    /// input layout says (bincode of the game's serde type). The game decides how a newer
+    /// input merges with one the tick has not yet consumed, so no discrete action is lost.
     Input {
         /// Increases by one per input; echoed back as `SnapshotHeader::input_ack`.
         seq: InputSeq,
-        /// `buttons::*` bits held.
-        buttons: u8,
-        /// Aim direction, 65536 steps per turn (see `quant::aim_to_angle`).
-        aim: u16,
+        /// The encoded input.
+        data: Vec<u8>,
     },
     /// The newest snapshot tick the client has applied (flow control, RTT, resume).
     Ack {
@@ -63,7 +49,7 @@ pub enum ClientMsg {
         /// Any client clock value; echoed back unchanged.
         client_time: u64,
     },
-    /// A chat line for everyone in the arena.
+    /// A chat line for everyone in the game.
     Chat {
         /// The text (length-capped by the server).
         text: String,
@@ -78,23 +64,6 @@ pub struct Resume {
     /// The newest snapshot tick the client has applied and still holds; `None` if it kept
     /// nothing (then the first snapshot is a full state).
     pub tick: Option<Tick>,
-}
-
-/// What the client needs to know about the arena to draw and predict it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ArenaInfo {
-    /// The scenario being played (`demo`, `arena`, `crowd`, `cubes`).
-    pub scenario: String,
-    /// Width in world units.
-    pub width: u32,
-    /// Height in world units.
-    pub height: u32,
-    /// Player speed in world units per second (for client-side prediction).
-    pub player_speed: u32,
-    /// Player radius in world units.
-    pub player_radius: u32,
-    /// Interest radius in world units; 0 means the client sees everything.
-    pub view_radius: u32,
 }
 
 /// The per-client part of a snapshot message. The body that follows it is shared by every
@@ -155,40 +124,14 @@ impl ByeCode {
     }
 }
 
-/// Something that happened in the game, for kill feeds and join/leave lines.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum GameEvent {
-    /// A player joined (or came back).
-    Joined {
-        /// Who.
-        player: PlayerId,
-        /// Their name.
-        name: String,
-    },
-    /// A player left for good.
-    Left {
-        /// Who.
-        player: PlayerId,
-        /// Their name.
-        name: String,
-    },
-    /// One player knocked out another.
-    Knockout {
-        /// Who fired the shot.
-        by: PlayerId,
-        /// Who was knocked out.
-        victim: PlayerId,
-    },
-}
-
 /// A message from the server to a client.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ServerMsg {
     /// The answer to a good `Hello`.
     Welcome {
         /// The player's id.
         player: PlayerId,
-        /// The player's own entity.
+        /// The player's own entity (it exists once the game spawns it).
         entity: NetId,
         /// Ticks (and snapshots) per second.
         tick_hz: u16,
@@ -196,8 +139,9 @@ pub enum ServerMsg {
         tick: Tick,
         /// Present this in a later `Hello` to take this player back after a drop.
         resume_token: String,
-        /// The arena being played.
-        arena: ArenaInfo,
+        /// The game's replication schema: how to read snapshots, write inputs and read
+        /// events.
+        schema: Arc<Schema>,
     },
     /// The client's view at `header.tick`, as a delta from `header.baseline`.
     Snapshot {
@@ -224,13 +168,31 @@ pub enum ServerMsg {
         /// What they said.
         text: String,
     },
-    /// A game event.
-    Event(GameEvent),
+    /// A game event: the game's own event type, encoded as the schema's event layout
+    /// says.
+    Event {
+        /// The encoded event.
+        data: Vec<u8>,
+    },
     /// The server is closing this connection; a WebSocket close frame follows.
     Bye {
         /// Machine-readable reason.
         code: ByeCode,
         /// Human-readable reason.
         reason: String,
+    },
+    /// A player joined (or came back).
+    Joined {
+        /// Who.
+        player: PlayerId,
+        /// Their name.
+        name: String,
+    },
+    /// A player left for good.
+    Left {
+        /// Who.
+        player: PlayerId,
+        /// Their name.
+        name: String,
     },
 }

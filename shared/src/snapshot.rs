@@ -1,96 +1,39 @@
 //! The snapshot model: an immutable, quantized picture of the world at one tick.
 //!
 //! The server captures one `WorldSnapshot` per tick; every session diffs against it.
-//! Entities are kept sorted by `NetId`, so two snapshots diff in one merge pass and a
-//! client mirror applies a delta without hashing.
+//! Each entity is its net id, the set of registered components it has (a bit per
+//! component, in schema order) and their quantized values. Entities are kept sorted by
+//! `NetId`, so two snapshots diff in one merge pass and a mirror applies a delta without
+//! hashing.
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{NetId, PlayerId, Tick};
-
-/// What an entity is, so a client knows how to draw it and which fields matter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum EntityKind {
-    /// A player's avatar.
-    Player,
-    /// A wandering NPC orb (the demo's targets, the scenarios' NPCs).
-    Orb,
-    /// A projectile fired by a player.
-    Projectile,
-    /// A box of the `cubes` bandwidth scenario.
-    Cube,
-}
-
-impl EntityKind {
-    /// The kind's index on the wire (bincode writes enum variants as their index).
-    #[must_use]
-    pub fn index(self) -> u32 {
-        match self {
-            EntityKind::Player => 0,
-            EntityKind::Orb => 1,
-            EntityKind::Projectile => 2,
-            EntityKind::Cube => 3,
-        }
-    }
-}
+use crate::ids::{NetId, Tick};
+use crate::schema::Schema;
 
 /// One entity's replicated state, already quantized.
-///
-/// `kind`, `owner` and `name` are static for an entity's life: a change to them is sent as
-/// a fresh spawn. The rest are dynamic and sent as small deltas when they change.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct EntityState {
-    /// What the entity is.
-    pub kind: EntityKind,
-    /// The player who controls it (their avatar) or fired it (a projectile).
-    pub owner: Option<PlayerId>,
-    /// Display name (players only; empty otherwise). Shared, so capture never copies it.
-    pub name: Arc<str>,
-    /// X in fixed point (see `quant::POS_SCALE`).
-    pub x: i32,
-    /// Y in fixed point; +y is down on screen.
-    pub y: i32,
-    /// Facing, 256 steps per turn.
-    pub angle: u8,
-    /// Score (players), or a kind-specific counter.
-    pub score: i32,
-    /// Hit points left (players, orbs), 0 where it does not apply.
-    pub hp: u8,
-}
-
-impl EntityState {
-    /// An NPC orb at (`x`, `y`) (fixed point): one hit point, facing +x, no owner.
-    #[must_use]
-    pub fn orb(x: i32, y: i32) -> EntityState {
-        EntityState {
-            kind: EntityKind::Orb,
-            owner: None,
-            name: "".into(),
-            x,
-            y,
-            angle: 0,
-            score: 0,
-            hp: 1,
-        }
-    }
-
-    /// True when the static part (kind, owner, name) is the same, so a field delta can
-    /// carry `self` to `other`.
-    #[must_use]
-    pub fn same_identity(&self, other: &EntityState) -> bool {
-        self.kind == other.kind && self.owner == other.owner && self.name == other.name
-    }
-}
-
-/// An entity as it appears in a snapshot: its network id and state.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Entity {
     /// Stable network id.
     pub id: NetId,
-    /// Quantized state.
-    pub state: EntityState,
+    /// Which registered components it has: bit `c` for the schema's component `c`.
+    pub components: u64,
+    /// The numeric values of its components, in schema order, fields in declared order.
+    pub nums: Vec<i32>,
+    /// The string values of its components, in the same order. Shared, so capture never
+    /// copies a name.
+    pub strs: Vec<Arc<str>>,
+}
+
+impl Entity {
+    /// True when `other` has the same components and strings, so a field delta can carry
+    /// `self` to `other`; otherwise `other` is sent whole.
+    #[must_use]
+    pub fn same_shape(&self, other: &Entity) -> bool {
+        self.components == other.components && self.strs == other.strs
+    }
 }
 
 /// The world at one tick: every replicated entity, sorted by id.
@@ -120,18 +63,18 @@ impl WorldSnapshot {
 
     /// Looks up one entity by id.
     #[must_use]
-    pub fn get(&self, id: NetId) -> Option<&EntityState> {
+    pub fn get(&self, id: NetId) -> Option<&Entity> {
         find(&self.entities, id)
     }
 }
 
-/// Finds an entity's state in an id-sorted list.
+/// Finds an entity in an id-sorted list.
 #[must_use]
-pub fn find(entities: &[Entity], id: NetId) -> Option<&EntityState> {
+pub fn find(entities: &[Entity], id: NetId) -> Option<&Entity> {
     entities
         .binary_search_by_key(&id, |e| e.id)
         .ok()
-        .map(|i| &entities[i].state)
+        .map(|i| &entities[i])
 }
 
 /// What part of the world one client is shown.
@@ -139,14 +82,16 @@ pub fn find(entities: &[Entity], id: NetId) -> Option<&EntityState> {
 pub enum View {
     /// Everything (no interest management).
     All,
-    /// Entities within `radius` (fixed point) of a centre (fixed point), plus `always`
-    /// (the viewer's own entity), whatever its distance.
+    /// Entities whose position (the schema's position component) lies within `radius` of
+    /// a centre, all in the position's quantized steps; plus `always` (the viewer's own
+    /// entity) and every entity without a position (game-wide state), whatever the
+    /// distance.
     Radius {
-        /// Centre x, fixed point.
+        /// Centre x.
         cx: i32,
-        /// Centre y, fixed point.
+        /// Centre y.
         cy: i32,
-        /// Radius, fixed point.
+        /// Radius.
         radius: i32,
         /// An entity always in view (the viewer's own avatar).
         always: Option<NetId>,
@@ -156,7 +101,7 @@ pub enum View {
 impl View {
     /// Whether `entity` is visible in this view.
     #[must_use]
-    pub fn contains(&self, entity: &Entity) -> bool {
+    pub fn contains(&self, schema: &Schema, entity: &Entity) -> bool {
         match *self {
             View::All => true,
             View::Radius {
@@ -168,8 +113,11 @@ impl View {
                 if always == Some(entity.id) {
                     return true;
                 }
-                let dx = i64::from(entity.state.x) - i64::from(cx);
-                let dy = i64::from(entity.state.y) - i64::from(cy);
+                let Some((x, y)) = schema.position_of(entity.components, &entity.nums) else {
+                    return true;
+                };
+                let dx = i64::from(x) - i64::from(cx);
+                let dy = i64::from(y) - i64::from(cy);
                 let r = i64::from(radius);
                 dx * dx + dy * dy <= r * r
             }

@@ -1,11 +1,13 @@
 //! Golden byte vectors: the contract between the Rust codec and the browser's JS codec.
 //!
-//! This test builds one or more example of every `ClientMsg`, `ServerMsg`, `ByeCode`,
-//! `GameEvent` and `EntityKind` variant, encodes each with the real codec, and writes the
-//! bytes (hex) next to the expected values (JSON) into `tests/golden/vectors.json`. The
-//! JavaScript test (`client-demo/web/test/`) decodes every vector and compares, re-encodes
-//! the client messages, and replays the snapshot chain through its mirror, checksums
-//! included.
+//! This test builds one or more example of every `ClientMsg`, `ServerMsg` and `ByeCode`
+//! variant, for a golden schema that uses every field encoding and input type, encodes
+//! each with the real codec, and writes the bytes (hex) next to the expected values
+//! (JSON) into `tests/golden/vectors.json`, with inputs encoded and events decoded by the
+//! schema's layouts. The JavaScript test (`client-demo/web/test/`) reads the schema from
+//! the Welcome vector, decodes every vector and compares, re-encodes the client messages
+//! and the inputs, and replays the snapshot chain through its schema-driven mirror,
+//! checksums included.
 //!
 //! When the file exists, this test verifies it instead: a protocol change that alters any
 //! byte fails here until the vectors are regenerated with `TICKWIRE_UPDATE_GOLDEN=1` — and
@@ -24,10 +26,13 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 use tickwire_shared::checksum::entity_hash;
 use tickwire_shared::codec::{decode_client, decode_server, encode_client, encode_server};
-use tickwire_shared::{ClientMsg, Mirror, PROTOCOL_VERSION, ServerMsg};
+use tickwire_shared::layout::{decode_event, decode_fields};
+use tickwire_shared::{ClientMsg, Encoding, Mirror, PROTOCOL_VERSION, Prim, ServerMsg};
 
-use cases::{client_vectors, server_vectors, worlds};
-use forms::{ALL_BYE, bye_name, client_json, entity_json, event_json, kind_name, server_json};
+use cases::{
+    client_vectors, event_bytes, events, input_bytes, inputs, schema, server_vectors, worlds,
+};
+use forms::{ALL_BYE, bye_name, client_json, entity_json, layout_json, server_json};
 
 /// Where the vectors live, relative to this crate.
 fn vectors_path() -> PathBuf {
@@ -37,7 +42,7 @@ fn vectors_path() -> PathBuf {
 /// The names every message-type variant must appear under at least once, so a new
 /// variant cannot be added without a vector (the matches above do not compile without
 /// it, and this list makes the coverage explicit).
-fn covered(client: &[(&str, ClientMsg)], server: &[(String, ServerMsg)]) -> Vec<String> {
+fn covered(client: &[(String, ClientMsg)], server: &[(String, ServerMsg)]) -> Vec<String> {
     let mut out = Vec::new();
     for (_, m) in client {
         out.push(format!(
@@ -48,24 +53,39 @@ fn covered(client: &[(&str, ClientMsg)], server: &[(String, ServerMsg)]) -> Vec<
     for (_, m) in server {
         let j = server_json(m);
         out.push(format!("server/{}", j["type"].as_str().unwrap_or("")));
-        if let ServerMsg::Event(e) = m {
-            out.push(format!(
-                "event/{}",
-                event_json(e)["type"].as_str().unwrap_or("")
-            ));
-        }
         if let ServerMsg::Bye { code, .. } = m {
             out.push(format!("bye/{}", bye_name(*code)));
         }
-        if let ServerMsg::Snapshot { body, .. } = m {
-            for s in &body.spawns {
-                out.push(format!("kind/{}", kind_name(s.state.kind)));
+        if let ServerMsg::Welcome { schema, .. } = m {
+            for c in &schema.def().components {
+                for f in &c.fields {
+                    out.push(format!("encoding/{}", encoding_name(&f.encoding)));
+                }
+            }
+            for f in &schema.def().input {
+                out.push(format!("prim/{:?}", f.prim));
             }
         }
     }
     out.sort();
     out.dedup();
     out
+}
+
+fn encoding_name(e: &Encoding) -> &'static str {
+    match e {
+        Encoding::Fixed { .. } => "Fixed",
+        Encoding::Angle { .. } => "Angle",
+        Encoding::Int { .. } => "Int",
+        Encoding::Bool => "Bool",
+        Encoding::Enum { .. } => "Enum",
+        Encoding::Player => "Player",
+        Encoding::Str { .. } => "Str",
+    }
+}
+
+fn prim_name(p: Prim) -> String {
+    format!("prim/{p:?}")
 }
 
 fn build() -> Value {
@@ -85,17 +105,34 @@ fn build() -> Value {
             "server/Chat",
             "server/Event",
             "server/Bye",
-            "event/Joined",
-            "event/Left",
-            "event/Knockout",
-            "kind/Player",
-            "kind/Orb",
-            "kind/Projectile",
-            "kind/Cube",
+            "server/Joined",
+            "server/Left",
+            "encoding/Fixed",
+            "encoding/Angle",
+            "encoding/Int",
+            "encoding/Bool",
+            "encoding/Enum",
+            "encoding/Player",
+            "encoding/Str",
         ]
         .iter()
         .map(|s| s.to_string())
         .chain(ALL_BYE.iter().map(|c| format!("bye/{}", bye_name(*c))))
+        .chain(
+            [
+                Prim::U8,
+                Prim::U16,
+                Prim::U32,
+                Prim::U64,
+                Prim::I32,
+                Prim::I64,
+                Prim::Bool,
+                Prim::F32,
+                Prim::Str,
+            ]
+            .into_iter()
+            .map(prim_name),
+        )
         .collect();
         v.sort();
         v
@@ -122,7 +159,8 @@ fn build() -> Value {
         "snapshot_coalesced",
         "snapshot_empty",
     ];
-    let mut mirror = Mirror::new();
+    let s = schema();
+    let mut mirror = Mirror::new(s.clone());
     for step in chain {
         let Some((_, ServerMsg::Snapshot { header, body })) =
             server.iter().find(|(n, _)| n == step)
@@ -143,11 +181,33 @@ fn build() -> Value {
         .map(|e| json!({"entity": entity_json(e), "hash": entity_hash(e)}))
         .collect();
 
+    // Inputs encoded by the layout, and the same bytes decoded back.
+    let input_list: Vec<Value> = inputs()
+        .iter()
+        .map(|(name, values)| {
+            let bytes = input_bytes(values);
+            assert_eq!(&decode_fields(&s.def().input, &bytes).expect("decodes"), values);
+            json!({"name": name, "values": values.iter().map(layout_json).collect::<Vec<_>>(), "hex": hex(&bytes)})
+        })
+        .collect();
+    let event_list: Vec<Value> = events()
+        .iter()
+        .map(|(name, variant, values)| {
+            let bytes = event_bytes(*variant, values);
+            let (def, back) = decode_event(&s.def().events, &bytes).expect("decodes");
+            assert_eq!(&back, values);
+            json!({"name": name, "variant": def.name, "values": values.iter().map(layout_json).collect::<Vec<_>>(), "hex": hex(&bytes)})
+        })
+        .collect();
+
     json!({
         "about": "Generated by shared/tests/golden.rs from the Rust codec; checked by client-demo/web/test/. Regenerate with TICKWIRE_UPDATE_GOLDEN=1 cargo test -p tickwire-shared --test golden.",
         "protocol_version": PROTOCOL_VERSION,
+        "schema": serde_json::to_value(&*s).expect("a schema is JSON"),
         "client": client_json_list,
         "server": server_json_list,
+        "inputs": input_list,
+        "events": event_list,
         "mirror_chain": {
             "steps": chain,
             "final_tick": mirror.tick().map(|t| t.0),

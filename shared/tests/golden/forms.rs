@@ -3,21 +3,23 @@
 //! until it has a form here (and so a golden vector).
 
 use serde_json::{Value, json};
+use tickwire_shared::layout::Value as LayoutValue;
 use tickwire_shared::{
-    ArenaInfo, ByeCode, ClientMsg, Entity, EntityKind, EntityState, EntityUpdate, FieldChanges,
-    GameEvent, ServerMsg, SnapshotBody, SnapshotHeader,
+    ByeCode, ClientMsg, Entity, ServerMsg, SnapshotBody, SnapshotHeader, Updates,
 };
 
 pub fn u64s(v: u64) -> Value {
     Value::String(v.to_string())
 }
 
-pub fn kind_name(k: EntityKind) -> &'static str {
-    match k {
-        EntityKind::Player => "Player",
-        EntityKind::Orb => "Orb",
-        EntityKind::Projectile => "Projectile",
-        EntityKind::Cube => "Cube",
+/// A layout value: integers as JSON numbers when exact in a double, else strings.
+pub fn layout_json(v: &LayoutValue) -> Value {
+    match v {
+        LayoutValue::Int(i) if i.unsigned_abs() < (1u64 << 53) => json!(i),
+        LayoutValue::Int(i) => Value::String(i.to_string()),
+        LayoutValue::Bool(b) => json!(b),
+        LayoutValue::F32(f) => json!(f64::from(*f)),
+        LayoutValue::Str(s) => json!(s),
     }
 }
 
@@ -53,36 +55,24 @@ pub const ALL_BYE: [ByeCode; 11] = [
 ];
 
 pub fn entity_json(e: &Entity) -> Value {
-    let Entity { id, state } = e;
-    let EntityState {
-        kind,
-        owner,
-        name,
-        x,
-        y,
-        angle,
-        score,
-        hp,
-    } = state;
+    let Entity {
+        id,
+        components,
+        nums,
+        strs,
+    } = e;
     json!({
         "id": id.0,
-        "kind": kind_name(*kind),
-        "owner": owner.map(|p| p.0),
-        "name": &**name,
-        "x": x, "y": y, "angle": angle, "score": score, "hp": hp,
+        "components": u64s(*components),
+        "nums": nums,
+        "strs": strs.iter().map(|s| &**s).collect::<Vec<_>>(),
     })
 }
 
-pub fn update_json(u: &EntityUpdate) -> Value {
-    let EntityUpdate { id, changes } = u;
-    let FieldChanges {
-        x,
-        y,
-        angle,
-        score,
-        hp,
-    } = changes;
-    json!({ "id": id.0, "x": x, "y": y, "angle": angle, "score": score, "hp": hp })
+pub fn updates_json(u: &Updates) -> Value {
+    u.iter()
+        .map(|(id, mask, deltas)| json!({ "id": id.0, "mask": u64s(mask), "deltas": deltas }))
+        .collect()
 }
 
 pub fn body_json(b: &SnapshotBody) -> Value {
@@ -94,7 +84,7 @@ pub fn body_json(b: &SnapshotBody) -> Value {
     } = b;
     json!({
         "spawns": spawns.iter().map(entity_json).collect::<Vec<_>>(),
-        "updates": updates.iter().map(update_json).collect::<Vec<_>>(),
+        "updates": updates_json(updates),
         "despawns": despawns.iter().map(|d| d.0).collect::<Vec<_>>(),
         "checksum": checksum,
     })
@@ -113,28 +103,14 @@ pub fn client_json(m: &ClientMsg) -> Value {
                 .map(|r| json!({"token": r.token, "tick": r.tick.map(|t| t.0)}));
             json!({"type": "Hello", "protocol": protocol, "name": name, "resume": resume, "auth": auth})
         }
-        ClientMsg::Input { seq, buttons, aim } => {
-            json!({"type": "Input", "seq": seq.0, "buttons": buttons, "aim": aim})
+        ClientMsg::Input { seq, data } => {
+            json!({"type": "Input", "seq": seq.0, "data": data})
         }
         ClientMsg::Ack { tick } => json!({"type": "Ack", "tick": tick.0}),
         ClientMsg::Ping { client_time } => {
             json!({"type": "Ping", "client_time": u64s(*client_time)})
         }
         ClientMsg::Chat { text } => json!({"type": "Chat", "text": text}),
-    }
-}
-
-pub fn event_json(e: &GameEvent) -> Value {
-    match e {
-        GameEvent::Joined { player, name } => {
-            json!({"type": "Joined", "player": player.0, "name": name})
-        }
-        GameEvent::Left { player, name } => {
-            json!({"type": "Left", "player": player.0, "name": name})
-        }
-        GameEvent::Knockout { by, victim } => {
-            json!({"type": "Knockout", "by": by.0, "victim": victim.0})
-        }
     }
 }
 
@@ -146,24 +122,12 @@ pub fn server_json(m: &ServerMsg) -> Value {
             tick_hz,
             tick,
             resume_token,
-            arena,
+            schema,
         } => {
-            let ArenaInfo {
-                scenario,
-                width,
-                height,
-                player_speed,
-                player_radius,
-                view_radius,
-            } = arena;
             json!({
                 "type": "Welcome", "player": player.0, "entity": entity.0, "tick_hz": tick_hz,
                 "tick": tick.0, "resume_token": resume_token,
-                "arena": {
-                    "scenario": scenario, "width": width, "height": height,
-                    "player_speed": player_speed, "player_radius": player_radius,
-                    "view_radius": view_radius,
-                },
+                "schema": serde_json::to_value(&**schema).expect("a schema is JSON"),
             })
         }
         ServerMsg::Snapshot { header, body } => {
@@ -189,9 +153,15 @@ pub fn server_json(m: &ServerMsg) -> Value {
         ServerMsg::Chat { from, name, text } => {
             json!({"type": "Chat", "from": from.0, "name": name, "text": text})
         }
-        ServerMsg::Event(e) => json!({"type": "Event", "event": event_json(e)}),
+        ServerMsg::Event { data } => json!({"type": "Event", "data": data}),
         ServerMsg::Bye { code, reason } => {
             json!({"type": "Bye", "code": bye_name(*code), "reason": reason})
+        }
+        ServerMsg::Joined { player, name } => {
+            json!({"type": "Joined", "player": player.0, "name": name})
+        }
+        ServerMsg::Left { player, name } => {
+            json!({"type": "Left", "player": player.0, "name": name})
         }
     }
 }
