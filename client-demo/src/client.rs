@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
+use tickwire_shared::codec::encode_value;
+use tickwire_shared::layout::{Value, encode_fields};
 use tickwire_shared::{ClientMsg, InputSeq, Mirror, PROTOCOL_VERSION, Resume, Tick};
 
 use crate::conn::{Conn, Recv};
@@ -131,12 +134,48 @@ impl Client {
         }
     }
 
-    /// Sends the controls held now (`buttons::*` bits) and the aim (65536 steps per
-    /// turn), stamped with the next input seq, which is returned.
-    pub async fn send_input(&mut self, buttons: u8, aim: u16) -> Result<InputSeq, ClientError> {
+    /// Sends the game's input (its own input type, the one the server's game declares),
+    /// stamped with the next input seq, which is returned.
+    pub async fn send_input<I: Serialize>(&mut self, input: &I) -> Result<InputSeq, ClientError> {
+        self.send_input_bytes(encode_value(input)).await
+    }
+
+    /// Sends an input by the schema's input layout, field by field by name: fields not
+    /// named are sent as zero (false, an empty string). For tools that play any game
+    /// without its Rust types. A name the layout lacks, or a value that does not fit its
+    /// field, is `ClientError::Input`.
+    pub async fn send_input_fields(
+        &mut self,
+        fields: &[(&str, Value)],
+    ) -> Result<InputSeq, ClientError> {
+        let layout = &self.welcome.schema.def().input;
+        if let Some((name, _)) = fields
+            .iter()
+            .find(|(n, _)| !layout.iter().any(|f| f.name == *n))
+        {
+            return Err(ClientError::Input(format!(
+                "the game's input has no field {name:?}"
+            )));
+        }
+        let values: Vec<Value> = layout
+            .iter()
+            .map(|f| {
+                fields
+                    .iter()
+                    .find(|(n, _)| *n == f.name)
+                    .map_or_else(|| zero(f.prim), |(_, v)| v.clone())
+            })
+            .collect();
+        let bytes =
+            encode_fields(layout, &values).map_err(|e| ClientError::Input(e.to_string()))?;
+        self.send_input_bytes(bytes).await
+    }
+
+    /// Sends an already-encoded input.
+    async fn send_input_bytes(&mut self, data: Vec<u8>) -> Result<InputSeq, ClientError> {
         let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
         let seq = InputSeq(self.last_input.0.wrapping_add(1));
-        conn.queue(&ClientMsg::Input { seq, buttons, aim })?;
+        conn.queue(&ClientMsg::Input { seq, data })?;
         self.last_input = seq;
         conn.send_queued().await?;
         Ok(seq)
@@ -180,7 +219,7 @@ impl Client {
     }
 
     /// What the server said when we joined: player id, own entity, tick rate, resume
-    /// token, arena.
+    /// token, the game's schema.
     #[must_use]
     pub fn welcome(&self) -> &Welcome {
         &self.welcome
@@ -266,4 +305,15 @@ async fn handshake(
             waited,
             what: "connect and Welcome",
         })?
+}
+
+/// The zero value of a layout field.
+fn zero(prim: tickwire_shared::Prim) -> Value {
+    use tickwire_shared::Prim;
+    match prim {
+        Prim::Bool => Value::Bool(false),
+        Prim::F32 => Value::F32(0.0),
+        Prim::Str => Value::Str(String::new()),
+        _ => Value::Int(0),
+    }
 }

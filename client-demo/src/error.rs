@@ -45,6 +45,10 @@ pub enum ClientError {
     /// The outgoing queue is full because the server stopped reading.
     #[error("{0} messages queued and the server is not reading")]
     Backlogged(usize),
+    /// An input does not fit the game's input layout (a field it lacks, a value out of
+    /// its field's range).
+    #[error("input: {0}")]
+    Input(String),
     /// The connection is closed (by either side); nothing more can be sent or received.
     #[error("connection closed")]
     Closed,

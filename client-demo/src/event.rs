@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tickwire_shared::{ByeCode, GameEvent, InputSeq, PlayerId, Tick};
+use tickwire_shared::{ByeCode, InputSeq, PlayerId, Tick};
 
 /// One thing that happened on the connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,7 +29,28 @@ pub enum ClientEvent {
         server_time_ms: u64,
     },
     /// A game event (join, leave, knockout).
-    Game(GameEvent),
+
+    /// A player joined (or came back).
+    Joined {
+        /// Who.
+        player: PlayerId,
+        /// Their name.
+        name: String,
+    },
+    /// A player left for good.
+    Left {
+        /// Who.
+        player: PlayerId,
+        /// Their name.
+        name: String,
+    },
+    /// A game event, encoded as the game's event type: decode it with
+    /// `tickwire_shared::codec::decode_server_value::<MyEvent>(&data)`, or by the schema's
+    /// event layout (`tickwire_shared::layout::decode_event`).
+    Game {
+        /// The encoded event.
+        data: Vec<u8>,
+    },
     /// The server is closing the connection; a close frame follows.
     Bye {
         /// Machine-readable reason.

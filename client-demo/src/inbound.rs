@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
 use tickwire_shared::codec::{decode_server, peek_snapshot_header};
-use tickwire_shared::{Mirror, ServerMsg, SnapshotBody, SnapshotHeader, Tick};
+
+use tickwire_shared::{Mirror, Schema, SchemaDef, ServerMsg, SnapshotBody, SnapshotHeader, Tick};
 
 use crate::clock::PingClock;
 use crate::error::ClientError;
@@ -48,7 +50,7 @@ impl Inbound {
     pub(crate) fn new(mode: Mode) -> Inbound {
         Inbound {
             mode,
-            mirror: Mirror::new(),
+            mirror: Mirror::new(no_schema()),
             clock: PingClock::start(),
             last_tick: None,
             last_rtt: None,
@@ -60,7 +62,7 @@ impl Inbound {
     /// Drops the mirrored world and tick history: the next connection is a different
     /// player (or server), whose first snapshot is a full state.
     pub(crate) fn forget_world(&mut self) {
-        self.mirror = Mirror::new();
+        self.mirror = Mirror::new(self.mirror.schema().clone());
         self.last_tick = None;
     }
 
@@ -104,15 +106,22 @@ impl Inbound {
                 tick_hz,
                 tick,
                 resume_token,
-                arena,
-            } => Ok(Welcome {
-                player,
-                entity,
-                tick_hz,
-                tick,
-                resume_token,
-                arena,
-            }),
+                schema,
+            } => {
+                // A different game (or a first Welcome) starts the mirror afresh.
+                if *self.mirror.schema() != schema {
+                    self.mirror = Mirror::new(schema.clone());
+                    self.last_tick = None;
+                }
+                Ok(Welcome {
+                    player,
+                    entity,
+                    tick_hz,
+                    tick,
+                    resume_token,
+                    schema,
+                })
+            }
             ServerMsg::Bye { code, reason } => Err(ClientError::Refused { code, reason }),
             other => Err(ClientError::Protocol(format!(
                 "expected Welcome, got {}",
@@ -148,7 +157,9 @@ impl Inbound {
                     server_time_ms,
                 }
             }
-            ServerMsg::Event(e) => ClientEvent::Game(e),
+            ServerMsg::Event { data } => ClientEvent::Game { data },
+            ServerMsg::Joined { player, name } => ClientEvent::Joined { player, name },
+            ServerMsg::Left { player, name } => ClientEvent::Left { player, name },
             ServerMsg::Bye { code, reason } => ClientEvent::Bye { code, reason },
             ServerMsg::Welcome { .. } => {
                 return Err(ClientError::Protocol(
@@ -210,9 +221,16 @@ fn variant_name(msg: &ServerMsg) -> &'static str {
         ServerMsg::Snapshot { .. } => "Snapshot",
         ServerMsg::Pong { .. } => "Pong",
         ServerMsg::Chat { .. } => "Chat",
-        ServerMsg::Event(_) => "Event",
+        ServerMsg::Event { .. } => "Event",
         ServerMsg::Bye { .. } => "Bye",
+        ServerMsg::Joined { .. } => "Joined",
+        ServerMsg::Left { .. } => "Left",
     }
+}
+
+/// The schema of a mirror before any Welcome: no components.
+fn no_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(SchemaDef::default()).expect("an empty schema is valid"))
 }
 
 #[cfg(test)]
@@ -220,14 +238,48 @@ mod tests {
     use super::*;
     use tickwire_shared::codec::{encode_body, encode_server, encode_snapshot};
     use tickwire_shared::{
-        ApplyError, ArenaInfo, ByeCode, Entity, EntityState, InputSeq, NetId, PlayerId, View,
-        WorldSnapshot, diff,
+        ApplyError, ByeCode, ComponentDef, Encoding, Entity, FieldDef, InputSeq, NetId, PlayerId,
+        View, WorldSnapshot, diff,
     };
+
+    fn schema() -> Arc<Schema> {
+        Arc::new(
+            Schema::new(SchemaDef {
+                game: "t".into(),
+                components: vec![ComponentDef {
+                    name: "X".into(),
+                    fields: vec![FieldDef::new("x", Encoding::int(-100, 100))],
+                }],
+                ..SchemaDef::default()
+            })
+            .unwrap(),
+        )
+    }
+
+    fn welcome() -> ServerMsg {
+        ServerMsg::Welcome {
+            player: PlayerId(7),
+            entity: NetId(70),
+            tick_hz: 30,
+            tick: Tick(5),
+            resume_token: "tok".into(),
+            schema: schema(),
+        }
+    }
+
+    /// An inbound side that has been welcomed into the test game.
+    fn welcomed(mode: Mode) -> Inbound {
+        let mut inb = Inbound::new(mode);
+        inb.on_handshake(&encode_server(&welcome())).unwrap();
+        inb
+    }
 
     fn orb(id: u32, x: i32) -> Entity {
         Entity {
             id: NetId(id),
-            state: EntityState::orb(x, 0),
+            components: 1,
+            nums: vec![x],
+            strs: vec![],
         }
     }
 
@@ -237,7 +289,7 @@ mod tests {
             baseline: from.map(|f| f.tick),
             input_ack: InputSeq(3),
         };
-        let body = diff(from.map(|f| (f, View::All)), to, View::All);
+        let body = diff(&schema(), from.map(|f| (f, View::All)), to, View::All);
         encode_snapshot(&header, &encode_body(&body))
     }
 
@@ -250,7 +302,7 @@ mod tests {
     #[test]
     fn mirror_mode_applies_verifies_counts_and_acks() {
         let (a, b) = worlds();
-        let mut inb = Inbound::new(Mode::Mirror);
+        let mut inb = welcomed(Mode::Mirror);
         let full = snapshot_bytes(None, &a);
         let r = inb.on_message(&full).unwrap();
         assert_eq!(r.ack, Some(Tick(10)));
@@ -279,9 +331,9 @@ mod tests {
     #[test]
     fn a_bad_checksum_is_a_counted_desync_and_leaves_the_mirror_alone() {
         let (a, b) = worlds();
-        let mut inb = Inbound::new(Mode::Mirror);
+        let mut inb = welcomed(Mode::Mirror);
         inb.on_message(&snapshot_bytes(None, &a)).unwrap();
-        let mut body = diff(Some((&a, View::All)), &b, View::All);
+        let mut body = diff(&schema(), Some((&a, View::All)), &b, View::All);
         body.checksum ^= 0x55;
         let bad = encode_server(&ServerMsg::Snapshot {
             header: SnapshotHeader {
@@ -303,7 +355,7 @@ mod tests {
     #[test]
     fn count_only_mode_acks_without_decoding_the_body() {
         let (a, b) = worlds();
-        let mut inb = Inbound::new(Mode::CountOnly);
+        let mut inb = welcomed(Mode::CountOnly);
         // A delta whose baseline we never had: fine when only counting.
         let r = inb.on_message(&snapshot_bytes(Some(&a), &b)).unwrap();
         assert_eq!(r.ack, Some(b.tick));
@@ -318,7 +370,7 @@ mod tests {
     #[test]
     fn a_snapshot_going_back_in_time_is_refused() {
         let (a, _) = worlds();
-        let mut inb = Inbound::new(Mode::CountOnly);
+        let mut inb = welcomed(Mode::CountOnly);
         let bytes = snapshot_bytes(None, &a);
         inb.on_message(&bytes).unwrap();
         assert!(matches!(
@@ -329,7 +381,7 @@ mod tests {
 
     #[test]
     fn other_messages_become_events_without_acks() {
-        let mut inb = Inbound::new(Mode::Mirror);
+        let mut inb = welcomed(Mode::Mirror);
         let sent = inb.clock().stamp();
         let pong = encode_server(&ServerMsg::Pong {
             client_time: sent,
@@ -360,29 +412,14 @@ mod tests {
 
     #[test]
     fn the_handshake_takes_welcome_and_turns_bye_into_refused() {
-        let arena = ArenaInfo {
-            scenario: "demo".into(),
-            width: 100,
-            height: 100,
-            player_speed: 1,
-            player_radius: 1,
-            view_radius: 0,
-        };
-        let welcome = ServerMsg::Welcome {
-            player: PlayerId(7),
-            entity: NetId(70),
-            tick_hz: 30,
-            tick: Tick(5),
-            resume_token: "tok".into(),
-            arena: arena.clone(),
-        };
         let mut inb = Inbound::new(Mode::Mirror);
-        let w = inb.on_handshake(&encode_server(&welcome)).unwrap();
+        let w = inb.on_handshake(&encode_server(&welcome())).unwrap();
         assert_eq!(
             (w.player, w.entity, w.tick_hz),
             (PlayerId(7), NetId(70), 30)
         );
-        assert_eq!(w.arena, arena);
+        assert_eq!(w.schema, schema());
+        assert_eq!(inb.mirror().schema(), &schema());
         let bye = encode_server(&ServerMsg::Bye {
             code: ByeCode::ProtocolMismatch,
             reason: "protocol 9 is not 1".into(),

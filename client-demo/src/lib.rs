@@ -1,5 +1,7 @@
-//! The Tickwire Rust client library: connect to a server, mirror the world by applying
-//! and verifying snapshots (acked automatically), and send inputs, chat and pings.
+//! The Tickwire Rust client library: connect to a server running any game, mirror the
+//! world by applying and verifying snapshots by the game's schema (acked automatically),
+//! read components back typed (`client.mirror().get::<Position>(id)`), and send inputs
+//! (the game's own input type, or fields by name), chat and pings.
 //!
 //! Tests, the headless bots and the soak tool all use it. One `Client` is one player;
 //! it spawns no tasks, so hundreds share a runtime cheaply. `wss://` URLs trust the
@@ -14,7 +16,10 @@
 //! let mut inputs = tokio::time::interval(std::time::Duration::from_millis(50));
 //! loop {
 //!     tokio::select! {
-//!         _ = inputs.tick() => { client.send_input(tickwire_shared::buttons::RIGHT, 0).await?; }
+//!         _ = inputs.tick() => {
+//!             // Any serde type the game's input is; or fields by name, by the schema.
+//!             client.send_input_fields(&[("buttons", tickwire_shared::Value::Int(8))]).await?;
+//!         }
 //!         event = client.next_event() => match event? {
 //!             ClientEvent::Snapshot(s) => println!("tick {}: {} entities", s.tick, client.mirror().entities().len()),
 //!             ClientEvent::Closed(_) => break,

@@ -1,9 +1,11 @@
 //! What the server told this client when it joined (`ServerMsg::Welcome`).
 
-use tickwire_shared::{ArenaInfo, NetId, PlayerId, Tick};
+use std::sync::Arc;
+
+use tickwire_shared::{NetId, PlayerId, Schema, Tick};
 
 /// The session facts from the server's `Welcome`, kept for the life of the connection.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Welcome {
     /// This client's player id (chat `from`, entity `owner`).
     pub player: PlayerId,
@@ -15,6 +17,6 @@ pub struct Welcome {
     pub tick: Tick,
     /// Present this in `ConnectOptions::resume` to take this player back after a drop.
     pub resume_token: String,
-    /// The arena being played.
-    pub arena: ArenaInfo,
+    /// The game's schema: how its snapshots, inputs and events are encoded.
+    pub schema: Arc<Schema>,
 }

@@ -1,6 +1,6 @@
-//! The server: binds the HTTP routes (`/ws`, `/healthz`, `/metrics`, the browser demo at
-//! `/`) on one port, starts the tick thread, and runs until the shutdown token fires,
-//! then waits for every session to say goodbye.
+//! The server: binds the HTTP routes (`/ws`, `/healthz`, `/metrics`, `/schema`, the
+//! browser client at `/`) on one port, starts the tick thread for a game, and runs until
+//! the shutdown token fires, then waits for every session to say goodbye.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,7 +14,10 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use thiserror::Error;
-use tickwire_shared::{ArenaInfo, ByeCode, Tick, WorldSnapshot};
+use tickwire_shared::codec::encode_value;
+use tickwire_shared::layout::decode_fields;
+use tickwire_shared::schema::SchemaError;
+use tickwire_shared::{ByeCode, Schema, Tick, WorldSnapshot};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, broadcast, watch};
 use tokio_util::sync::CancellationToken;
@@ -25,12 +28,14 @@ use crate::admission::{IpLimiter, origin_allowed};
 use crate::config::{Config, ConfigError};
 use crate::frame::{Frame, History};
 use crate::game::Game;
-use crate::lobby::Lobby;
+use crate::inputs::Inputs;
 use crate::metrics::Metrics;
 use crate::net_ids::NetIds;
 use crate::replication::BodyCache;
 use crate::resume::ResumeBook;
+use crate::roster::Roster;
 use crate::session;
+use crate::sim::Sim;
 use crate::tick_loop::TickLoop;
 use crate::tls::{TlsError, TlsListener};
 use crate::upgrade_deadline::{Deadlined, Pending};
@@ -62,14 +67,22 @@ pub enum ServerError {
     /// The TLS certificate or key could not be used (the message names the file).
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The game's replication declaration is invalid.
+    #[error("the game's schema is invalid: {0}")]
+    Schema(#[from] SchemaError),
+    /// The game's declared input layout does not read its input type's bytes.
+    #[error("the game's input layout does not match its input type: {0}")]
+    InputLayout(String),
 }
 
 /// State shared by every session.
 pub struct App {
     /// The configuration.
     pub config: Config,
-    /// Input slots and the join/leave queue.
-    pub lobby: Arc<Lobby>,
+    /// Player ids, input slots and the join/leave queue.
+    pub roster: Arc<Roster>,
+    /// The game's schema, sent in every Welcome and on `/schema`.
+    pub schema: Arc<Schema>,
     /// The newest frame.
     pub frames: watch::Receiver<Arc<Frame>>,
     /// Chat and events, encoded once, for every session.
@@ -86,8 +99,6 @@ pub struct App {
     pub tracker: TaskTracker,
     /// Net id allocator (avatars get theirs at Hello).
     pub ids: NetIds,
-    /// What Welcome tells clients about the arena.
-    pub arena: ArenaInfo,
     /// Live resume tokens and parked players.
     pub resume: ResumeBook,
     /// Open connections per IP address.
@@ -111,27 +122,34 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts serving on `listener`: spawns the tick thread and the HTTP server. Stops
-    /// when `shutdown` is cancelled; `wait` then returns once everything has ended.
-    pub fn start(
+    /// Starts serving game `G` (with its settings `game`) on `listener`: spawns the tick
+    /// thread and the HTTP server. Stops when `shutdown` is cancelled; `wait` then
+    /// returns once everything has ended.
+    pub fn start<G: Game>(
         listener: TcpListener,
         config: Config,
+        game: G::Config,
         shutdown: CancellationToken,
     ) -> Result<Server, ServerError> {
         config.validate()?;
+        let ids = NetIds::default();
+        let sim = Sim::<G>::with_ids(&game, config.tick_hz, ids.clone())?;
+        let schema = sim.schema().clone();
+        // A layout that cannot read the real input's bytes would make every browser input
+        // malformed: refuse to start instead.
+        decode_fields(&schema.def().input, &encode_value(&G::Input::default()))
+            .map_err(|e| ServerError::InputLayout(e.to_string()))?;
         // Before any thread starts, so a bad certificate leaves nothing running.
         let tls = crate::tls::load_from_config(&config)?;
         let addr = listener.local_addr().map_err(|source| ServerError::Io {
             context: "reading the listen address",
             source,
         })?;
-        let ids = NetIds::default();
-        let game = Game::new(&config, ids.clone());
-        let rules = game.rules().clone();
-        let (lobby, commands) = Lobby::new(config.max_sessions);
-        let lobby = Arc::new(lobby);
+        let inputs = Arc::new(Inputs::<G>::default());
+        let (roster, commands) = Roster::new(config.max_sessions, inputs.clone());
+        let roster = Arc::new(roster);
         let first = Arc::new(Frame {
-            snapshot: Arc::new(game.capture()),
+            snapshot: Arc::new(sim.capture()),
             input_acks: Vec::new(),
         });
         let (frames_tx, frames_rx) = watch::channel(first.clone());
@@ -142,8 +160,8 @@ impl Server {
         // every snapshot a client can receive is one the history can answer for.
         history.push(first.snapshot.clone());
         let tick_loop = TickLoop {
-            game,
-            lobby: lobby.clone(),
+            sim,
+            inputs,
             commands,
             frames: frames_tx,
             history: history.clone(),
@@ -158,26 +176,18 @@ impl Server {
             context: "starting the tick thread",
             source,
         })?;
-        let arena = ArenaInfo {
-            scenario: config.scenario.name().to_owned(),
-            width: config.arena_width,
-            height: config.arena_height,
-            player_speed: rules.player_speed as u32,
-            player_radius: rules.player_radius as u32,
-            view_radius: config.view_radius,
-        };
         let app = Arc::new(App {
             permits: Arc::new(Semaphore::new(config.max_sessions)),
             config,
-            lobby,
+            roster,
+            cache: BodyCache::new(schema.clone()),
+            schema,
             frames: frames_rx,
             broadcast,
-            cache: BodyCache::default(),
             metrics,
             shutdown: shutdown.clone(),
             tracker: TaskTracker::new(),
             ids,
-            arena,
             resume: ResumeBook::default(),
             ips: Arc::new(IpLimiter::default()),
             pending: Arc::new(Pending::default()),
@@ -187,6 +197,7 @@ impl Server {
             .route("/ws", get(ws_handler))
             .route("/healthz", get(healthz))
             .route("/metrics", get(metrics_handler))
+            .route("/schema", get(schema_handler))
             .with_state(app.clone())
             .merge(crate::web::router());
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
@@ -252,6 +263,12 @@ impl Server {
         self.history.at(tick)
     }
 
+    /// The game's schema (what clients are sent in Welcome).
+    #[must_use]
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.app.schema
+    }
+
     /// The server's metrics, rendered as Prometheus text.
     #[must_use]
     pub fn metrics_text(&self) -> String {
@@ -293,13 +310,16 @@ impl Server {
     }
 }
 
-/// Runs a server on `listener` until `shutdown` fires and everything has stopped.
-pub async fn run(
+/// Runs game `G` on `listener` until `shutdown` fires and everything has stopped.
+pub async fn run<G: Game>(
     listener: TcpListener,
     config: Config,
+    game: G::Config,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
-    Server::start(listener, config, shutdown)?.wait().await
+    Server::start::<G>(listener, config, game, shutdown)?
+        .wait()
+        .await
 }
 
 async fn ws_handler(
@@ -376,7 +396,7 @@ async fn expire_parked(app: Arc<App>) {
             _ = every.tick() => {
                 for parked in app.resume.expire(std::time::Instant::now(), grace) {
                     tracing::info!(player = %parked.player, "resume grace over; removing the player");
-                    app.lobby.leave(parked.player);
+                    app.roster.leave(parked.player);
                 }
             }
         }
@@ -401,4 +421,21 @@ async fn metrics_handler(State(app): State<Arc<App>>) -> Response {
         app.metrics.render(),
     )
         .into_response()
+}
+
+/// The game's schema as JSON: what a client needs to decode its snapshots, encode its
+/// inputs and read its events (the same schema every Welcome carries).
+async fn schema_handler(State(app): State<Arc<App>>) -> Response {
+    match serde_json::to_string_pretty(&*app.schema) {
+        Ok(json) => (
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            json,
+        )
+            .into_response(),
+        Err(e) => (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot render the schema: {e}"),
+        )
+            .into_response(),
+    }
 }

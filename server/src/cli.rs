@@ -1,24 +1,34 @@
-//! The command line: flags (each with a `TICKWIRE_*` environment variable) layered over
-//! the config file over the built-in defaults.
+//! The engine's command line: flags (each with a `TICKWIRE_*` environment variable)
+//! layered over the config file over the built-in defaults. Any game's binary takes them
+//! (`Cli`, or `EngineArgs` flattened into its own parser); `--game-set KEY=VALUE` sets a
+//! key of the game's own `[game]` settings.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::config::{Config, ConfigError, Scenario};
+use crate::config::{Config, ConfigError};
 
-/// Tickwire: an authoritative multiplayer game-state sync server.
+/// A Tickwire game server.
 ///
 /// Settings come from the built-in defaults (assets/tickwire.toml), then --config FILE,
-/// then --scenario's defining values, then the flags below. Every flag can also be given
-/// as an environment variable, e.g. TICKWIRE_PORT=9000.
+/// then the flags below. Every flag can also be given as an environment variable, e.g.
+/// TICKWIRE_PORT=9000.
 #[derive(Debug, Parser)]
-#[command(name = "tickwire", version, about, long_about)]
+#[command(version, about, long_about)]
 pub struct Cli {
     /// Something other than serving.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The engine's settings.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// The engine's flags, for any game's command line.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EngineArgs {
     /// A TOML config file; keys it leaves out keep their defaults.
     #[arg(long, env = "TICKWIRE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -28,24 +38,11 @@ pub struct Cli {
     /// Port to listen on (default 7777); 0 picks a free port and prints it.
     #[arg(long, env = "TICKWIRE_PORT")]
     pub port: Option<u16>,
-    /// What to simulate: the playable demo, or a benchmark scenario (arena: 1000×1000,
-    /// 500 NPCs, full view; crowd: 4000×4000, 1000 NPCs, view radius 600; cubes: 901
-    /// cubes at 60 Hz).
-    #[arg(long, env = "TICKWIRE_SCENARIO", value_enum)]
-    pub scenario: Option<Scenario>,
     /// Ticks (and snapshots) per second (default 30).
     #[arg(long, env = "TICKWIRE_TICK_HZ")]
     pub tick_hz: Option<u32>,
-    /// Arena size in world units, WIDTHxHEIGHT (default 2000x1200 for the demo).
-    #[arg(long, env = "TICKWIRE_ARENA", value_parser = parse_arena, value_name = "WxH")]
-    pub arena: Option<(u32, u32)>,
-    /// NPC count: orbs in the demo (default 24), NPCs or cubes in the scenarios.
-    #[arg(long, env = "TICKWIRE_NPCS")]
-    pub npcs: Option<u32>,
-    /// Seed of the simulation's random numbers (default 1): same seed and inputs, same game.
-    #[arg(long, env = "TICKWIRE_SEED")]
-    pub seed: Option<u64>,
-    /// Interest radius in world units; 0 (default) means everyone sees everything.
+    /// Interest radius in world units around each player's entity; 0 (default) means
+    /// everyone sees everything.
     #[arg(long, env = "TICKWIRE_VIEW_RADIUS")]
     pub view_radius: Option<u32>,
     /// Most concurrent sessions (default 2000); one more is told "server full".
@@ -131,6 +128,16 @@ pub struct Cli {
     /// PEM private key for --tls-cert.
     #[arg(long, env = "TICKWIRE_TLS_KEY", value_name = "FILE")]
     pub tls_key: Option<PathBuf>,
+    /// Sets one key of the game's own settings (the config file's [game] table), as a
+    /// TOML value: --game-set width=800 --game-set name='"blue"' (repeatable).
+    #[arg(
+        long = "game-set",
+        env = "TICKWIRE_GAME_SET",
+        value_delimiter = ';',
+        value_parser = parse_game_set,
+        value_name = "KEY=VALUE"
+    )]
+    pub game_set: Vec<(String, toml::Value)>,
 }
 
 /// Subcommands.
@@ -172,7 +179,25 @@ pub fn parse_duration_secs(s: &str) -> Result<u64, String> {
         .ok_or_else(|| "duration too long".to_owned())
 }
 
-fn parse_arena(s: &str) -> Result<(u32, u32), String> {
+/// `KEY=VALUE` with a TOML value; a bare word that is not TOML is taken as a string.
+fn parse_game_set(s: &str) -> Result<(String, toml::Value), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))?;
+    let k = k.trim();
+    if k.is_empty() {
+        return Err(format!("no key in {s:?}"));
+    }
+    let v = v.trim();
+    let value = toml::from_str::<toml::Table>(&format!("v = {v}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(v.to_owned()));
+    Ok((k.to_owned(), value))
+}
+
+/// `WIDTHxHEIGHT`, as two numbers.
+pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let (w, h) = s
         .split_once(['x', 'X'])
         .ok_or_else(|| format!("expected WIDTHxHEIGHT, got {s:?}"))?;
@@ -187,16 +212,23 @@ fn parse_arena(s: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
-impl Cli {
-    /// Builds the configuration: defaults, then the file, then scenario, then flags.
-    pub fn to_config(&self) -> Result<Config, ConfigError> {
-        let mut c = match &self.config {
-            Some(path) => Config::from_file(path)?,
-            None => Config::builtin()?,
-        };
-        if let Some(s) = self.scenario {
-            s.apply_defaults(&mut c);
+impl EngineArgs {
+    /// The configuration file's settings (or the built-in defaults), before any flag.
+    pub fn base_config(&self) -> Result<Config, ConfigError> {
+        match &self.config {
+            Some(path) => Config::from_file(path),
+            None => Config::builtin(),
         }
+    }
+
+    /// Builds the configuration: defaults, then the file, then the flags.
+    pub fn to_config(&self) -> Result<Config, ConfigError> {
+        self.apply(self.base_config()?)
+    }
+
+    /// Applies the flags on top of `c` (a base config a launcher may have adjusted) and
+    /// validates the result.
+    pub fn apply(&self, mut c: Config) -> Result<Config, ConfigError> {
         macro_rules! set {
             ($($field:ident),*) => { $( if let Some(v) = self.$field { c.$field = v; } )* };
         }
@@ -204,8 +236,6 @@ impl Cli {
             bind,
             port,
             tick_hz,
-            npcs,
-            seed,
             view_radius,
             max_sessions,
             max_message_bytes,
@@ -237,9 +267,8 @@ impl Cli {
         if self.auth_secret.is_some() {
             c.auth_secret.clone_from(&self.auth_secret);
         }
-        if let Some((w, h)) = self.arena {
-            c.arena_width = w;
-            c.arena_height = h;
+        for (k, v) in &self.game_set {
+            c.game.insert(k.clone(), v.clone());
         }
         // The flags replace the file's certificate and key as a pair, so one flag alone
         // fails validation instead of pairing with the other half from the file.
@@ -257,25 +286,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn flags_override_scenario_which_overrides_defaults() {
+    fn flags_override_defaults_and_game_keys_reach_the_game_table() {
         let cli = Cli::try_parse_from([
             "tickwire",
-            "--scenario",
-            "arena",
-            "--npcs",
-            "7",
-            "--arena",
-            "300x200",
+            "--tick-hz",
+            "20",
+            "--game-set",
+            "width=300",
+            "--game-set",
+            "label=blue",
         ])
         .unwrap();
-        let c = cli.to_config().unwrap();
+        let c = cli.engine.to_config().unwrap();
+        assert_eq!(c.tick_hz, 20);
+        assert_eq!(c.game.get("width"), Some(&toml::Value::Integer(300)));
         assert_eq!(
-            (c.scenario, c.npcs, c.arena_width, c.arena_height, c.tick_hz),
-            (Scenario::Arena, 7, 300, 200, 30)
+            c.game.get("label"),
+            Some(&toml::Value::String("blue".into()))
         );
-        assert!(Cli::try_parse_from(["tickwire", "--arena", "big"]).is_err());
+        assert!(Cli::try_parse_from(["tickwire", "--game-set", "novalue"]).is_err());
         let bad = Cli::try_parse_from(["tickwire", "--tick-hz", "0"]).unwrap();
-        assert!(bad.to_config().is_err());
+        assert!(bad.engine.to_config().is_err());
+        assert_eq!(parse_size("300x200"), Ok((300, 200)));
+        assert!(parse_size("big").is_err());
     }
 
     #[test]
@@ -294,7 +327,7 @@ mod tests {
             "--auth-secret=0123456789abcdef0123",
         ])
         .unwrap();
-        let c = cli.to_config().unwrap();
+        let c = cli.engine.to_config().unwrap();
         assert_eq!(
             (
                 c.input_rate_hz,

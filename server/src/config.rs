@@ -1,11 +1,13 @@
-//! Server configuration: one plain struct with documented defaults, loaded from a TOML
+//! Engine configuration: one plain struct with documented defaults, loaded from a TOML
 //! file (the shipped `assets/tickwire.toml` by default) and overridden by command-line
 //! flags and `TICKWIRE_*` environment variables. Built once at start and passed down.
+//! The file's `[game]` table is the game's own section, read into the game's config type.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -14,63 +16,6 @@ use crate::priority::TickPriority;
 /// The built-in defaults, identical to `assets/tickwire.toml`, so the server runs the
 /// same from any directory.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../assets/tickwire.toml");
-
-/// Which world the server simulates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Scenario {
-    /// The playable demo game: move, aim, shoot orbs and each other.
-    Demo,
-    /// Cross-framework benchmark: 1000×1000, K random-walking NPCs, full view, 30 Hz.
-    Arena,
-    /// Scale benchmark: 4000×4000, 1000 NPCs, interest management (view radius 600).
-    Crowd,
-    /// Bandwidth benchmark: 901 cubes, 10–20% of them moving, 60 Hz, full view.
-    Cubes,
-}
-
-impl Scenario {
-    /// The scenario's name on the wire and in logs.
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Scenario::Demo => "demo",
-            Scenario::Arena => "arena",
-            Scenario::Crowd => "crowd",
-            Scenario::Cubes => "cubes",
-        }
-    }
-
-    /// Applies the scenario's defining settings (world size, NPC count, tick rate, view)
-    /// on top of `config`. Flags given explicitly are applied after this by the caller.
-    pub fn apply_defaults(self, config: &mut Config) {
-        config.scenario = self;
-        match self {
-            Scenario::Demo => {}
-            Scenario::Arena => {
-                config.arena_width = 1000;
-                config.arena_height = 1000;
-                config.npcs = 500;
-                config.tick_hz = 30;
-                config.view_radius = 0;
-            }
-            Scenario::Crowd => {
-                config.arena_width = 4000;
-                config.arena_height = 4000;
-                config.npcs = 1000;
-                config.tick_hz = 30;
-                config.view_radius = 600;
-            }
-            Scenario::Cubes => {
-                config.arena_width = 1000;
-                config.arena_height = 1000;
-                config.npcs = 901;
-                config.tick_hz = 60;
-                config.view_radius = 0;
-            }
-        }
-    }
-}
 
 /// Everything the server can be told. Field names match the TOML keys.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -82,17 +27,8 @@ pub struct Config {
     pub port: u16,
     /// Simulation ticks (and snapshots) per second.
     pub tick_hz: u32,
-    /// The world to simulate.
-    pub scenario: Scenario,
-    /// Arena width in world units.
-    pub arena_width: u32,
-    /// Arena height in world units.
-    pub arena_height: u32,
-    /// NPC count (orbs in the demo, NPCs in the benchmark scenarios, cubes in `cubes`).
-    pub npcs: u32,
-    /// Seed of the simulation's random number generator (deterministic given inputs).
-    pub seed: u64,
-    /// Interest radius in world units; 0 means every client sees everything.
+    /// Interest radius in world units around each player's own entity (by the schema's
+    /// position); 0 means every client sees everything.
     pub view_radius: u32,
     /// Most concurrent sessions; one more is told "server full".
     pub max_sessions: usize,
@@ -145,6 +81,8 @@ pub struct Config {
     pub upgrade_timeout_ms: u64,
     /// Scheduling priority of the tick thread (best effort; the log says what it got).
     pub tick_priority: TickPriority,
+    /// The game's own settings (the `[game]` table), read by `game_config`.
+    pub game: toml::Table,
 }
 
 impl Default for Config {
@@ -153,11 +91,6 @@ impl Default for Config {
             bind: IpAddr::from([127, 0, 0, 1]),
             port: 7777,
             tick_hz: 30,
-            scenario: Scenario::Demo,
-            arena_width: 2000,
-            arena_height: 1200,
-            npcs: 24,
-            seed: 1,
             view_radius: 0,
             max_sessions: 2000,
             max_message_bytes: 1024,
@@ -182,6 +115,7 @@ impl Default for Config {
             tls_key: None,
             upgrade_timeout_ms: 10_000,
             tick_priority: TickPriority::Realtime,
+            game: toml::Table::new(),
         }
     }
 }
@@ -249,14 +183,6 @@ impl Config {
         if !(1..=240).contains(&self.tick_hz) {
             return bad("tick_hz", "must be between 1 and 240");
         }
-        if !(100..=100_000).contains(&self.arena_width)
-            || !(100..=100_000).contains(&self.arena_height)
-        {
-            return bad("arena", "width and height must be between 100 and 100000");
-        }
-        if self.npcs > 100_000 {
-            return bad("npcs", "must be at most 100000");
-        }
         if self.max_sessions == 0 {
             return bad("max_sessions", "must be at least 1");
         }
@@ -282,6 +208,19 @@ impl Config {
             return bad("max_name_chars/max_chat_chars", "must be at least 1");
         }
         Ok(())
+    }
+
+    /// The game's settings, read from the `[game]` table into the game's config type
+    /// (keys it leaves out keep that type's defaults; unknown keys are refused if the
+    /// type says so).
+    pub fn game_config<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        self.game
+            .clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                path: "the [game] settings".to_owned(),
+                message: e.to_string(),
+            })
     }
 
     /// One tick's duration.
@@ -319,10 +258,24 @@ mod tests {
     }
 
     #[test]
-    fn scenario_defaults_follow_the_design() {
-        let mut c = Config::default();
-        Scenario::Crowd.apply_defaults(&mut c);
-        assert_eq!((c.arena_width, c.npcs, c.view_radius), (4000, 1000, 600));
-        assert_eq!(c.send_window_ticks(), 15);
+    fn the_game_table_is_read_into_the_games_type() {
+        #[derive(Deserialize, Default, Debug, PartialEq)]
+        #[serde(default, deny_unknown_fields)]
+        struct G {
+            width: u32,
+            seed: u64,
+        }
+        let c = Config::from_toml("tick_hz = 20\n[game]\nwidth = 640\n", "x.toml").unwrap();
+        assert_eq!(
+            c.game_config::<G>().unwrap(),
+            G {
+                width: 640,
+                seed: 0
+            }
+        );
+        let c = Config::from_toml("[game]\nwidht = 1\n", "x.toml").unwrap();
+        let err = c.game_config::<G>().unwrap_err().to_string();
+        assert!(err.contains("widht"), "{err}");
+        assert_eq!(Config::default().send_window_ticks(), 15);
     }
 }

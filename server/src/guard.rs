@@ -7,14 +7,14 @@
 
 use std::time::{Duration, Instant};
 
-use tickwire_shared::{ByeCode, ClientMsg, InputSeq, buttons};
+use tickwire_shared::{ByeCode, ClientMsg, InputSeq};
 
 use crate::config::Config;
 
 /// What to do with one client message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
-    /// Apply it (possibly cleaned: undefined button bits cleared).
+    /// Apply it.
     Accept(ClientMsg),
     /// Ignore it; the label says why (for metrics).
     Drop(&'static str),
@@ -170,11 +170,7 @@ impl Guard {
             ClientMsg::Hello { .. } => {
                 Verdict::End(ByeCode::Malformed, "Hello was already received".into())
             }
-            ClientMsg::Input {
-                seq,
-                buttons: held,
-                aim,
-            } => {
+            ClientMsg::Input { seq, data } => {
                 if !self.inputs.take(now) {
                     return self.drop_or_end(now, "input_rate");
                 }
@@ -188,11 +184,7 @@ impl Guard {
                     }
                 }
                 self.last_seq = Some(seq);
-                Verdict::Accept(ClientMsg::Input {
-                    seq,
-                    buttons: held & buttons::ALL,
-                    aim,
-                })
+                Verdict::Accept(ClientMsg::Input { seq, data })
             }
             ClientMsg::Chat { text } => {
                 if text.chars().count() > self.max_chat_chars {
@@ -229,8 +221,7 @@ mod tests {
     fn input(seq: u32) -> ClientMsg {
         ClientMsg::Input {
             seq: InputSeq(seq),
-            buttons: 0xFF,
-            aim: 3,
+            data: vec![0xFF, 3],
         }
     }
 
@@ -245,17 +236,10 @@ mod tests {
     }
 
     #[test]
-    fn inputs_are_cleaned_and_stale_or_leaping_seqs_dropped() {
+    fn stale_or_leaping_seqs_are_dropped() {
         let t = Instant::now();
         let mut g = Guard::new(&Config::default(), t);
-        assert_eq!(
-            g.check(t, input(5)),
-            Verdict::Accept(ClientMsg::Input {
-                seq: InputSeq(5),
-                buttons: buttons::ALL,
-                aim: 3
-            })
-        );
+        assert_eq!(g.check(t, input(5)), Verdict::Accept(input(5)));
         assert_eq!(g.check(t, input(5)), Verdict::Drop("stale_input"));
         assert_eq!(g.check(t, input(4)), Verdict::Drop("stale_input"));
         assert_eq!(

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use axum::body::Bytes;
 use tickwire_shared::codec::{encode_body, encode_snapshot};
-use tickwire_shared::{NetId, PlayerId, SnapshotHeader, Tick, View, WorldSnapshot, diff};
+use tickwire_shared::{NetId, PlayerId, Schema, SnapshotHeader, Tick, View, WorldSnapshot, diff};
 
 use crate::frame::Frame;
 
@@ -16,8 +16,10 @@ type CacheEntry = ((Option<Tick>, Tick), Arc<OnceLock<Bytes>>);
 
 /// Encoded full-view bodies keyed by (baseline tick, newest tick). Writers that share a
 /// baseline (nearly all of them, when everyone keeps up) share one encoding.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BodyCache {
+    /// The game's schema, which every diff reads by.
+    schema: Arc<Schema>,
     /// Entries for the newest few ticks; older ones are evicted as ticks advance.
     entries: Mutex<Vec<CacheEntry>>,
 }
@@ -26,6 +28,21 @@ pub struct BodyCache {
 const CACHE_TICKS: u32 = 2;
 
 impl BodyCache {
+    /// An empty cache for a game with `schema`.
+    #[must_use]
+    pub fn new(schema: Arc<Schema>) -> BodyCache {
+        BodyCache {
+            schema,
+            entries: Mutex::default(),
+        }
+    }
+
+    /// The game's schema.
+    #[must_use]
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.schema
+    }
+
     /// The encoded full-view body from `baseline` to `latest`.
     pub fn full_view_body(
         &self,
@@ -49,6 +66,7 @@ impl BodyCache {
         // the cell, not the map.
         cell.get_or_init(|| {
             Bytes::from(encode_body(&diff(
+                &self.schema,
                 baseline.map(|b| (b, View::All)),
                 latest,
                 View::All,
@@ -74,22 +92,17 @@ pub struct Replicator {
     acked: Option<(Arc<WorldSnapshot>, View)>,
     /// Most snapshots in flight before the writer waits for acks.
     window: usize,
-    /// Interest radius in fixed point; 0 = full view.
+    /// Interest radius in the position's quantized steps; 0 = full view.
     view_radius: i32,
-    /// Where the view centres when the avatar is not in the snapshot (fixed point).
-    fallback_centre: (i32, i32),
+    /// Where the view centres when the avatar is not in the snapshot: where it was last
+    /// seen (the origin before that).
+    centre: (i32, i32),
 }
 
 impl Replicator {
     /// A replicator for a client that holds nothing yet.
     #[must_use]
-    pub fn new(
-        player: PlayerId,
-        own: NetId,
-        window: u32,
-        view_radius: i32,
-        fallback_centre: (i32, i32),
-    ) -> Replicator {
+    pub fn new(player: PlayerId, own: NetId, window: u32, view_radius: i32) -> Replicator {
         Replicator {
             player,
             own,
@@ -98,7 +111,7 @@ impl Replicator {
             acked: None,
             window: window.max(1) as usize,
             view_radius,
-            fallback_centre,
+            centre: (0, 0),
         }
     }
 
@@ -150,13 +163,17 @@ impl Replicator {
             .collect()
     }
 
-    fn view_for(&self, snapshot: &WorldSnapshot) -> View {
+    fn view_for(&mut self, schema: &Schema, snapshot: &WorldSnapshot) -> View {
         if self.view_radius <= 0 {
             return View::All;
         }
-        let (cx, cy) = snapshot
+        if let Some(p) = snapshot
             .get(self.own)
-            .map_or(self.fallback_centre, |s| (s.x, s.y));
+            .and_then(|e| schema.position_of(e.components, &e.nums))
+        {
+            self.centre = p;
+        }
+        let (cx, cy) = self.centre;
         View::Radius {
             cx,
             cy,
@@ -176,11 +193,12 @@ impl Replicator {
         {
             return None;
         }
-        let view = self.view_for(latest);
+        let view = self.view_for(cache.schema(), latest);
         let body = match (view, &self.baseline) {
             (View::All, Some((b, View::All))) => cache.full_view_body(Some(b), latest),
             (View::All, None) => cache.full_view_body(None, latest),
             (_, base) => Bytes::from(encode_body(&diff(
+                cache.schema(),
                 base.as_ref().map(|(b, v)| (&**b, *v)),
                 latest,
                 view,
@@ -203,7 +221,27 @@ impl Replicator {
 mod tests {
     use super::*;
     use tickwire_shared::codec::decode_server;
-    use tickwire_shared::{Entity, EntityState, InputSeq, Mirror, ServerMsg};
+    use tickwire_shared::{
+        ComponentDef, Encoding, Entity, FieldDef, InputSeq, Mirror, SchemaDef, ServerMsg,
+    };
+
+    fn schema() -> Arc<Schema> {
+        Arc::new(
+            Schema::new(SchemaDef {
+                game: "t".into(),
+                components: vec![ComponentDef {
+                    name: "X".into(),
+                    fields: vec![FieldDef::new("x", Encoding::int(-100, 100))],
+                }],
+                ..SchemaDef::default()
+            })
+            .unwrap(),
+        )
+    }
+
+    fn cache() -> BodyCache {
+        BodyCache::new(schema())
+    }
 
     fn frame(tick: u32, xs: &[i32]) -> Frame {
         let entities = xs
@@ -211,7 +249,9 @@ mod tests {
             .enumerate()
             .map(|(i, &x)| Entity {
                 id: NetId(i as u32 + 1),
-                state: EntityState::orb(x, 0),
+                components: 1,
+                nums: vec![x],
+                strs: vec![],
             })
             .collect();
         Frame {
@@ -232,9 +272,9 @@ mod tests {
 
     #[test]
     fn the_window_closes_until_acks_arrive_then_one_delta_coalesces() {
-        let cache = BodyCache::default();
-        let mut r = Replicator::new(PlayerId(1), NetId(1), 2, 0, (0, 0));
-        let mut m = Mirror::new();
+        let cache = cache();
+        let mut r = Replicator::new(PlayerId(1), NetId(1), 2, 0);
+        let mut m = Mirror::new(schema());
         let h = apply(
             &mut m,
             &r.next_message(&frame(1, &[0, 0]), &cache).unwrap().0,
@@ -262,7 +302,7 @@ mod tests {
         );
         assert_eq!(h.baseline, Some(Tick(2)));
         assert_eq!(
-            m.entities().iter().map(|e| e.state.x).collect::<Vec<_>>(),
+            m.entities().iter().map(|e| e.nums[0]).collect::<Vec<_>>(),
             vec![5, 7]
         );
         assert!(r.next_message(&frame(9, &[5, 7]), &cache).is_none());
@@ -270,9 +310,9 @@ mod tests {
 
     #[test]
     fn a_resumed_client_that_drops_again_at_once_can_resume_from_the_same_tick() {
-        let cache = BodyCache::default();
+        let cache = cache();
         let held = frame(5, &[1, 2]);
-        let r = Replicator::new(PlayerId(1), NetId(1), 4, 0, (0, 0))
+        let r = Replicator::new(PlayerId(1), NetId(1), 4, 0)
             .with_baseline(held.snapshot.clone(), View::All);
         // Nothing written or acked yet: the tick the client holds is still on offer.
         assert_eq!(
@@ -280,10 +320,10 @@ mod tests {
             vec![Tick(5)]
         );
         let mut r = r;
-        let mut m = Mirror::new();
+        let mut m = Mirror::new(schema());
         apply(
             &mut m,
-            &Replicator::new(PlayerId(1), NetId(1), 4, 0, (0, 0))
+            &Replicator::new(PlayerId(1), NetId(1), 4, 0)
                 .next_message(&held, &cache)
                 .unwrap()
                 .0,
@@ -301,7 +341,7 @@ mod tests {
 
     #[test]
     fn clients_with_the_same_baseline_share_one_encoding() {
-        let cache = BodyCache::default();
+        let cache = cache();
         let (a, b) = (frame(1, &[0]), frame(2, &[3]));
         let x = cache.full_view_body(Some(&a.snapshot), &b.snapshot);
         let y = cache.full_view_body(Some(&a.snapshot), &b.snapshot);

@@ -12,7 +12,7 @@ use axum::extract::ws::WebSocket;
 use futures_util::StreamExt;
 use tickwire_shared::codec::encode_server;
 use tickwire_shared::{
-    ByeCode, ClientMsg, NetId, PROTOCOL_VERSION, PlayerId, Resume, ServerMsg, quant,
+    ByeCode, ClientMsg, Encoding, NetId, PROTOCOL_VERSION, PlayerId, Resume, ServerMsg,
 };
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::error::RecvError;
@@ -22,6 +22,7 @@ use tracing::{debug, info, warn};
 use crate::app::App;
 use crate::auth;
 use crate::guard::{Guard, Verdict};
+use crate::inputs::InputRefused;
 use crate::replication::Replicator;
 use crate::resume::Parked;
 use crate::wire::{Delay, End, Inbox, Outbox, classify};
@@ -60,12 +61,12 @@ impl Drop for Departure {
         self.app.resume.unregister(&self.token);
         match self.park.take() {
             Some(parked) if !self.app.shutdown.is_cancelled() => {
-                self.app.lobby.release(self.player);
+                self.app.roster.release(self.player);
                 self.app
                     .resume
                     .park(std::mem::take(&mut self.token), parked);
             }
-            _ => self.app.lobby.leave(self.player),
+            _ => self.app.roster.leave(self.player),
         }
         self.app.metrics.sessions.dec();
     }
@@ -228,19 +229,19 @@ async fn handshake(
         tick_hz: app.config.tick_hz as u16,
         tick: app.frames.borrow().tick(),
         resume_token: who.token.clone(),
-        arena: app.arena.clone(),
+        schema: app.schema.clone(),
     };
     Ok((who, repl, Bytes::from(encode_server(&welcome))))
 }
 
 /// A new player named `name` (already authenticated if required): queues the spawn.
 fn join_player(app: &Arc<App>, name: &str) -> Result<(Identity, Replicator), End> {
-    let player = app.lobby.new_player_id();
+    let player = app.roster.new_player_id();
     let name: Arc<str> = clean_name(name, app.config.max_name_chars)
         .unwrap_or_else(|| format!("player{player}"))
         .into();
     let entity = app.ids.next();
-    app.lobby.join(player, entity, name.clone()).map_err(|_| {
+    app.roster.join(player, entity, name.clone()).map_err(|_| {
         End::Bye(
             ByeCode::ServerFull,
             "server busy: joins are not being accepted".into(),
@@ -275,7 +276,7 @@ async fn resume_player(
         info!("resume token unknown or expired; joining as a new player");
         return None;
     };
-    app.lobby.resume(parked.player);
+    app.roster.resume(parked.player);
     let who = Identity {
         player: parked.player,
         entity: parked.entity,
@@ -292,16 +293,13 @@ async fn resume_player(
 
 fn new_replicator(app: &App, who: &Identity) -> Replicator {
     let cfg = &app.config;
-    Replicator::new(
-        who.player,
-        who.entity,
-        cfg.send_window_ticks(),
-        quant::pos_to_fixed(cfg.view_radius as f32),
-        (
-            quant::pos_to_fixed(cfg.arena_width as f32 / 2.0),
-            quant::pos_to_fixed(cfg.arena_height as f32 / 2.0),
-        ),
-    )
+    // The radius is in world units; the view compares quantized positions.
+    let units = cfg.view_radius as f32;
+    let radius = match app.schema.position_encoding() {
+        Some(Encoding::Fixed { scale, .. }) => (units * scale).round() as i32,
+        _ => units.round() as i32,
+    };
+    Replicator::new(who.player, who.entity, cfg.send_window_ticks(), radius)
 }
 
 /// Reads messages until one is a protocol message (skipping control frames).
@@ -378,13 +376,15 @@ impl Session<'_> {
                     };
                     last_heard = tokio::time::Instant::now();
                     match self.guard.check(Instant::now(), msg) {
-                        Verdict::Accept(msg) => {
-                            if let Some(reply) = self.handle(msg) {
+                        Verdict::Accept(msg) => match self.handle(msg) {
+                            Ok(Some(reply)) => {
                                 if let Err(end) = self.send(outbox, reply).await {
                                     return end;
                                 }
                             }
-                        }
+                            Ok(None) => {}
+                            Err(end) => return end,
+                        },
                         Verdict::Drop(reason) => app.metrics.message_dropped(reason),
                         Verdict::End(code, reason) => return End::Bye(code, reason),
                     }
@@ -418,14 +418,24 @@ impl Session<'_> {
         }
     }
 
-    /// Applies one accepted client message; returns a reply to send, if any.
-    fn handle(&mut self, msg: ClientMsg) -> Option<Bytes> {
+    /// Applies one accepted client message; returns a reply to send, if any, or the
+    /// reason to end the session.
+    fn handle(&mut self, msg: ClientMsg) -> Result<Option<Bytes>, End> {
         let app = self.app;
-        match msg {
+        Ok(match msg {
             ClientMsg::Hello { .. } => None,
-            ClientMsg::Input { seq, buttons, aim } => {
-                if !app.lobby.input(self.who.player, seq, buttons, aim) {
-                    app.metrics.message_dropped("stale_input");
+            ClientMsg::Input { seq, data } => {
+                match app.roster.input(self.who.player, seq, &data) {
+                    Ok(()) => {}
+                    Err(InputRefused::Stale) => app.metrics.message_dropped("stale_input"),
+                    Err(InputRefused::NoSlot) => app.metrics.message_dropped("no_input_slot"),
+                    Err(InputRefused::Invalid(why)) => app.metrics.message_dropped(why),
+                    Err(InputRefused::Malformed(why)) => {
+                        return Err(End::Bye(
+                            ByeCode::Malformed,
+                            format!("input is not this game's input type: {why}"),
+                        ));
+                    }
                 }
                 None
             }
@@ -458,7 +468,7 @@ impl Session<'_> {
                 }
                 None
             }
-        }
+        })
     }
 }
 

@@ -1,7 +1,7 @@
-//! The tick thread: a dedicated OS thread that owns the game world and, every period on
-//! absolute deadlines, applies joins, leaves and inputs, steps the world, captures a
-//! snapshot and publishes it. It never awaits, never touches a socket, never encodes per
-//! client; its cost grows with entities, not with clients.
+//! The tick thread: a dedicated OS thread that owns the game and its world and, every
+//! period on absolute deadlines, applies joins, leaves and inputs, steps the game,
+//! captures a snapshot and publishes it. It never awaits, never touches a socket, never
+//! encodes per client; its cost grows with entities, not with clients.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -9,16 +9,18 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use tickwire_shared::ServerMsg;
-use tickwire_shared::codec::encode_server;
+use tickwire_shared::codec::{encode_server, encode_value};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::frame::{Frame, History};
-use crate::game::Game;
-use crate::lobby::{Lobby, LobbyCommand};
+use crate::game::{Game, PlayerInfo};
+use crate::inputs::Inputs;
 use crate::metrics::Metrics;
 use crate::priority::TickPriority;
+use crate::roster::RosterCommand;
+use crate::sim::Sim;
 use crate::timing::TickTimer;
 
 /// How many periods behind schedule the loop may fall before it stops catching up and
@@ -27,13 +29,13 @@ use crate::timing::TickTimer;
 const MAX_CATCH_UP: u32 = 3;
 
 /// Everything the tick thread owns or talks to.
-pub struct TickLoop {
-    /// The world.
-    pub game: Game,
+pub struct TickLoop<G: Game> {
+    /// The game, its world and its capture.
+    pub sim: Sim<G>,
     /// Input slots, read each tick.
-    pub lobby: Arc<Lobby>,
+    pub inputs: Arc<Inputs<G>>,
     /// Joins and leaves, drained each tick.
-    pub commands: mpsc::Receiver<LobbyCommand>,
+    pub commands: mpsc::Receiver<RosterCommand>,
     /// Where each tick's frame is published.
     pub frames: watch::Sender<Arc<Frame>>,
     /// Recent snapshots, for inspection.
@@ -52,7 +54,7 @@ pub struct TickLoop {
     pub priority: TickPriority,
 }
 
-impl TickLoop {
+impl<G: Game> TickLoop<G> {
     /// Starts the loop on its own thread.
     pub fn spawn(self) -> std::io::Result<JoinHandle<()>> {
         std::thread::Builder::new()
@@ -78,8 +80,8 @@ impl TickLoop {
             if let Some(s) = timer.record(deadline, started, duration, &self.metrics) {
                 info!(
                     ticks = s.ticks,
-                    entities = self.game.entity_count(),
-                    players = self.game.player_count(),
+                    entities = self.sim.world().len(),
+                    players = self.sim.player_count(),
                     "tick p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms; start lateness p99 {:.3} ms, max {:.3} ms; overruns {}",
                     s.duration_p50_us as f64 / 1000.0,
                     s.duration_p99_us as f64 / 1000.0,
@@ -100,46 +102,57 @@ impl TickLoop {
         }
     }
 
-    /// One tick: lobby changes, inputs, simulation, capture, publish.
+    /// One tick: roster changes, inputs, simulation, capture, publish.
     pub fn tick(&mut self) {
+        let mut said = Vec::new();
         while let Ok(cmd) = self.commands.try_recv() {
             match cmd {
-                LobbyCommand::Join {
+                RosterCommand::Join {
                     player,
                     entity,
                     name,
-                } => self.game.join(player, entity, name),
-                LobbyCommand::Leave { player } => {
-                    self.game.leave(player);
+                } => {
+                    let info = PlayerInfo {
+                        id: player,
+                        name: name.clone(),
+                        entity,
+                    };
+                    if self.sim.join(&info) {
+                        said.push(ServerMsg::Joined {
+                            player,
+                            name: name.to_string(),
+                        });
+                    }
+                }
+                RosterCommand::Leave { player } => {
+                    if let Some(name) = self.sim.leave(player) {
+                        said.push(ServerMsg::Left {
+                            player,
+                            name: name.to_string(),
+                        });
+                    }
                 }
             }
         }
-        let mut input_acks = Vec::with_capacity(self.lobby.inputs.len());
-        for mut entry in self.lobby.inputs.iter_mut() {
-            let player = *entry.key();
-            let slot = entry.value_mut();
-            if slot.dirty {
-                self.game
-                    .set_controls(player, slot.buttons, slot.aim, slot.fire_pressed);
-                slot.dirty = false;
-                slot.fire_pressed = false;
-            }
-            input_acks.push((player, slot.seq));
-        }
-        input_acks.sort_unstable_by_key(|(p, _)| *p);
-        self.game.step();
-        let snapshot = Arc::new(self.game.capture());
+        let sim = &mut self.sim;
+        let input_acks = self.inputs.drain(|player, input| sim.input(player, input));
+        let snapshot = Arc::new(self.sim.step());
         self.metrics.entities.set(snapshot.entities.len() as i64);
         self.history.push(snapshot.clone());
         self.frames.send_replace(Arc::new(Frame {
             snapshot,
             input_acks,
         }));
-        for event in self.game.drain_events() {
+        let events = self
+            .sim
+            .drain_events()
+            .into_iter()
+            .map(|e| ServerMsg::Event {
+                data: encode_value(&e),
+            });
+        for msg in said.into_iter().chain(events) {
             // No subscribers (nobody connected) is fine.
-            let _ = self
-                .broadcast
-                .send(Bytes::from(encode_server(&ServerMsg::Event(event))));
+            let _ = self.broadcast.send(Bytes::from(encode_server(&msg)));
         }
     }
 }

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tickwire_client::{Client, ConnectOptions};
-use tickwire_server::{Config, Server};
+use tickwire_server::games::demo::{Demo, DemoConfig};
+use tickwire_server::{Config, Game, Server};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -15,14 +16,22 @@ use crate::wait::within;
 /// How long a clean server stop may take.
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The defaults every end-to-end test starts from: the demo game at 30 Hz, a fixed seed,
-/// full view (so a mirror can be compared with the whole server snapshot).
+/// The engine defaults every end-to-end test starts from: 30 Hz, full view (so a mirror
+/// can be compared with the whole server snapshot).
 #[must_use]
 pub fn test_config() -> Config {
     Config {
-        seed: 42,
         view_radius: 0,
         ..Config::default()
+    }
+}
+
+/// The demo game with a fixed seed, as the tests play it.
+#[must_use]
+pub fn demo_config() -> DemoConfig {
+    DemoConfig {
+        seed: 42,
+        ..DemoConfig::default()
     }
 }
 
@@ -37,13 +46,18 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts a server with `config` on a free port of 127.0.0.1.
+    /// Starts the demo game (`demo_config`) with `config` on a free port of 127.0.0.1.
     pub async fn start(config: Config) -> TestServer {
+        TestServer::start_game::<Demo>(config, demo_config()).await
+    }
+
+    /// Starts game `G` with `config` and its settings `game` on a free port of 127.0.0.1.
+    pub async fn start_game<G: Game>(config: Config, game: G::Config) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|e| panic!("cannot bind 127.0.0.1:0: {e}"));
         let shutdown = CancellationToken::new();
-        let server = Server::start(listener, config, shutdown.clone())
+        let server = Server::start::<G>(listener, config, game, shutdown.clone())
             .unwrap_or_else(|e| panic!("the server did not start: {e}"));
         let addr = server.local_addr();
         TestServer {

@@ -121,7 +121,7 @@ async fn malformed_messages_get_bye_and_close_and_others_carry_on() {
         &mut bystander,
         WAIT,
         "the rogue's entity to be despawned",
-        |c, _| c.mirror().get(rogue_e).is_none(),
+        |c, _| c.mirror().entity(rogue_e).is_none(),
     )
     .await;
     server.stop().await;

@@ -48,7 +48,11 @@ async fn tokens_from_the_token_command_are_accepted_and_bad_ones_refused() {
         &mut ann,
         std::time::Duration::from_secs(5),
         "ann's avatar",
-        |c, _| c.mirror().get(me).is_some_and(|s| &*s.name == "ann"),
+        |c, _| {
+            c.mirror()
+                .get::<tickwire_server::games::components::Player>(me)
+                .is_some_and(|p| &*p.name == "ann")
+        },
     )
     .await;
 

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use tickwire_client::{Client, ClientEvent};
 use tickwire_server::Config;
-use tickwire_shared::quant::fixed_to_pos;
-use tickwire_shared::{EntityKind, NetId, buttons};
+use tickwire_server::games::components::{Body, Player};
+use tickwire_server::games::controls::{Controls, DOWN, FIRE, LEFT, RIGHT, UP};
+use tickwire_shared::NetId;
 use tickwire_tests::{TestServer, next_snapshot, test_config, wait_for};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -31,11 +32,11 @@ fn assert_mirror_matches_server(server: &TestServer, client: &Client, who: &str)
 
 /// The x of `entity` in `client`'s mirror, in world units.
 fn x_of(client: &Client, entity: NetId) -> f32 {
-    let state = client
+    client
         .mirror()
-        .get(entity)
-        .unwrap_or_else(|| panic!("entity {entity} is not mirrored"));
-    fixed_to_pos(state.x)
+        .get::<Body>(entity)
+        .unwrap_or_else(|| panic!("entity {entity} has no mirrored body"))
+        .x
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,32 +61,31 @@ async fn two_players_see_move_chat_late_join_and_leave() {
         (&mut bob, ann_e, ann_id, "ann"),
     ] {
         wait_for(me, WAIT, "the other player's entity", |c, _| {
-            c.mirror().get(other_e).is_some()
+            c.mirror().entity(other_e).is_some()
         })
         .await;
-        let other = me.mirror().get(other_e).cloned();
-        let other = other.unwrap_or_else(|| panic!("entity {other_e} vanished"));
-        assert_eq!(other.kind, EntityKind::Player);
-        assert_eq!(other.owner, Some(other_id));
+        let other = me.mirror().get::<Player>(other_e);
+        let other = other.unwrap_or_else(|| panic!("entity {other_e} is no player"));
+        assert_eq!(other.owner, other_id);
         assert_eq!(&*other.name, other_name);
     }
 
     // Ann walks towards the middle; Bob's mirror shows her moving that way.
     let start = x_of(&bob, ann_e);
-    let width = ann.welcome().arena.width as f32;
+    let width = ann.welcome().schema.param("width").unwrap_or(0.0) as f32;
     let (dir, sign) = if start < width / 2.0 {
-        (buttons::RIGHT, 1.0)
+        (RIGHT, 1.0)
     } else {
-        (buttons::LEFT, -1.0)
+        (LEFT, -1.0)
     };
     let seq = ann
-        .send_input(dir, 0)
+        .send_input(&Controls::new(dir, 0))
         .await
         .unwrap_or_else(|e| panic!("ann's input: {e}"));
     wait_for(&mut bob, WAIT, "ann to move in bob's mirror", |c, _| {
         c.mirror()
-            .get(ann_e)
-            .is_some_and(|s| (fixed_to_pos(s.x) - start) * sign > 30.0)
+            .get::<Body>(ann_e)
+            .is_some_and(|b| (b.x - start) * sign > 30.0)
     })
     .await;
     // Ann's own snapshots report her input as processed (for reconciliation).
@@ -96,7 +96,7 @@ async fn two_players_see_move_chat_late_join_and_leave() {
         |_, e| matches!(e, ClientEvent::Snapshot(s) if s.input_ack == seq),
     )
     .await;
-    ann.send_input(0, 0)
+    ann.send_input(&Controls::default())
         .await
         .unwrap_or_else(|e| panic!("ann's stop input: {e}"));
 
@@ -129,7 +129,7 @@ async fn two_players_see_move_chat_late_join_and_leave() {
     assert_mirror_matches_server(&server, &cyd, "cyd");
     for e in [ann_e, bob_e] {
         assert!(
-            cyd.mirror().get(e).is_some(),
+            cyd.mirror().entity(e).is_some(),
             "cyd's full state lacks entity {e}"
         );
     }
@@ -145,7 +145,7 @@ async fn two_players_see_move_chat_late_join_and_leave() {
     // Cyd's own avatar spawns on the tick after the join.
     let cyd_e = cyd.welcome().entity;
     wait_for(&mut cyd, WAIT, "cyd's own entity", |c, _| {
-        c.mirror().get(cyd_e).is_some()
+        c.mirror().entity(cyd_e).is_some()
     })
     .await;
 
@@ -155,10 +155,10 @@ async fn two_players_see_move_chat_late_join_and_leave() {
         .unwrap_or_else(|e| panic!("ann's close: {e}"));
     for (me, who) in [(&mut bob, "bob"), (&mut cyd, "cyd")] {
         wait_for(me, WAIT, "ann's entity to be despawned", |c, _| {
-            c.mirror().get(ann_e).is_none()
+            c.mirror().entity(ann_e).is_none()
         })
         .await;
-        assert!(me.mirror().get(bob_e).is_some(), "{who} lost bob");
+        assert!(me.mirror().entity(bob_e).is_some(), "{who} lost bob");
     }
     server.stop().await;
 }
@@ -170,15 +170,8 @@ async fn every_mirrored_tick_equals_the_server_snapshot() {
     let mut bob = server.connect("bob").await;
     // Keep things changing: both players move and Ann fires, so projectiles spawn and
     // despawn while we compare.
-    let plan = [
-        buttons::RIGHT | buttons::FIRE,
-        buttons::DOWN,
-        buttons::LEFT | buttons::UP | buttons::FIRE,
-        buttons::UP,
-        buttons::FIRE,
-        0,
-    ];
-    bob.send_input(buttons::DOWN | buttons::FIRE, 16_000)
+    let plan = [RIGHT | FIRE, DOWN, LEFT | UP | FIRE, UP, FIRE, 0];
+    bob.send_input(&Controls::new(DOWN | FIRE, 16_000))
         .await
         .unwrap_or_else(|e| panic!("bob's input: {e}"));
     let mut compared = 0;
@@ -186,7 +179,7 @@ async fn every_mirrored_tick_equals_the_server_snapshot() {
     for i in 0..90 {
         if i % 15 == 0 {
             let aim = (i as u16).wrapping_mul(4_000);
-            ann.send_input(plan[(i / 15) % plan.len()], aim)
+            ann.send_input(&Controls::new(plan[(i / 15) % plan.len()], aim))
                 .await
                 .unwrap_or_else(|e| panic!("ann's input: {e}"));
         }
@@ -213,7 +206,7 @@ async fn a_dropped_player_resumes_with_a_delta_and_keeps_its_entity() {
     let mut bob = server.connect("bob").await;
     let (ann_id, ann_e) = (ann.welcome().player, ann.welcome().entity);
     wait_for(&mut ann, WAIT, "ann's own entity", |c, _| {
-        c.mirror().get(ann_e).is_some()
+        c.mirror().entity(ann_e).is_some()
     })
     .await;
     let held = ann
@@ -231,7 +224,7 @@ async fn a_dropped_player_resumes_with_a_delta_and_keeps_its_entity() {
     let events = tickwire_tests::keep_reading(&mut bob, Duration::from_millis(300)).await;
     assert!(!events.is_empty());
     assert!(
-        bob.mirror().get(ann_e).is_some(),
+        bob.mirror().entity(ann_e).is_some(),
         "a dropped player's avatar is kept for a resume"
     );
 

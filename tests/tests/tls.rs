@@ -14,15 +14,18 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tickwire_client::{Client, ClientError, ConnectOptions, TlsTrust};
+use tickwire_server::games::components::Body;
+use tickwire_server::games::controls::{Controls, LEFT, RIGHT};
+use tickwire_server::games::demo::Demo;
 use tickwire_server::metrics::Metrics;
 use tickwire_server::tls::{HandshakeLimits, TlsError, TlsListener, load_server_config};
 use tickwire_server::{Config, Server, ServerError};
-use tickwire_shared::codec::{decode_server, encode_client};
-use tickwire_shared::quant::fixed_to_pos;
+use tickwire_shared::codec::{decode_server, encode_client, encode_value};
 use tickwire_shared::{
-    ClientMsg, InputSeq, Mirror, NetId, PROTOCOL_VERSION, ServerMsg, SnapshotBody, SnapshotHeader,
-    buttons,
+    ClientMsg, InputSeq, Mirror, NetId, PROTOCOL_VERSION, Schema, ServerMsg, SnapshotBody,
+    SnapshotHeader,
 };
+use tickwire_tests::demo_config;
 use tickwire_tests::{
     ServerProcess, TestServer, run_to_end, test_config, wait_for, within, workspace_binary,
 };
@@ -130,8 +133,9 @@ async fn send(ws: &mut Wss, msg: &ClientMsg) {
     .unwrap_or_else(|e| panic!("sending {msg:?} failed: {e}"));
 }
 
-/// Says Hello as `name` and returns the own entity and the arena width from Welcome.
-async fn join(ws: &mut Wss, name: &str) -> (NetId, f32) {
+/// Says Hello as `name` and returns the own entity, the arena width and the schema from
+/// Welcome.
+async fn join(ws: &mut Wss, name: &str) -> (NetId, f32, Arc<Schema>) {
     let hello = ClientMsg::Hello {
         protocol: PROTOCOL_VERSION,
         name: name.to_owned(),
@@ -140,7 +144,10 @@ async fn join(ws: &mut Wss, name: &str) -> (NetId, f32) {
     };
     send(ws, &hello).await;
     match recv(ws).await {
-        ServerMsg::Welcome { entity, arena, .. } => (entity, arena.width as f32),
+        ServerMsg::Welcome { entity, schema, .. } => {
+            let width = schema.param("width").unwrap_or(0.0) as f32;
+            (entity, width, schema)
+        }
         other => panic!("expected Welcome, got {other:?}"),
     }
 }
@@ -213,10 +220,10 @@ async fn play_one(ws: &mut Wss, mirror: &mut Mirror) -> InputSeq {
 
 /// The own entity's x in world units.
 fn own_x(mirror: &Mirror, me: NetId) -> f32 {
-    let state = mirror
-        .get(me)
-        .unwrap_or_else(|| panic!("the own entity {me} is not in the mirror"));
-    fixed_to_pos(state.x)
+    mirror
+        .get::<Body>(me)
+        .unwrap_or_else(|| panic!("the own entity {me} is not in the mirror"))
+        .x
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,9 +237,9 @@ async fn a_client_plays_over_wss_while_another_stalls_its_handshake() {
         .unwrap_or_else(|e| panic!("connecting the silent client: {e}"));
 
     let mut ws = connect_wss(server.addr(), id.client_config()).await;
-    let (me, width) = join(&mut ws, "tls").await;
+    let (me, width, schema) = join(&mut ws, "tls").await;
 
-    let mut mirror = Mirror::new();
+    let mut mirror = Mirror::new(schema);
     for _ in 0..5 {
         play_one(&mut ws, &mut mirror).await;
     }
@@ -240,14 +247,13 @@ async fn a_client_plays_over_wss_while_another_stalls_its_handshake() {
 
     // Walk away from the nearer side wall for a moment, then stop.
     let (button, direction) = if start < width / 2.0 {
-        (buttons::RIGHT, 1.0)
+        (RIGHT, 1.0)
     } else {
-        (buttons::LEFT, -1.0)
+        (LEFT, -1.0)
     };
     let go = ClientMsg::Input {
         seq: InputSeq(1),
-        buttons: button,
-        aim: 0,
+        data: encode_value(&Controls::new(button, 0)),
     };
     send(&mut ws, &go).await;
     play_until_acked(&mut ws, &mut mirror, InputSeq(1)).await;
@@ -403,7 +409,8 @@ async fn a_missing_certificate_stops_the_server_with_a_clear_error() {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap_or_else(|e| panic!("cannot bind 127.0.0.1:0: {e}"));
-    let err = match Server::start(listener, config, CancellationToken::new()) {
+    let err = match Server::start::<Demo>(listener, config, demo_config(), CancellationToken::new())
+    {
         Ok(_) => panic!("the server started with a missing certificate"),
         Err(e) => e,
     };
@@ -449,24 +456,24 @@ async fn the_client_library_plays_over_wss_trusting_a_ca_file_and_refuses_an_unk
         .unwrap_or_else(|e| panic!("connecting over wss with the CA file: {e}"));
     let me = client.welcome().entity;
     wait_for(&mut client, STEP, "the own entity", |c, _| {
-        c.mirror().get(me).is_some()
+        c.mirror().entity(me).is_some()
     })
     .await;
-    let start = fixed_to_pos(client.mirror().get(me).map_or(0, |s| s.x));
-    let width = client.welcome().arena.width as f32;
+    let start = client.mirror().get::<Body>(me).map_or(0.0, |b| b.x);
+    let width = client.welcome().schema.param("width").unwrap_or(0.0) as f32;
     let (button, direction) = if start < width / 2.0 {
-        (buttons::RIGHT, 1.0)
+        (RIGHT, 1.0)
     } else {
-        (buttons::LEFT, -1.0)
+        (LEFT, -1.0)
     };
     client
-        .send_input(button, 0)
+        .send_input(&Controls::new(button, 0))
         .await
         .unwrap_or_else(|e| panic!("sending an input over wss: {e}"));
     wait_for(&mut client, STEP, "the own entity to move", |c, _| {
         c.mirror()
-            .get(me)
-            .is_some_and(|s| (fixed_to_pos(s.x) - start) * direction > 10.0)
+            .get::<Body>(me)
+            .is_some_and(|b| (b.x - start) * direction > 10.0)
     })
     .await;
     assert_eq!(client.stats().desyncs, 0, "every snapshot verified");

@@ -1,16 +1,29 @@
 //! What a bot presses: one input decision per send, for each behavior.
 //!
-//! Pure functions of the bot's RNG and (for `chase`) its mirrored view, so every rule is
-//! unit-tested without a socket.
+//! The behaviors play the built-in games' input convention (a game whose input has a
+//! `buttons` key bitmask, u8: 1 up, 2 down, 4 left, 8 right, 16 fire, and optionally an
+//! `aim`, u16, 65536 steps per turn): the demo, the benchmark scenarios, and games such as
+//! the `tag` example that follow it. Pure functions of the bot's RNG and (for `chase`) its
+//! mirrored view, so every rule is unit-tested without a socket.
 
 use std::fmt;
 use std::str::FromStr;
 
 use rand::Rng;
 use rand::rngs::SmallRng;
-use tickwire_shared::buttons::{DOWN, FIRE, LEFT, RIGHT, UP};
-use tickwire_shared::quant::angle_to_aim;
-use tickwire_shared::{EntityKind, Mirror, NetId};
+use tickwire_shared::layout::Value;
+use tickwire_shared::{Encoding, LayoutField, Mirror, NetId};
+
+/// Key bits of the `buttons` field.
+pub const UP: u8 = 1;
+/// Move down (+y).
+pub const DOWN: u8 = 2;
+/// Move left (−x).
+pub const LEFT: u8 = 4;
+/// Move right (+x).
+pub const RIGHT: u8 = 8;
+/// Fire.
+pub const FIRE: u8 = 16;
 
 /// How a bot plays.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -88,10 +101,27 @@ pub const ARENA_SENDS_PER_MASK: u64 = 10;
 /// One input to send.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Press {
-    /// `buttons::*` bits.
+    /// Key bits (`UP`, `DOWN`, `LEFT`, `RIGHT`, `FIRE`).
     pub buttons: u8,
     /// Aim, 65536 steps per turn.
     pub aim: u16,
+}
+
+impl Press {
+    /// The input fields to send for a game whose input layout is `layout`: `buttons`, and
+    /// `aim` if the game has it. `None` if the game's input has no `buttons`.
+    #[must_use]
+    pub fn fields(self, layout: &[LayoutField]) -> Option<Vec<(&'static str, Value)>> {
+        let has = |name: &str| layout.iter().any(|f| f.name == name);
+        if !has("buttons") {
+            return None;
+        }
+        let mut out = vec![("buttons", Value::Int(i64::from(self.buttons)))];
+        if has("aim") {
+            out.push(("aim", Value::Int(i64::from(self.aim))));
+        }
+        Some(out)
+    }
 }
 
 /// A bot's input state between sends.
@@ -169,21 +199,26 @@ impl Pilot {
     }
 }
 
-/// Steers toward the nearest other player in `mirror`; `None` if there is none (or the
+/// Steers toward the nearest other player in `mirror` (an entity with the built-in
+/// games' `Player` component, at the schema's position); `None` if there is none (or the
 /// bot's own entity is not in view).
 #[must_use]
 pub fn chase(mirror: &Mirror, me: NetId) -> Option<Press> {
-    let own = mirror.get(me)?;
-    let (x, y) = (i64::from(own.x), i64::from(own.y));
-    let target = mirror
+    let schema = mirror.schema();
+    let player = schema.component_index("Player")?;
+    let pos = |e: &tickwire_shared::Entity| schema.position_of(e.components, &e.nums);
+    let (x, y) = pos(mirror.entity(me)?)?;
+    let (x, y) = (i64::from(x), i64::from(y));
+    let (tx, ty) = mirror
         .entities()
         .iter()
-        .filter(|e| e.id != me && e.state.kind == EntityKind::Player)
-        .min_by_key(|e| {
-            let (dx, dy) = (i64::from(e.state.x) - x, i64::from(e.state.y) - y);
+        .filter(|e| e.id != me && e.components & (1 << player) != 0)
+        .filter_map(pos)
+        .min_by_key(|&(ex, ey)| {
+            let (dx, dy) = (i64::from(ex) - x, i64::from(ey) - y);
             dx * dx + dy * dy
         })?;
-    let (dx, dy) = (i64::from(target.state.x) - x, i64::from(target.state.y) - y);
+    let (dx, dy) = (i64::from(tx) - x, i64::from(ty) - y);
     // Move along each axis that is clearly off; diagonal moves cover the rest.
     let dead = (dx.abs().max(dy.abs()) / 4).max(1);
     let mut buttons = 0;
@@ -199,7 +234,7 @@ pub fn chase(mirror: &Mirror, me: NetId) -> Option<Press> {
     }
     Some(Press {
         buttons,
-        aim: angle_to_aim((dy as f32).atan2(dx as f32)),
+        aim: Encoding::angle(16).quantize((dy as f32).atan2(dx as f32)) as u16,
     })
 }
 
@@ -208,7 +243,9 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use std::sync::Arc;
-    use tickwire_shared::{Entity, EntityState, PlayerId, Tick};
+    use tickwire_shared::{
+        ComponentDef, Entity, FieldDef, LayoutField, Prim, Schema, SchemaDef, Tick,
+    };
 
     #[test]
     fn arena_picks_a_new_allowed_mask_exactly_every_tenth_send() {
@@ -240,25 +277,58 @@ mod tests {
         }
     }
 
+    /// The built-in games' shape: a body (position) and a player card.
+    fn schema() -> Arc<Schema> {
+        let int = || Encoding::int(-100_000, 100_000);
+        Arc::new(
+            Schema::new(SchemaDef {
+                game: "t".into(),
+                components: vec![
+                    ComponentDef {
+                        name: "Body".into(),
+                        fields: vec![FieldDef::new("x", int()), FieldDef::new("y", int())],
+                    },
+                    ComponentDef {
+                        name: "Player".into(),
+                        fields: vec![FieldDef::new("owner", Encoding::Player)],
+                    },
+                ],
+                position: Some(tickwire_shared::PositionDef {
+                    component: "Body".into(),
+                    x: "x".into(),
+                    y: "y".into(),
+                }),
+                ..SchemaDef::default()
+            })
+            .unwrap(),
+        )
+    }
+
     fn player(id: u32, owner: u32, x: i32, y: i32) -> Entity {
         Entity {
             id: NetId(id),
-            state: EntityState {
-                kind: EntityKind::Player,
-                owner: Some(PlayerId(owner)),
-                name: Arc::from("p"),
-                x,
-                y,
-                angle: 0,
-                score: 0,
-                hp: 3,
-            },
+            components: 0b11,
+            nums: vec![x, y, owner as i32 + 1],
+            strs: vec![],
         }
+    }
+
+    #[test]
+    fn presses_fill_the_fields_the_game_has() {
+        let press = Press { buttons: 5, aim: 7 };
+        let both = [
+            LayoutField::new("buttons", Prim::U8),
+            LayoutField::new("aim", Prim::U16),
+        ];
+        assert_eq!(press.fields(&both).map(|f| f.len()), Some(2));
+        assert_eq!(press.fields(&both[..1]).map(|f| f.len()), Some(1));
+        assert!(press.fields(&both[1..]).is_none());
     }
 
     #[test]
     fn chase_heads_for_the_nearest_other_player() {
         let m = Mirror::from_entities(
+            schema(),
             Tick(1),
             vec![
                 player(1, 1, 0, 0),
@@ -274,7 +344,7 @@ mod tests {
         assert_eq!(p.buttons, RIGHT | DOWN);
         assert!(
             chase(
-                &Mirror::from_entities(Tick(1), vec![player(1, 1, 0, 0)]),
+                &Mirror::from_entities(schema(), Tick(1), vec![player(1, 1, 0, 0)]),
                 NetId(1)
             )
             .is_none()

@@ -206,7 +206,14 @@ async fn session(
             _ = inputs.tick(), if plan.behavior.sends_input() => {
                 let view = (plan.mode == Mode::Mirror).then(|| (client.mirror(), me));
                 let press = pilot.next(rng, view);
-                if let Err(e) = client.send_input(press.buttons, press.aim).await {
+                let Some(fields) = press.fields(&client.welcome().schema.def().input) else {
+                    break End::Dropped(format!(
+                        "the {} game's input has no `buttons` field: bots play games whose input is \
+                         a `buttons` key bitmask (and optionally an `aim`)",
+                        client.welcome().schema.game()
+                    ));
+                };
+                if let Err(e) = client.send_input_fields(&fields).await {
                     break End::Dropped(format!("send: {}", short_reason(&e)));
                 }
             }
@@ -249,6 +256,7 @@ fn short_reason(e: &ClientError) -> String {
         ClientError::Protocol(p) => format!("protocol: {p}"),
         ClientError::Desync(_) => "desync".to_owned(),
         ClientError::Backlogged(_) => "backlogged".to_owned(),
+        ClientError::Input(e) => format!("input: {e}"),
         ClientError::Closed => "closed".to_owned(),
         ClientError::Tls(e) => format!("tls: {e}"),
     }

@@ -7,8 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tickwire_client::{Client, ClientEvent, ConnectOptions, Mode};
+use tickwire_server::games::components::{Body, Player};
+use tickwire_server::games::controls::{Controls, DOWN, LEFT, RIGHT, UP};
+use tickwire_server::games::demo::{Demo, DemoConfig};
 use tickwire_server::{Config, Server};
-use tickwire_shared::{EntityKind, buttons};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -44,12 +46,16 @@ impl Harness {
             .await
             .expect("bind 127.0.0.1:0");
         let config = Config {
-            seed: 7,
             sim_latency_ms,
             ..Config::default()
         };
+        let game = DemoConfig {
+            seed: 7,
+            ..DemoConfig::default()
+        };
         let shutdown = CancellationToken::new();
-        let server = Server::start(listener, config, shutdown.clone()).expect("server starts");
+        let server =
+            Server::start::<Demo>(listener, config, game, shutdown.clone()).expect("server starts");
         let addr = server.local_addr();
         let url = format!("ws://{addr}/ws");
         let observed = Arc::new(Mutex::new(Observed::default()));
@@ -121,14 +127,14 @@ async fn bot(url: String, index: usize, shutdown: CancellationToken, ready: mpsc
         rng
     };
     const DIRS: [u8; 8] = [
-        buttons::UP,
-        buttons::DOWN,
-        buttons::LEFT,
-        buttons::RIGHT,
-        buttons::UP | buttons::LEFT,
-        buttons::UP | buttons::RIGHT,
-        buttons::DOWN | buttons::LEFT,
-        buttons::DOWN | buttons::RIGHT,
+        UP,
+        DOWN,
+        LEFT,
+        RIGHT,
+        UP | LEFT,
+        UP | RIGHT,
+        DOWN | LEFT,
+        DOWN | RIGHT,
     ];
     let mut held = DIRS[next() as usize % DIRS.len()];
     let mut sends = 0u32;
@@ -141,7 +147,7 @@ async fn bot(url: String, index: usize, shutdown: CancellationToken, ready: mpsc
                 if sends % 20 == 0 {
                     held = DIRS[next() as usize % DIRS.len()];
                 }
-                if client.send_input(held, 0).await.is_err() {
+                if client.send_input(&Controls::new(held, 0)).await.is_err() {
                     break;
                 }
             }
@@ -171,16 +177,12 @@ async fn observe(
         };
         match event {
             Ok(ClientEvent::Snapshot(_)) => {
-                let players = client
-                    .mirror()
-                    .entities()
-                    .iter()
-                    .filter(|e| e.state.kind == EntityKind::Player)
-                    .map(|e| {
-                        (
-                            e.id.0,
-                            (f64::from(e.state.x) / 16.0, f64::from(e.state.y) / 16.0),
-                        )
+                let mirror = client.mirror();
+                let players = mirror
+                    .iter_with::<Player>()
+                    .filter_map(|(id, _)| {
+                        let b = mirror.get::<Body>(id)?;
+                        Some((id.0, (f64::from(b.x), f64::from(b.y))))
                     })
                     .collect();
                 observed.lock().expect("observer lock").players = players;

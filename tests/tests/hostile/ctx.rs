@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tickwire_server::{Config, auth};
-use tickwire_shared::{EntityKind, Tick};
+use tickwire_shared::Tick;
 use tickwire_tests::TestServer;
 use tokio::time::Instant;
 
@@ -59,11 +59,16 @@ impl Ctx {
 
     /// Player avatars in the newest snapshot.
     pub fn players_in_world(&self) -> usize {
-        self.in_process()
+        let server = self.in_process();
+        let player = server
+            .schema()
+            .component_index("Player")
+            .unwrap_or_else(|| panic!("the demo registers its Player component"));
+        server
             .latest_snapshot()
             .entities
             .iter()
-            .filter(|e| e.state.kind == EntityKind::Player)
+            .filter(|e| e.components & (1 << player) != 0)
             .count()
     }
 

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use futures_util::{SinkExt, StreamExt};
+use tickwire_server::games::controls::Controls;
 use tickwire_shared::codec::encode_client;
+use tickwire_shared::codec::encode_value;
 use tickwire_shared::{ByeCode, ClientMsg, InputSeq};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
@@ -19,8 +21,7 @@ fn input(seq: u32) -> Message {
     Message::Binary(
         encode_client(&ClientMsg::Input {
             seq: InputSeq(seq),
-            buttons: 8,
-            aim: 0,
+            data: encode_value(&Controls::new(8, 0)),
         })
         .into(),
     )

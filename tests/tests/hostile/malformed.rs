@@ -142,8 +142,9 @@ pub async fn truncated(ctx: &Ctx) -> Row {
     let hello = crate::rawws::hello("cut", Some(ctx.token("cut")), None);
     let input = encode_client(&ClientMsg::Input {
         seq: InputSeq(70_000),
-        buttons: 3,
-        aim: 40_000,
+        data: tickwire_shared::codec::encode_value(
+            &tickwire_server::games::controls::Controls::new(3, 40_000),
+        ),
     });
     let mut cases = Vec::new();
     for cut in [

@@ -77,7 +77,7 @@ pub async fn herd_memory(ctx: &Ctx) -> Row {
         ("--upgrade-timeout-ms", "10000".to_owned()),
         ("--idle-timeout-ms", c.idle_timeout_ms.to_string()),
         ("--auth-secret", ctx.secret.clone()),
-        ("--seed", c.seed.to_string()),
+        ("--seed", tickwire_tests::demo_config().seed.to_string()),
         ("--resume-grace-secs", c.resume_grace_secs.to_string()),
     ]
     .into_iter()

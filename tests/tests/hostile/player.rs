@@ -8,7 +8,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tickwire_client::{Client, ClientEvent, ConnectOptions};
-use tickwire_shared::{NetId, buttons};
+use tickwire_server::games::controls::{Controls, DOWN, FIRE, LEFT, RIGHT, UP};
+use tickwire_shared::NetId;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -148,25 +149,15 @@ async fn play(
         lost: None,
         worst_rtt: None,
     };
-    let dirs = [
-        0,
-        buttons::UP,
-        buttons::DOWN,
-        buttons::LEFT,
-        buttons::RIGHT,
-        5,
-        9,
-        6,
-        10,
-    ];
+    let dirs = [0, UP, DOWN, LEFT, RIGHT, 5, 9, 6, 10];
     let mut sent = 0usize;
     loop {
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = inputs.tick() => {
-                let held = dirs[(sent / 10) % dirs.len()] | if sent % 15 == 0 { buttons::FIRE } else { 0 };
+                let held = dirs[(sent / 10) % dirs.len()] | if sent % 15 == 0 { FIRE } else { 0 };
                 sent += 1;
-                if let Err(e) = client.send_input(held, (sent as u16).wrapping_mul(997)).await {
+                if let Err(e) = client.send_input(&Controls::new(held, (sent as u16).wrapping_mul(997))).await {
                     report.lost = Some(format!("sending an input failed: {e}"));
                     break;
                 }

@@ -154,8 +154,9 @@ pub async fn blind_acker(ctx: Ctx, duration: Duration) -> Row {
         let msgs = [
             ClientMsg::Input {
                 seq: InputSeq(seq),
-                buttons: 1,
-                aim: 0,
+                data: tickwire_shared::codec::encode_value(
+                    &tickwire_server::games::controls::Controls::new(1, 0),
+                ),
             },
             ClientMsg::Ack {
                 tick: Tick(guess.saturating_sub(1)),

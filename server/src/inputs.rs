@@ -1,0 +1,142 @@
+//! Players' input slots: written by each player's session as inputs arrive, read by the
+//! tick thread once per tick. Each slot holds the game's own input type; a newer input
+//! is folded into one the tick has not consumed yet by the game's `coalesce`, so no
+//! discrete action is lost, and a replayed or reordered seq is never applied.
+
+use std::fmt::Debug;
+
+use dashmap::DashMap;
+use tickwire_shared::codec::decode_client_value;
+use tickwire_shared::{InputSeq, PlayerId};
+
+use crate::game::Game;
+
+/// Why an input was not taken.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputRefused {
+    /// Its seq is not newer than the last one accepted.
+    Stale,
+    /// The player has no slot (they are leaving).
+    NoSlot,
+    /// The bytes are not the game's input type: the client is broken or hostile.
+    Malformed(String),
+    /// The game's `validate` refused it, with its reason.
+    Invalid(&'static str),
+}
+
+/// The sessions' side of the input slots, without the game's type.
+pub trait InputSink: Send + Sync + Debug {
+    /// Opens a fresh slot for `player` whose first input is "nothing held", so a resumed
+    /// avatar starts still and its client may number its inputs afresh.
+    fn open(&self, player: PlayerId);
+    /// Removes `player`'s slot.
+    fn close(&self, player: PlayerId);
+    /// Lets go of every control of a dropped player (the default input), keeping the
+    /// slot and its seq for a resume.
+    fn release(&self, player: PlayerId);
+    /// Decodes, validates and stores an input.
+    fn accept(&self, player: PlayerId, seq: InputSeq, data: &[u8]) -> Result<(), InputRefused>;
+}
+
+/// One player's slot.
+#[derive(Debug)]
+struct Slot<I> {
+    /// The input not yet consumed by a tick.
+    pending: Option<I>,
+    /// The seq of the newest input accepted.
+    seq: InputSeq,
+    /// Whether any input was ever accepted (the first may carry any seq).
+    seen: bool,
+}
+
+/// Every player's input slot, for game `G`.
+pub struct Inputs<G: Game> {
+    /// Slots by player. Sessions write their own; the tick thread reads all.
+    slots: DashMap<PlayerId, Slot<G::Input>>,
+}
+
+impl<G: Game> Debug for Inputs<G> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inputs")
+            .field("game", &G::NAME)
+            .field("slots", &self.slots.len())
+            .finish()
+    }
+}
+
+impl<G: Game> Default for Inputs<G> {
+    fn default() -> Inputs<G> {
+        Inputs {
+            slots: DashMap::new(),
+        }
+    }
+}
+
+impl<G: Game> Inputs<G> {
+    /// Takes every pending input, calling `apply` for each (tick thread), and returns the
+    /// newest seq accepted per player, sorted by player.
+    pub fn drain(&self, mut apply: impl FnMut(PlayerId, G::Input)) -> Vec<(PlayerId, InputSeq)> {
+        let mut acks = Vec::with_capacity(self.slots.len());
+        let mut taken = Vec::new();
+        for mut slot in self.slots.iter_mut() {
+            if let Some(input) = slot.pending.take() {
+                taken.push((*slot.key(), input));
+            }
+            acks.push((*slot.key(), slot.seq));
+        }
+        // The game runs after every guard is dropped, so a session is never kept waiting
+        // on its slot while game code runs.
+        for (player, input) in taken {
+            apply(player, input);
+        }
+        acks.sort_unstable_by_key(|(p, _)| *p);
+        acks
+    }
+
+    /// Stores a decoded input (the part of `accept` after decoding).
+    fn store(&self, player: PlayerId, seq: InputSeq, input: G::Input) -> Result<(), InputRefused> {
+        // The guard is dropped at the end of this block: never held across an await.
+        let mut slot = self.slots.get_mut(&player).ok_or(InputRefused::NoSlot)?;
+        let ahead = seq.since(slot.seq);
+        if slot.seen && (ahead == 0 || ahead > u32::MAX / 2) {
+            return Err(InputRefused::Stale);
+        }
+        slot.seq = seq;
+        slot.seen = true;
+        match slot.pending.as_mut() {
+            Some(pending) => G::coalesce(pending, input),
+            None => slot.pending = Some(input),
+        }
+        Ok(())
+    }
+}
+
+impl<G: Game> InputSink for Inputs<G> {
+    fn open(&self, player: PlayerId) {
+        self.slots.insert(
+            player,
+            Slot {
+                pending: Some(G::Input::default()),
+                seq: InputSeq(0),
+                seen: false,
+            },
+        );
+    }
+
+    fn close(&self, player: PlayerId) {
+        self.slots.remove(&player);
+    }
+
+    fn release(&self, player: PlayerId) {
+        if let Some(mut slot) = self.slots.get_mut(&player) {
+            slot.pending = Some(G::Input::default());
+        }
+    }
+
+    fn accept(&self, player: PlayerId, seq: InputSeq, data: &[u8]) -> Result<(), InputRefused> {
+        let input: G::Input =
+            decode_client_value(data).map_err(|e| InputRefused::Malformed(e.to_string()))?;
+        let input = G::validate(input).map_err(InputRefused::Invalid)?;
+        self.store(player, seq, input)
+    }
+}

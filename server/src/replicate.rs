@@ -1,0 +1,262 @@
+//! What a game replicates: a builder that registers components with their encodings (and
+//! the input and event layouts, and parameters for clients), and the capture that reads
+//! the registered components of every `NetId`-carrying entity into a quantized snapshot
+//! once per tick.
+
+use std::sync::Arc;
+
+use hecs::{EntityRef, World};
+use tickwire_shared::component::{FieldWriter, Replicated};
+use tickwire_shared::layout::{EventDef, LayoutField, Prim};
+use tickwire_shared::schema::{
+    ComponentDef, FieldDef, Param, PositionDef, Schema, SchemaDef, SchemaError,
+};
+use tickwire_shared::{Entity, NetId, Tick, WorldSnapshot};
+
+/// Reads one registered component of an entity into its value lists; false when the
+/// entity does not have it.
+type CaptureFn = fn(&EntityRef<'_>, &[FieldDef], &mut Vec<i32>, &mut Vec<Arc<str>>) -> bool;
+
+fn capture_one<C: Replicated + hecs::Component>(
+    entity: &EntityRef<'_>,
+    fields: &[FieldDef],
+    nums: &mut Vec<i32>,
+    strs: &mut Vec<Arc<str>>,
+) -> bool {
+    let Some(c) = entity.get::<&C>() else {
+        return false;
+    };
+    let mut w = FieldWriter::new(fields, nums, strs);
+    c.write(&mut w);
+    w.finish();
+    true
+}
+
+/// The replication declaration of a game: build it in `Game::replicate`.
+///
+/// ```
+/// # use tickwire_server::replicate::Replicate;
+/// # use tickwire_server::shared::{Prim, Replicated, FieldDef, FieldWriter, FieldReader, Encoding};
+/// # struct Position { x: f32, y: f32 }
+/// # impl Replicated for Position {
+/// #     const NAME: &'static str = "Position";
+/// #     fn fields() -> Vec<FieldDef> { vec![FieldDef::new("x", Encoding::fixed(16.0, 0.0, 1e4)), FieldDef::new("y", Encoding::fixed(16.0, 0.0, 1e4))] }
+/// #     fn write(&self, w: &mut FieldWriter<'_>) { w.f32(self.x); w.f32(self.y); }
+/// #     fn read(r: &mut FieldReader<'_>) -> Self { Position { x: r.f32(), y: r.f32() } }
+/// # }
+/// let replicate = Replicate::new()
+///     .component::<Position>()
+///     .position::<Position>("x", "y")
+///     .input(&[("buttons", Prim::U8)])
+///     .param("width", 800.0);
+/// ```
+#[derive(Clone, Default)]
+pub struct Replicate {
+    /// The components so far, with how to capture each.
+    components: Vec<(ComponentDef, CaptureFn)>,
+    /// Which component holds the position.
+    position: Option<PositionDef>,
+    /// The input layout.
+    input: Vec<LayoutField>,
+    /// The event variants.
+    events: Vec<EventDef>,
+    /// Parameters for clients.
+    params: Vec<Param>,
+}
+
+impl std::fmt::Debug for Replicate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replicate")
+            .field(
+                "components",
+                &self
+                    .components
+                    .iter()
+                    .map(|(d, _)| &d.name)
+                    .collect::<Vec<_>>(),
+            )
+            .field("position", &self.position)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Replicate {
+    /// Nothing registered yet.
+    #[must_use]
+    pub fn new() -> Replicate {
+        Replicate::default()
+    }
+
+    /// Replicates component `C` of every entity that has it (and a `NetId`). Order of
+    /// registration is the order on the wire: register the components that change most
+    /// often first, so their field masks stay one byte.
+    #[must_use]
+    pub fn component<C: Replicated + hecs::Component>(mut self) -> Replicate {
+        self.components.push((C::def(), capture_one::<C>));
+        self
+    }
+
+    /// Declares where entities are: component `C`'s fields `x` and `y` (registered with
+    /// `component`). Interest management (`view_radius`) and generic renderers use it.
+    #[must_use]
+    pub fn position<C: Replicated>(mut self, x: &str, y: &str) -> Replicate {
+        self.position = Some(PositionDef {
+            component: C::NAME.to_owned(),
+            x: x.to_owned(),
+            y: y.to_owned(),
+        });
+        self
+    }
+
+    /// Declares the input layout: the fields of `Game::Input`, in order, with their types.
+    #[must_use]
+    pub fn input(mut self, fields: &[(&str, Prim)]) -> Replicate {
+        self.input = fields
+            .iter()
+            .map(|(n, p)| LayoutField::new(n, *p))
+            .collect();
+        self
+    }
+
+    /// Declares the event layout: the variants of `Game::Event`, in order.
+    #[must_use]
+    pub fn events(mut self, events: Vec<EventDef>) -> Replicate {
+        self.events = events;
+        self
+    }
+
+    /// Tells every client a named number (world size, a speed for prediction, …).
+    #[must_use]
+    pub fn param(mut self, name: &str, value: f64) -> Replicate {
+        self.params.push(Param {
+            name: name.to_owned(),
+            value,
+        });
+        self
+    }
+
+    /// Checks the declaration and splits it into the schema (for clients) and the
+    /// capture (for the tick thread).
+    pub fn build(self, game: &str) -> Result<Capture, SchemaError> {
+        let (defs, fns): (Vec<_>, Vec<_>) = self.components.into_iter().unzip();
+        let schema = Schema::new(SchemaDef {
+            game: game.to_owned(),
+            components: defs,
+            position: self.position,
+            input: self.input,
+            events: self.events,
+            params: self.params,
+        })?;
+        Ok(Capture {
+            schema: Arc::new(schema),
+            fns,
+        })
+    }
+}
+
+/// Reads the world into snapshots by a checked schema.
+#[derive(Clone)]
+pub struct Capture {
+    /// The schema clients are sent.
+    schema: Arc<Schema>,
+    /// One capture function per component, in schema order.
+    fns: Vec<CaptureFn>,
+}
+
+impl Capture {
+    /// The schema.
+    #[must_use]
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.schema
+    }
+
+    /// The quantized snapshot of every entity with a `NetId`, sorted by id. Entities
+    /// with a `NetId` but no registered component are replicated as bare ids.
+    #[must_use]
+    pub fn capture(&self, world: &World, tick: Tick) -> WorldSnapshot {
+        let mut entities = Vec::with_capacity(world.len() as usize);
+        for entity in world.iter() {
+            let Some(id) = entity.get::<&NetId>().map(|id| *id) else {
+                continue;
+            };
+            let mut e = Entity {
+                id,
+                components: 0,
+                nums: Vec::with_capacity(8),
+                strs: Vec::new(),
+            };
+            for (c, capture) in self.fns.iter().enumerate() {
+                let fields = self.schema.component(c).map_or(&[][..], |d| &d.fields);
+                if capture(&entity, fields, &mut e.nums, &mut e.strs) {
+                    e.components |= 1 << c;
+                }
+            }
+            entities.push(e);
+        }
+        entities.sort_unstable_by_key(|e: &Entity| e.id);
+        WorldSnapshot { tick, entities }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tickwire_shared::component::FieldReader;
+    use tickwire_shared::schema::Encoding;
+
+    #[derive(Debug, PartialEq)]
+    struct Pos(f32);
+    impl Replicated for Pos {
+        const NAME: &'static str = "Pos";
+        fn fields() -> Vec<FieldDef> {
+            vec![FieldDef::new("x", Encoding::fixed(2.0, -10.0, 10.0))]
+        }
+        fn write(&self, w: &mut FieldWriter<'_>) {
+            w.f32(self.0);
+        }
+        fn read(r: &mut FieldReader<'_>) -> Self {
+            Pos(r.f32())
+        }
+    }
+    struct Marker;
+    impl Replicated for Marker {
+        const NAME: &'static str = "Marker";
+        fn fields() -> Vec<FieldDef> {
+            vec![]
+        }
+        fn write(&self, _: &mut FieldWriter<'_>) {}
+        fn read(_: &mut FieldReader<'_>) -> Self {
+            Marker
+        }
+    }
+
+    #[test]
+    fn capture_reads_registered_components_of_net_entities_only() {
+        let cap = Replicate::new()
+            .component::<Pos>()
+            .component::<Marker>()
+            .build("t")
+            .unwrap();
+        let mut world = World::new();
+        world.spawn((NetId(5), Pos(1.26)));
+        world.spawn((NetId(2), Marker, Pos(-20.0)));
+        world.spawn((Pos(3.0),));
+        world.spawn((NetId(9),));
+        let snap = cap.capture(&world, Tick(4));
+        let got: Vec<_> = snap
+            .entities
+            .iter()
+            .map(|e| (e.id.0, e.components, e.nums.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(2, 0b11, vec![-20]), (5, 0b01, vec![3]), (9, 0, vec![])]
+        );
+    }
+
+    #[test]
+    fn a_position_on_an_unregistered_component_is_refused() {
+        let err = Replicate::new().position::<Pos>("x", "y").build("t");
+        assert!(matches!(err, Err(SchemaError::BadPosition(_))));
+    }
+}

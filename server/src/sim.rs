@@ -1,0 +1,164 @@
+//! A game running headless: the game, its world, the net id allocator, the tick counter
+//! and the capture, with no sockets. The tick thread drives one; so can a game's own
+//! tests and benchmarks (join players, feed inputs, step, look at the snapshot).
+//!
+//! ```
+//! # use tickwire_server::sim::Sim;
+//! # use tickwire_server::games::demo::{Demo, DemoConfig};
+//! let mut sim = Sim::<Demo>::new(&DemoConfig::default(), 30).unwrap();
+//! let ann = sim.join_new("ann");
+//! let snapshot = sim.step();
+//! assert!(snapshot.get(ann).is_some());
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use hecs::World;
+use tickwire_shared::schema::SchemaError;
+use tickwire_shared::{NetId, PlayerId, Schema, Tick, WorldSnapshot};
+
+use crate::game::{Ctx, Game, PlayerInfo};
+use crate::net_ids::NetIds;
+use crate::replicate::Capture;
+
+/// One game instance and everything needed to step it.
+pub struct Sim<G: Game> {
+    /// The game's rules and state.
+    game: G,
+    /// The world it plays in.
+    world: World,
+    /// Reads the world into snapshots.
+    capture: Capture,
+    /// Net ids (shared with sessions, which name an avatar's id before it spawns).
+    ids: NetIds,
+    /// Seconds per tick.
+    dt: f32,
+    /// The tick most recently completed.
+    tick: Tick,
+    /// Present players and their names.
+    players: HashMap<PlayerId, Arc<str>>,
+    /// Events raised since the last drain.
+    events: Vec<G::Event>,
+}
+
+impl<G: Game> Sim<G> {
+    /// A new game at `tick_hz` with its own net id allocator.
+    pub fn new(config: &G::Config, tick_hz: u32) -> Result<Sim<G>, SchemaError> {
+        Sim::with_ids(config, tick_hz, NetIds::default())
+    }
+
+    /// A new game at `tick_hz` allocating net ids from `ids`.
+    pub fn with_ids(config: &G::Config, tick_hz: u32, ids: NetIds) -> Result<Sim<G>, SchemaError> {
+        let capture = G::replicate(config).build(G::NAME)?;
+        let dt = 1.0 / tick_hz.max(1) as f32;
+        let mut world = World::new();
+        let mut events = Vec::new();
+        let game = G::new(
+            config,
+            &mut world,
+            &mut Ctx::new(Tick(0), dt, &ids, &mut events),
+        );
+        Ok(Sim {
+            game,
+            world,
+            capture,
+            ids,
+            dt,
+            tick: Tick(0),
+            players: HashMap::new(),
+            events,
+        })
+    }
+
+    /// The game's schema.
+    #[must_use]
+    pub fn schema(&self) -> &Arc<Schema> {
+        self.capture.schema()
+    }
+
+    /// The game.
+    #[must_use]
+    pub fn game(&self) -> &G {
+        &self.game
+    }
+
+    /// The world.
+    #[must_use]
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// The tick most recently completed.
+    #[must_use]
+    pub fn tick(&self) -> Tick {
+        self.tick
+    }
+
+    /// How many players are present.
+    #[must_use]
+    pub fn player_count(&self) -> usize {
+        self.players.len()
+    }
+
+    /// Admits a player (their avatar carries `player.entity`); false if already present.
+    pub fn join(&mut self, player: &PlayerInfo) -> bool {
+        if self.players.contains_key(&player.id) {
+            return false;
+        }
+        let mut ctx = Ctx::new(self.tick.next(), self.dt, &self.ids, &mut self.events);
+        self.game.join(&mut self.world, &mut ctx, player);
+        self.players.insert(player.id, player.name.clone());
+        true
+    }
+
+    /// Admits a new player named `name` with fresh ids (for tests and tools); returns the
+    /// avatar's net id.
+    pub fn join_new(&mut self, name: &str) -> NetId {
+        let id = PlayerId(self.players.keys().map(|p| p.0).max().unwrap_or(0) + 1);
+        let entity = self.ids.next();
+        self.join(&PlayerInfo {
+            id,
+            name: name.into(),
+            entity,
+        });
+        entity
+    }
+
+    /// Removes a player; their name, or `None` if they were not present.
+    pub fn leave(&mut self, player: PlayerId) -> Option<Arc<str>> {
+        let name = self.players.remove(&player)?;
+        let mut ctx = Ctx::new(self.tick.next(), self.dt, &self.ids, &mut self.events);
+        self.game.leave(&mut self.world, &mut ctx, player);
+        Some(name)
+    }
+
+    /// Hands a player's input to the game (before the next `step`).
+    pub fn input(&mut self, player: PlayerId, input: G::Input) {
+        if !self.players.contains_key(&player) {
+            return;
+        }
+        let mut ctx = Ctx::new(self.tick.next(), self.dt, &self.ids, &mut self.events);
+        self.game.input(&mut self.world, &mut ctx, player, input);
+    }
+
+    /// Runs one tick and returns its snapshot.
+    pub fn step(&mut self) -> WorldSnapshot {
+        let tick = self.tick.next();
+        let mut ctx = Ctx::new(tick, self.dt, &self.ids, &mut self.events);
+        self.game.step(&mut self.world, &mut ctx);
+        self.tick = tick;
+        self.capture()
+    }
+
+    /// The snapshot of the current tick.
+    #[must_use]
+    pub fn capture(&self) -> WorldSnapshot {
+        self.capture.capture(&self.world, self.tick)
+    }
+
+    /// Takes the events raised since the last call.
+    pub fn drain_events(&mut self) -> Vec<G::Event> {
+        std::mem::take(&mut self.events)
+    }
+}
