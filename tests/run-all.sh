@@ -23,6 +23,7 @@ echo "== installing the browser test's npm packages"
 
 echo "== building the binaries the end-to-end tests run"
 cargo build --release --workspace --bins
+cargo build --release -p tickwire-server --examples
 
 echo "== Rust tests"
 # The browser test must not skip here: a missing browser is a failure, not a pass.

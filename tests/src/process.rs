@@ -45,6 +45,25 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     bin
 }
 
+/// The example binary `name` of the server crate (`cargo build --examples -p
+/// tickwire-server`), of the same build profile as the running test.
+///
+/// # Panics
+/// When it has not been built, with the command that builds it.
+#[must_use]
+pub fn example_binary(name: &str) -> PathBuf {
+    let bin = workspace_binary("tickwire")
+        .with_file_name("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "the example {} does not exist: run `cargo build --release --examples -p \
+         tickwire-server` before the end-to-end tests",
+        bin.display()
+    );
+    bin
+}
+
 /// Runs `command` to its end with stdout and stderr captured, for at most `limit` (then
 /// it is killed and the test fails). The output is read while it runs, so a chatty
 /// child never blocks on a full pipe.
@@ -103,6 +122,16 @@ impl ServerProcess {
     /// its address.
     pub fn start(extra_args: &[&str]) -> ServerProcess {
         let mut command = Command::new(tickwire_binary());
+        command
+            .args(["--bind", "127.0.0.1", "--port", "0"])
+            .args(extra_args);
+        ServerProcess::spawn(command)
+    }
+
+    /// Starts another game binary (`program`, e.g. an example) with `--bind 127.0.0.1
+    /// --port 0 <extra>` and waits for it to print its address.
+    pub fn start_program(program: &std::path::Path, extra_args: &[&str]) -> ServerProcess {
+        let mut command = Command::new(program);
         command
             .args(["--bind", "127.0.0.1", "--port", "0"])
             .args(extra_args);
