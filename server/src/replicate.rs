@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use hecs::{EntityRef, World};
+use hecs::{Archetype, World};
 use tickwire_shared::component::{FieldWriter, Replicated};
 use tickwire_shared::layout::{EventDef, LayoutField, Prim};
 use tickwire_shared::schema::{
@@ -13,23 +13,33 @@ use tickwire_shared::schema::{
 };
 use tickwire_shared::{Entity, NetId, Tick, WorldSnapshot};
 
-/// Reads one registered component of an entity into its value lists; false when the
-/// entity does not have it.
-type CaptureFn = fn(&EntityRef<'_>, &[FieldDef], &mut Vec<i32>, &mut Vec<Arc<str>>) -> bool;
+/// How to capture one registered component, type-erased: whether an archetype has it,
+/// and writing its column into the archetype's entities (in row order).
+#[derive(Clone, Copy)]
+struct CaptureFn {
+    /// Whether the archetype stores the component.
+    has: fn(&Archetype) -> bool,
+    /// Appends each row's fields to the matching entity's value lists.
+    write: fn(&Archetype, &[FieldDef], &mut [Entity]),
+}
 
-fn capture_one<C: Replicated + hecs::Component>(
-    entity: &EntityRef<'_>,
+fn has_column<C: hecs::Component>(archetype: &Archetype) -> bool {
+    archetype.has::<C>()
+}
+
+fn write_column<C: Replicated + hecs::Component>(
+    archetype: &Archetype,
     fields: &[FieldDef],
-    nums: &mut Vec<i32>,
-    strs: &mut Vec<Arc<str>>,
-) -> bool {
-    let Some(c) = entity.get::<&C>() else {
-        return false;
+    out: &mut [Entity],
+) {
+    let Some(column) = archetype.get::<&C>() else {
+        return;
     };
-    let mut w = FieldWriter::new(fields, nums, strs);
-    c.write(&mut w);
-    w.finish();
-    true
+    for (c, e) in column.iter().zip(out) {
+        let mut w = FieldWriter::new(fields, &mut e.nums, &mut e.strs);
+        c.write(&mut w);
+        w.finish();
+    }
 }
 
 /// The replication declaration of a game: build it in `Game::replicate`.
@@ -92,7 +102,11 @@ impl Replicate {
     /// often first, so their field masks stay one byte.
     #[must_use]
     pub fn component<C: Replicated + hecs::Component>(mut self) -> Replicate {
-        self.components.push((C::def(), capture_one::<C>));
+        let capture = CaptureFn {
+            has: has_column::<C>,
+            write: write_column::<C>,
+        };
+        self.components.push((C::def(), capture));
         self
     }
 
@@ -172,26 +186,40 @@ impl Capture {
 
     /// The quantized snapshot of every entity with a `NetId`, sorted by id. Entities
     /// with a `NetId` but no registered component are replicated as bare ids.
+    ///
+    /// Works archetype by archetype: which registered components an archetype has is
+    /// asked once, each component's column is borrowed once, and every entity's value
+    /// lists are allocated at their exact size.
     #[must_use]
     pub fn capture(&self, world: &World, tick: Tick) -> WorldSnapshot {
         let mut entities = Vec::with_capacity(world.len() as usize);
-        for entity in world.iter() {
-            let Some(id) = entity.get::<&NetId>().map(|id| *id) else {
+        for archetype in world.archetypes() {
+            let Some(ids) = archetype.get::<&NetId>() else {
                 continue;
             };
-            let mut e = Entity {
+            if ids.is_empty() {
+                continue;
+            }
+            let mask = self
+                .fns
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| (f.has)(archetype))
+                .fold(0u64, |m, (c, _)| m | 1 << c);
+            let (nums, strs) = self.schema.value_counts(mask);
+            let start = entities.len();
+            entities.extend(ids.iter().map(|&id| Entity {
                 id,
-                components: 0,
-                nums: Vec::with_capacity(8),
-                strs: Vec::new(),
-            };
-            for (c, capture) in self.fns.iter().enumerate() {
-                let fields = self.schema.component(c).map_or(&[][..], |d| &d.fields);
-                if capture(&entity, fields, &mut e.nums, &mut e.strs) {
-                    e.components |= 1 << c;
+                components: mask,
+                nums: Vec::with_capacity(nums),
+                strs: Vec::with_capacity(strs),
+            }));
+            for (c, f) in self.fns.iter().enumerate() {
+                if mask & (1 << c) != 0 {
+                    let fields = self.schema.component(c).map_or(&[][..], |d| &d.fields);
+                    (f.write)(archetype, fields, &mut entities[start..]);
                 }
             }
-            entities.push(e);
         }
         entities.sort_unstable_by_key(|e: &Entity| e.id);
         WorldSnapshot { tick, entities }

@@ -1,4 +1,6 @@
-//! The browser demo, served at `/` from files built into the binary.
+//! The browser client, served at `/` from files built into the binary: it plays any
+//! game from the schema in Welcome (the built-in games with their own look, others with
+//! the generic renderer).
 //!
 //! Every file of `client-demo/web/` that the page loads is embedded at compile time
 //! (`include_bytes!`), so `cargo run --release` serves the demo from any working
@@ -35,16 +37,22 @@ pub const ASSETS: &[Asset] = assets![
     "js/checksum.js",
     "js/clock.js",
     "js/codec.js",
+    "js/demo.js",
     "js/effects.js",
+    "js/flat.js",
     "js/game.js",
+    "js/generic.js",
     "js/hud.js",
     "js/input.js",
     "js/interp.js",
+    "js/layout.js",
     "js/main.js",
     "js/mirror.js",
     "js/net.js",
     "js/predict.js",
+    "js/render-generic.js",
     "js/render.js",
+    "js/schema.js",
     "js/sender.js",
     "js/world.js",
 ];

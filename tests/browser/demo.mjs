@@ -174,7 +174,9 @@ async function main() {
       await page.locator('#name').fill('Chromium');
       await page.keyboard.press('Enter');
     } else {
-      await page.goto(`${url}?name=Lagged`);
+      const lagged = new URL(url);
+      lagged.searchParams.set('name', 'Lagged');
+      await page.goto(lagged.href);
     }
     let stats = await waitFor(page, `${expectPlayers} players`, (s) => s.connected && s.own && s.entities.players >= expectPlayers, 20000);
     log('connected', JSON.stringify(stats));

@@ -1,8 +1,9 @@
-// The view checksum, ported from shared/src/checksum.rs: FNV-1a style mixing of every
-// entity field, a murmur finaliser, and a wrapping u32 sum over the view. Math.imul and
-// `>>> 0` give exactly Rust's wrapping u32 arithmetic.
+// The view checksum, ported from shared/src/checksum.rs: FNV-1a style mixing of an
+// entity's id, component set (low then high 32 bits), every numeric value and every
+// string's UTF-8 length and bytes, a murmur3 finaliser, and a wrapping u32 sum over the
+// view. Math.imul and `>>> 0` give exactly Rust's wrapping u32 arithmetic.
 
-import { KINDS, utf8 } from './codec.js';
+import { utf8 } from './codec.js';
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
@@ -19,32 +20,37 @@ function finish(h) {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-// Names repeat (every player entity keeps its name for life), so their bytes are cached.
-const nameBytes = new Map();
-function bytesOf(name) {
-  let b = nameBytes.get(name);
+// Strings repeat (a player keeps its name for life), so their bytes are cached.
+const strBytes = new Map();
+function bytesOf(s) {
+  let b = strBytes.get(s);
   if (b === undefined) {
-    b = utf8(name);
-    if (nameBytes.size > 4096) nameBytes.clear();
-    nameBytes.set(name, b);
+    b = utf8(s);
+    if (strBytes.size > 4096) strBytes.clear();
+    strBytes.set(s, b);
   }
   return b;
 }
 
-/** The hash of one entity ({id, kind, owner, name, x, y, angle, score, hp}). */
+/** The hash of one entity {id, components, nums, strs} (components: Number or BigInt). */
 export function entityHash(e) {
   let h = FNV_OFFSET;
   h = mix(h, e.id);
-  h = mix(h, KINDS.indexOf(e.kind));
-  h = mix(h, e.owner === null ? 0xffffffff : e.owner);
-  h = mix(h, e.x);
-  h = mix(h, e.y);
-  h = mix(h, e.angle);
-  h = mix(h, e.score);
-  h = mix(h, e.hp);
-  const b = bytesOf(e.name);
-  h = mix(h, b.length);
-  for (let i = 0; i < b.length; i++) h = mix(h, b[i]);
+  const c = e.components;
+  if (typeof c === 'bigint') {
+    h = mix(h, Number(BigInt.asUintN(32, c)));
+    h = mix(h, Number(BigInt.asUintN(32, c >> 32n)));
+  } else {
+    h = mix(h, c);
+    h = mix(h, 0);
+  }
+  const nums = e.nums;
+  for (let i = 0; i < nums.length; i++) h = mix(h, nums[i]);
+  for (const s of e.strs) {
+    const b = bytesOf(s);
+    h = mix(h, b.length);
+    for (let i = 0; i < b.length; i++) h = mix(h, b[i]);
+  }
   return finish(h);
 }
 

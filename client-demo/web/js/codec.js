@@ -1,40 +1,52 @@
 // The browser's codec: decodes and encodes exactly the bytes of the Rust codec
 // (shared/src/codec.rs: bincode 2 standard config — little-endian, varint integers,
-// zigzag for signed ones). Checked against the golden vectors written by
-// shared/tests/golden.rs, so the two cannot drift apart.
+// zigzag for signed ones) for protocol version 2. Checked against the golden vectors
+// written by shared/tests/golden.rs, so the two cannot drift apart.
 //
-// Shapes: messages are plain objects with a `type` field and the Rust field names;
-// u64 fields are BigInt; entities are flat {id, kind, owner, name, x, y, angle, score,
-// hp}; updates are {id, x, y, angle, score, hp} with null for unchanged fields.
-// Decoding never trusts a length beyond the bytes present and rejects trailing bytes.
+// Shapes: messages are plain objects with a `type` field and the Rust field names. u64
+// fields (client_time, server_time_ms) are BigInt. Entities are the schema-driven
+// {id, components, nums, strs}; updates are {id, mask, deltas}; component sets and field
+// masks are Numbers below 2^32 and BigInts from 2^32 up (so the common case stays fast).
+// Welcome's schema is a checked `Schema` (schema.js) whose JSON form is the SchemaDef's;
+// Input and Event data are Uint8Arrays (layout.js reads and writes them by the schema).
+// Decoding never trusts a length beyond the bytes present, rejects trailing bytes, and
+// throws nothing but CodecError.
+
+import { Schema, SchemaError } from './schema.js';
 
 /** Why bytes could not be decoded. */
 export class CodecError extends Error {}
 
 /** Variant names in wire order (the variant index is the position). */
 export const CLIENT_TYPES = ['Hello', 'Input', 'Ack', 'Ping', 'Chat'];
-export const SERVER_TYPES = ['Welcome', 'Snapshot', 'Pong', 'Chat', 'Event', 'Bye'];
-export const EVENT_TYPES = ['Joined', 'Left', 'Knockout'];
-export const KINDS = ['Player', 'Orb', 'Projectile', 'Cube'];
+export const SERVER_TYPES = ['Welcome', 'Snapshot', 'Pong', 'Chat', 'Event', 'Bye', 'Joined', 'Left'];
 export const BYE_CODES = [
   'ServerShutdown', 'ProtocolMismatch', 'Malformed', 'ServerFull', 'AuthFailed', 'Timeout',
   'RateLimited', 'TooLarge', 'Replaced', 'InternalError', 'OriginRefused',
 ];
-
-/** Bits of Input.buttons (protocol.rs `buttons`). */
-export const BUTTONS = { UP: 1, DOWN: 2, LEFT: 4, RIGHT: 8, FIRE: 16 };
-
-/** Field mask bits of a packed update (delta.rs FIELD_*), in wire order. */
-const FIELDS = ['x', 'y', 'angle', 'score', 'hp'];
-const FIELD_ALL = 31;
+/** Schema enums (schema.rs `Encoding`, layout.rs `Prim`), in wire order. */
+export const ENCODINGS = ['Fixed', 'Angle', 'Int', 'Bool', 'Enum', 'Player', 'Str'];
+export const PRIMS = ['U8', 'U16', 'U32', 'U64', 'I32', 'I64', 'Bool', 'F32', 'Str'];
 
 // bincode varint markers: a first byte below 251 is the value itself.
 const U16_BYTE = 251;
 const U32_BYTE = 252;
 const U64_BYTE = 253;
+const TWO32 = 4294967296;
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
+
+/** A u64 as the codec's in-memory form: a Number below 2^32, a BigInt from 2^32 up. */
+export function u64Value(v) {
+  const big = typeof v === 'bigint' ? v : BigInt(v);
+  return big < 4294967296n ? Number(big) : big;
+}
+
+/** A BigInt as a Number when it is exact in a double, else unchanged. */
+function narrow(big) {
+  return big >= -9007199254740991n && big <= 9007199254740991n ? Number(big) : big;
+}
 
 /** A cursor over received bytes. Every read checks the bytes are there. */
 export class Reader {
@@ -54,64 +66,124 @@ export class Reader {
   }
 
   u8() {
-    this.need(1);
+    if (this.p >= this.b.length) throw new CodecError(`truncated at byte ${this.p}`);
     return this.b[this.p++];
   }
 
-  /** A varint whose widest allowed form is `maxMarker`; u64s come back as BigInt. */
-  varint(maxMarker) {
+  bool() {
+    const v = this.u8();
+    if (v > 1) throw new CodecError(`invalid bool ${v} at byte ${this.p - 1}`);
+    return v === 1;
+  }
+
+  /** A varint whose widest allowed form is `maxMarker` (U16_BYTE or U32_BYTE), as a Number. */
+  small(maxMarker) {
     const first = this.u8();
-    if (first < U16_BYTE) return maxMarker === U64_BYTE ? BigInt(first) : first;
+    if (first < U16_BYTE) return first;
     if (first > maxMarker) throw new CodecError(`invalid varint marker ${first} at byte ${this.p - 1}`);
     let v;
     if (first === U16_BYTE) {
       this.need(2);
       v = this.view.getUint16(this.p, true);
       this.p += 2;
-    } else if (first === U32_BYTE) {
+    } else {
       this.need(4);
       v = this.view.getUint32(this.p, true);
       this.p += 4;
-    } else {
-      this.need(8);
-      const big = this.view.getBigUint64(this.p, true);
-      this.p += 8;
-      return big;
     }
-    return maxMarker === U64_BYTE ? BigInt(v) : v;
+    return v;
   }
 
   u16() {
-    return this.varint(U16_BYTE);
+    return this.small(U16_BYTE);
   }
 
   u32() {
-    return this.varint(U32_BYTE);
+    return this.small(U32_BYTE);
   }
 
+  /** A u64 varint as BigInt. */
   u64() {
-    return this.varint(U64_BYTE);
+    const v = this.u64n();
+    return typeof v === 'bigint' ? v : BigInt(v);
+  }
+
+  /** A u64 varint: a Number below 2^32, a BigInt from 2^32 up. */
+  u64n() {
+    const first = this.u8();
+    if (first < U16_BYTE) return first;
+    if (first < U64_BYTE) {
+      this.p -= 1;
+      return this.u32();
+    }
+    if (first > U64_BYTE) throw new CodecError(`invalid varint marker ${first} at byte ${this.p - 1}`);
+    this.need(8);
+    const lo = this.view.getUint32(this.p, true);
+    const hi = this.view.getUint32(this.p + 4, true);
+    this.p += 8;
+    return hi === 0 ? lo : (BigInt(hi) << 32n) | BigInt(lo);
   }
 
   /** A zigzag varint i32. */
   i32() {
-    const u = this.u32();
+    const u = this.small(U32_BYTE);
     return (u >>> 1) ^ -(u & 1);
+  }
+
+  /** A zigzag varint i64: a Number when exact in a double, else BigInt. */
+  i64() {
+    const u = this.u64();
+    return narrow((u >> 1n) ^ -(u & 1n));
+  }
+
+  f32() {
+    this.need(4);
+    const v = this.view.getFloat32(this.p, true);
+    this.p += 4;
+    return v;
+  }
+
+  f64() {
+    this.need(8);
+    const v = this.view.getFloat64(this.p, true);
+    this.p += 8;
+    return v;
   }
 
   /** A sequence length, refused when it claims more items than bytes remain. */
   len(minItemBytes = 1) {
-    const n = this.u64();
-    if (n > BigInt(Math.floor(this.remaining() / minItemBytes))) {
+    const n = this.u64n();
+    if (typeof n === 'bigint' || n > Math.floor(this.remaining() / minItemBytes)) {
       throw new CodecError(`length ${n} exceeds the ${this.remaining()} bytes left`);
     }
-    return Number(n);
+    return n;
+  }
+
+  /** A Vec<u8>. */
+  bytes() {
+    const n = this.len();
+    const out = this.b.slice(this.p, this.p + n);
+    this.p += n;
+    return out;
   }
 
   string() {
     const n = this.len();
     const bytes = this.b.subarray(this.p, this.p + n);
     this.p += n;
+    // Short ASCII (names, most strings) is decoded without the TextDecoder call.
+    if (n <= 16) {
+      let s = '';
+      for (let i = 0; i < n; i++) {
+        const c = bytes[i];
+        if (c >= 0x80) {
+          s = null;
+          break;
+        }
+        s += String.fromCharCode(c);
+      }
+      if (s !== null) return s;
+    }
     try {
       return utf8Decoder.decode(bytes);
     } catch {
@@ -124,6 +196,12 @@ export class Reader {
     if (tag === 0) return null;
     if (tag === 1) return read();
     throw new CodecError(`invalid option tag ${tag}`);
+  }
+
+  vec(read, minItemBytes = 1) {
+    const out = [];
+    for (let n = this.len(minItemBytes); n > 0; n--) out.push(read());
+    return out;
   }
 
   variant(names, what) {
@@ -141,6 +219,7 @@ export class Reader {
 export class Writer {
   constructor(capacity = 32) {
     this.b = new Uint8Array(capacity);
+    this.view = new DataView(this.b.buffer);
     this.p = 0;
   }
 
@@ -149,6 +228,7 @@ export class Writer {
     const next = new Uint8Array(Math.max(this.b.length * 2, this.p + n));
     next.set(this.b.subarray(0, this.p));
     this.b = next;
+    this.view = new DataView(next.buffer);
   }
 
   u8(v) {
@@ -156,32 +236,40 @@ export class Writer {
     this.b[this.p++] = v & 0xff;
   }
 
-  /** Any unsigned integer (Number or BigInt) as a varint, in its shortest form. */
+  bool(v) {
+    this.u8(v ? 1 : 0);
+  }
+
+  /** Any unsigned integer up to 2^64 − 1 (Number or BigInt) as a varint, shortest form. */
   varint(v) {
     if (typeof v === 'bigint') {
       if (v < 0n || v > 0xffffffffffffffffn) throw new RangeError(`u64 out of range: ${v}`);
-      if (v > 0xffffffffn) {
+      if (v >= 4294967296n) {
         this.reserve(9);
         this.b[this.p++] = U64_BYTE;
-        new DataView(this.b.buffer).setBigUint64(this.p, v, true);
+        this.view.setBigUint64(this.p, v, true);
         this.p += 8;
         return;
       }
       v = Number(v);
     }
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`u32 out of range: ${v}`);
-    this.reserve(5);
-    const dv = new DataView(this.b.buffer);
+    if (!Number.isInteger(v) || v < 0 || v > Number.MAX_SAFE_INTEGER) throw new RangeError(`varint out of range: ${v}`);
+    this.reserve(9);
     if (v < U16_BYTE) {
       this.b[this.p++] = v;
     } else if (v <= 0xffff) {
       this.b[this.p++] = U16_BYTE;
-      dv.setUint16(this.p, v, true);
+      this.view.setUint16(this.p, v, true);
       this.p += 2;
-    } else {
+    } else if (v < TWO32) {
       this.b[this.p++] = U32_BYTE;
-      dv.setUint32(this.p, v, true);
+      this.view.setUint32(this.p, v, true);
       this.p += 4;
+    } else {
+      this.b[this.p++] = U64_BYTE;
+      this.view.setUint32(this.p, v % TWO32, true);
+      this.view.setUint32(this.p + 4, Math.floor(v / TWO32), true);
+      this.p += 8;
     }
   }
 
@@ -189,6 +277,26 @@ export class Writer {
     this.varint(((v << 1) ^ (v >> 31)) >>> 0);
   }
 
+  /** An i64 (Number or BigInt in range) as a zigzag varint. */
+  i64(v) {
+    const big = BigInt(v);
+    if (big < -(2n ** 63n) || big >= 2n ** 63n) throw new RangeError(`i64 out of range: ${v}`);
+    this.varint(BigInt.asUintN(64, (big << 1n) ^ (big >> 63n)));
+  }
+
+  f32(v) {
+    this.reserve(4);
+    this.view.setFloat32(this.p, v, true);
+    this.p += 4;
+  }
+
+  f64(v) {
+    this.reserve(8);
+    this.view.setFloat64(this.p, v, true);
+    this.p += 8;
+  }
+
+  /** A Vec<u8> (Uint8Array or an array of byte values). */
   bytes(b) {
     this.varint(b.length);
     this.reserve(b.length);
@@ -209,6 +317,11 @@ export class Writer {
     }
   }
 
+  vec(items, write) {
+    this.varint(items.length);
+    for (const x of items) write(x);
+  }
+
   variant(names, name) {
     const i = names.indexOf(name);
     if (i < 0) throw new RangeError(`unknown variant ${name}`);
@@ -220,33 +333,155 @@ export class Writer {
   }
 }
 
-function readEntity(r) {
-  const id = r.u32();
-  const kind = r.variant(KINDS, 'EntityKind');
-  const owner = r.option(() => r.u32());
-  const name = r.string();
-  const x = r.i32();
-  const y = r.i32();
-  const angle = r.u8();
-  const score = r.i32();
-  const hp = r.u8();
-  return { id, kind, owner, name, x, y, angle, score, hp };
+// --- The schema (schema.rs SchemaDef and its parts) ---
+
+function readEncoding(r) {
+  const kind = r.variant(ENCODINGS, 'Encoding');
+  switch (kind) {
+    case 'Fixed':
+      return { Fixed: { scale: r.f32(), min: r.f32(), max: r.f32() } };
+    case 'Angle':
+      return { Angle: { bits: r.u8() } };
+    case 'Int':
+      return { Int: { min: r.i32(), max: r.i32() } };
+    case 'Enum':
+      return { Enum: { variants: r.vec(() => r.string()) } };
+    case 'Str':
+      return { Str: { max_bytes: r.u16() } };
+    default:
+      return kind; // Bool, Player
+  }
 }
 
-/** The packed update list (delta.rs `packed_updates`): zigzag i32s `[id gap, mask, values…]`. */
+function writeEncoding(w, enc) {
+  const kind = typeof enc === 'string' ? enc : Object.keys(enc)[0];
+  w.variant(ENCODINGS, kind);
+  const a = typeof enc === 'string' ? null : enc[kind];
+  switch (kind) {
+    case 'Fixed':
+      w.f32(a.scale);
+      w.f32(a.min);
+      w.f32(a.max);
+      break;
+    case 'Angle':
+      w.u8(a.bits);
+      break;
+    case 'Int':
+      w.i32(a.min);
+      w.i32(a.max);
+      break;
+    case 'Enum':
+      w.vec(a.variants, (s) => w.string(s));
+      break;
+    case 'Str':
+      w.varint(a.max_bytes);
+      break;
+    default:
+  }
+}
+
+function readLayoutFields(r) {
+  return r.vec(() => ({ name: r.string(), prim: r.variant(PRIMS, 'Prim') }), 2);
+}
+
+function writeLayoutFields(w, fields) {
+  w.vec(fields, (f) => {
+    w.string(f.name);
+    w.variant(PRIMS, f.prim);
+  });
+}
+
+/** Reads a SchemaDef and checks it as the Rust side does (`Schema`'s try_from). */
+function readSchema(r) {
+  const def = {
+    game: r.string(),
+    components: r.vec(() => ({
+      name: r.string(),
+      fields: r.vec(() => ({ name: r.string(), encoding: readEncoding(r) }), 2),
+    }), 2),
+    position: r.option(() => ({ component: r.string(), x: r.string(), y: r.string() })),
+    input: readLayoutFields(r),
+    events: r.vec(() => ({ name: r.string(), fields: readLayoutFields(r) }), 2),
+    params: r.vec(() => ({ name: r.string(), value: r.f64() }), 9),
+  };
+  try {
+    return new Schema(def);
+  } catch (err) {
+    if (err instanceof SchemaError) throw new CodecError(`invalid schema: ${err.message}`);
+    throw err;
+  }
+}
+
+function writeSchema(w, schema) {
+  const def = schema instanceof Schema ? schema.def : schema;
+  w.string(def.game);
+  w.vec(def.components, (c) => {
+    w.string(c.name);
+    w.vec(c.fields, (f) => {
+      w.string(f.name);
+      writeEncoding(w, f.encoding);
+    });
+  });
+  w.option(def.position, (p) => {
+    w.string(p.component);
+    w.string(p.x);
+    w.string(p.y);
+  });
+  writeLayoutFields(w, def.input);
+  w.vec(def.events, (e) => {
+    w.string(e.name);
+    writeLayoutFields(w, e.fields);
+  });
+  w.vec(def.params, (p) => {
+    w.string(p.name);
+    w.f64(p.value);
+  });
+}
+
+// --- Snapshot bodies (delta.rs SnapshotBody) ---
+
+function readEntity(r) {
+  const id = r.u32();
+  const components = r.u64n();
+  const n = r.len();
+  const nums = new Array(n);
+  for (let i = 0; i < n; i++) nums[i] = r.i32();
+  const s = r.len();
+  const strs = new Array(s);
+  for (let i = 0; i < s; i++) strs[i] = r.string();
+  return { id, components, nums, strs };
+}
+
+function writeEntity(w, e) {
+  w.varint(e.id);
+  w.varint(e.components);
+  w.varint(e.nums.length);
+  for (const v of e.nums) w.i32(v);
+  w.vec(e.strs, (s) => w.string(s));
+}
+
+/** The number of set bits of a mask (Number < 2^32 or BigInt). */
+function popcount(mask) {
+  if (typeof mask === 'bigint') {
+    return popcount(Number(BigInt.asUintN(32, mask))) + popcount(Number(BigInt.asUintN(32, mask >> 32n)));
+  }
+  let v = mask - ((mask >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+}
+
+/**
+ * The packed update list (delta.rs `packed_updates`): one sequence whose length counts
+ * its elements, `[id gap (u64), mask (u64), delta (zigzag i32)…]` per changed entity.
+ */
 function readUpdates(r) {
   let left = r.len();
   const out = [];
   let prev = -1;
-  const next = () => {
-    if (left === 0) return null;
+  while (left > 0) {
     left -= 1;
-    return r.i32();
-  };
-  for (;;) {
-    const g = next();
-    if (g === null) break;
-    const gap = g >>> 0;
+    const gap = r.u64n();
+    if (typeof gap === 'bigint') throw new CodecError('update id gap out of range');
     let id;
     if (prev < 0) {
       if (gap === 0) throw new CodecError('update ids must be strictly ascending');
@@ -256,42 +491,49 @@ function readUpdates(r) {
       if (gap === 0 || id > 0xffffffff) throw new CodecError('update ids must be strictly ascending');
     }
     prev = id;
-    const mask = next();
-    if (mask === null) throw new CodecError('truncated update: no field mask');
-    if (mask <= 0 || mask > FIELD_ALL) throw new CodecError('invalid field mask');
-    const u = { id, x: null, y: null, angle: null, score: null, hp: null };
-    for (let i = 0; i < FIELDS.length; i++) {
-      if (mask & (1 << i)) {
-        const v = next();
-        if (v === null) throw new CodecError('truncated update: missing field');
-        u[FIELDS[i]] = v;
-      }
-    }
-    out.push(u);
+    if (left === 0) throw new CodecError('truncated update: no field mask');
+    left -= 1;
+    const mask = r.u64n();
+    if (mask === 0) throw new CodecError('empty field mask');
+    const k = popcount(mask);
+    if (k > left) throw new CodecError('truncated update: missing field');
+    left -= k;
+    const deltas = new Array(k);
+    for (let i = 0; i < k; i++) deltas[i] = r.i32();
+    out.push({ id, mask, deltas });
   }
   return out;
 }
 
+function writeUpdates(w, updates) {
+  let len = 0;
+  for (const u of updates) len += 2 + u.deltas.length;
+  w.varint(len);
+  let prev = 0xffffffff;
+  for (const u of updates) {
+    w.varint((u.id - prev) >>> 0);
+    w.varint(u.mask);
+    for (const d of u.deltas) w.i32(d);
+    prev = u.id;
+  }
+}
+
 function readBody(r) {
-  const spawns = [];
-  for (let n = r.len(); n > 0; n--) spawns.push(readEntity(r));
+  const spawns = r.vec(() => readEntity(r), 4);
   const updates = readUpdates(r);
-  const despawns = [];
-  for (let n = r.len(); n > 0; n--) despawns.push(r.u32());
+  const despawns = r.vec(() => r.u32());
   const checksum = r.u32();
   return { spawns, updates, despawns, checksum };
 }
 
-function readEvent(r) {
-  const type = r.variant(EVENT_TYPES, 'GameEvent');
-  switch (type) {
-    case 'Joined':
-    case 'Left':
-      return { type, player: r.u32(), name: r.string() };
-    default:
-      return { type, by: r.u32(), victim: r.u32() };
-  }
+function writeBody(w, body) {
+  w.vec(body.spawns, (e) => writeEntity(w, e));
+  writeUpdates(w, body.updates);
+  w.vec(body.despawns, (id) => w.varint(id));
+  w.varint(body.checksum >>> 0);
 }
+
+// --- Messages ---
 
 /** Decodes one server message. Throws CodecError on anything malformed. */
 export function decodeServer(bytes) {
@@ -299,23 +541,17 @@ export function decodeServer(bytes) {
   const type = r.variant(SERVER_TYPES, 'ServerMsg');
   let msg;
   switch (type) {
-    case 'Welcome': {
-      const player = r.u32();
-      const entity = r.u32();
-      const tick_hz = r.u16();
-      const tick = r.u32();
-      const resume_token = r.string();
-      const arena = {
-        scenario: r.string(),
-        width: r.u32(),
-        height: r.u32(),
-        player_speed: r.u32(),
-        player_radius: r.u32(),
-        view_radius: r.u32(),
+    case 'Welcome':
+      msg = {
+        type,
+        player: r.u32(),
+        entity: r.u32(),
+        tick_hz: r.u16(),
+        tick: r.u32(),
+        resume_token: r.string(),
+        schema: readSchema(r),
       };
-      msg = { type, player, entity, tick_hz, tick, resume_token, arena };
       break;
-    }
     case 'Snapshot': {
       const header = { tick: r.u32(), baseline: r.option(() => r.u32()), input_ack: r.u32() };
       msg = { type, header, body: readBody(r) };
@@ -328,13 +564,59 @@ export function decodeServer(bytes) {
       msg = { type, from: r.u32(), name: r.string(), text: r.string() };
       break;
     case 'Event':
-      msg = { type, event: readEvent(r) };
+      msg = { type, data: r.bytes() };
       break;
-    default:
+    case 'Bye':
       msg = { type, code: r.variant(BYE_CODES, 'ByeCode'), reason: r.string() };
+      break;
+    default: // Joined, Left
+      msg = { type, player: r.u32(), name: r.string() };
   }
   r.end();
   return msg;
+}
+
+/** Encodes one server message (for tests and tools; the page only decodes them). */
+export function encodeServer(msg) {
+  const w = new Writer(64);
+  w.variant(SERVER_TYPES, msg.type);
+  switch (msg.type) {
+    case 'Welcome':
+      w.varint(msg.player);
+      w.varint(msg.entity);
+      w.varint(msg.tick_hz);
+      w.varint(msg.tick);
+      w.string(msg.resume_token);
+      writeSchema(w, msg.schema);
+      break;
+    case 'Snapshot':
+      w.varint(msg.header.tick);
+      w.option(msg.header.baseline, (b) => w.varint(b));
+      w.varint(msg.header.input_ack);
+      writeBody(w, msg.body);
+      break;
+    case 'Pong':
+      w.varint(BigInt(msg.client_time));
+      w.varint(msg.server_tick);
+      w.varint(BigInt(msg.server_time_ms));
+      break;
+    case 'Chat':
+      w.varint(msg.from);
+      w.string(msg.name);
+      w.string(msg.text);
+      break;
+    case 'Event':
+      w.bytes(msg.data);
+      break;
+    case 'Bye':
+      w.variant(BYE_CODES, msg.code);
+      w.string(msg.reason);
+      break;
+    default:
+      w.varint(msg.player);
+      w.string(msg.name);
+  }
+  return w.finish();
 }
 
 /** Decodes one client message (what the server reads; used by the tests). */
@@ -353,7 +635,7 @@ export function decodeClient(bytes) {
       };
       break;
     case 'Input':
-      msg = { type, seq: r.u32(), buttons: r.u8(), aim: r.u16() };
+      msg = { type, seq: r.u32(), data: r.bytes() };
       break;
     case 'Ack':
       msg = { type, tick: r.u32() };
@@ -386,8 +668,7 @@ export function encodeClient(msg) {
       break;
     case 'Input':
       w.varint(msg.seq >>> 0);
-      w.u8(msg.buttons);
-      w.varint(msg.aim & 0xffff);
+      w.bytes(msg.data);
       break;
     case 'Ack':
       w.varint(msg.tick >>> 0);
@@ -404,7 +685,7 @@ export function encodeClient(msg) {
   return w.finish();
 }
 
-/** The UTF-8 bytes of a string (names are hashed byte by byte). */
+/** The UTF-8 bytes of a string (strings are hashed byte by byte). */
 export function utf8(s) {
   return utf8Encoder.encode(s);
 }

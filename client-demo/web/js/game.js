@@ -1,6 +1,12 @@
-// One play session's client state and its per-frame work: handles every server message
-// (mirror + ack for snapshots, feeding interpolation, prediction and the playout
-// clock), sends inputs and pings, and each frame assembles the scene for the renderer.
+// One play session's client state and its per-frame work, for any game: handles every
+// server message (the schema from Welcome; mirror + ack for snapshots, feeding
+// interpolation, prediction and the playout clock; events by the schema's layout),
+// sends inputs by the schema's input layout and pings, and each frame assembles the
+// scene for the renderer.
+//
+// The built-in games (demo, arena, cubes) get the demo adapter and renderer, with the
+// own player predicted; any other game gets the generic adapter and renderer, the own
+// entity interpolated like the rest (see `chooseAdapter`).
 
 import { Mirror } from './mirror.js';
 import { Interp } from './interp.js';
@@ -8,16 +14,49 @@ import { EXTRAPOLATE_TICKS, PlayoutClock } from './clock.js';
 import { Predictor } from './predict.js';
 import { Effects } from './effects.js';
 import { Connection, Rate } from './net.js';
-import { InputSender } from './sender.js';
+import { InputSender, SimpleSender } from './sender.js';
+import { FlatView } from './flat.js';
+import { BUILTIN_GAMES, arenaOf, demoAdapter } from './demo.js';
+import { genericAdapter } from './generic.js';
+import { decodeEvent, inputWriter } from './layout.js';
 import { aimFromRad, angleRad, playerHue } from './world.js';
 
 const PING_MS = 1000;
 const FIRE_COOLDOWN_MS = 200;
+const DEMO_HELP = 'WASD / arrows move · mouse aims · click or space fires · Enter chats';
+const DEFAULT_ARENA = { width: 2000, height: 1200, player_radius: 18 };
+
+/**
+ * The adapter for a schema: the demo's for a built-in game shaped as the demo page
+ * expects (or any game so shaped when `force` is 'demo'), else the generic one (always
+ * when `force` is 'generic').
+ */
+export function chooseAdapter(schema, force = null) {
+  if (force !== 'generic') {
+    const demo = demoAdapter(schema);
+    if (demo !== null && (BUILTIN_GAMES.has(schema.game) || force === 'demo')) return demo;
+  }
+  return genericAdapter(schema);
+}
+
+/** A layout value as text, for an event line. */
+const show = (v) => (typeof v === 'string' ? JSON.stringify(v) : String(v));
 
 export class Game {
-  constructor({ url, name, hud, renderer, controls }) {
+  /**
+   * @param {object} o
+   * @param {string} o.url the WebSocket URL
+   * @param {string} o.name the player's name
+   * @param {object} o.hud the page around the canvas (hud.js)
+   * @param {{demo: object, generic: object}} o.renderers the two renderers
+   * @param {object} o.controls keyboard and mouse (input.js)
+   * @param {string|null} [o.forceRenderer] 'demo' or 'generic' to override the choice
+   */
+  constructor({ url, name, hud, renderers, controls, forceRenderer = null }) {
     this.hud = hud;
-    this.renderer = renderer;
+    this.renderers = renderers;
+    this.renderer = renderers.demo;
+    this.forceRenderer = forceRenderer;
     this.controls = controls;
     this.name = name;
     /** The resume token from the last Welcome, presented on reconnect. */
@@ -25,7 +64,15 @@ export class Game {
     /** Whether the mirror still holds a verified state to resume from. */
     this.mirrorValid = false;
     this.welcome = null;
-    this.mirror = new Mirror();
+    /** The game's schema (from Welcome), its JSON (to notice a different game), and facts. */
+    this.schema = null;
+    this.schemaKey = null;
+    this.arena = null;
+    /** The adapter (demo or generic), the input writer, and the flat entities. */
+    this.adapter = null;
+    this.input = null;
+    this.mirror = null;
+    this.view = null;
     this.interp = new Interp();
     this.effects = new Effects();
     this.clock = null;
@@ -44,8 +91,14 @@ export class Game {
     this.sinceWelcome = 0;
     this.snapRate = new Rate();
     this.applyErrors = 0;
+    /** Game events decoded, the last one ({variant, fields}), and undecodable ones. */
+    this.events = 0;
+    this.lastEvent = null;
+    this.eventErrors = 0;
     this.fps = new Rate();
     this.hudAt = 0;
+    /** Entities drawn by the last frame. */
+    this.drawn = 0;
     /** Per-frame trace for tests (see main.js `tickwire.trace`); null when off. */
     this.trace = null;
     this.status = 'connecting';
@@ -54,17 +107,27 @@ export class Game {
     this.drawMs = 0;
     /** Smoothed time one snapshot takes to apply (mirror, checksum, tracks), ms. */
     this.snapshotMs = 0;
+    /** The own entity's drawn position this frame (world units), or null. */
+    this.ownPos = null;
 
     this.interp.onGone = (t) => this.gone(t);
     this.conn = new Connection({
       url,
       hello: () => ({
         name: this.name,
-        resume: this.resumeToken === null ? null : { token: this.resumeToken, tick: this.mirrorValid ? this.mirror.tick : null },
+        resume:
+          this.resumeToken === null
+            ? null
+            : { token: this.resumeToken, tick: this.mirrorValid && this.mirror !== null ? this.mirror.tick : null },
       }),
       onMessage: (m, _b, now) => this.onMessage(m, now),
       onStatus: (s) => this.onStatus(s),
     });
+  }
+
+  /** 'demo' or 'generic' (null before the first Welcome). */
+  get mode() {
+    return this.adapter === null ? null : this.adapter.name;
   }
 
   start() {
@@ -98,7 +161,12 @@ export class Game {
         this.names.set(msg.from, msg.name);
         return this.hud.chat(msg.from, msg.name, msg.text);
       case 'Event':
-        return this.onEvent(msg.event);
+        return this.onEvent(msg.data);
+      case 'Joined':
+        this.names.set(msg.player, msg.name);
+        return this.hud.chat(null, '', `${msg.name} joined`);
+      case 'Left':
+        return this.hud.chat(null, '', `${msg.name} left`);
       default:
         return; // Bye: the close that follows explains it.
     }
@@ -113,10 +181,23 @@ export class Game {
     this.sinceWelcome = 0;
     this.resumeToken = msg.resume_token;
     this.status = 'playing';
+    const schema = msg.schema;
+    const key = JSON.stringify(schema);
+    if (key !== this.schemaKey) {
+      // Another game (or another version of it): nothing held can be read by it.
+      this.mirrorValid = false;
+      this.schemaKey = key;
+    }
+    this.schema = schema;
+    this.arena = arenaOf(schema);
+    this.adapter = chooseAdapter(schema, this.forceRenderer);
+    this.renderer = this.renderers[this.adapter.name];
+    this.input = inputWriter(schema.def.input);
     const tickMs = 1000 / msg.tick_hz;
     if (!this.mirrorValid) {
       // Nothing to resume from: the first snapshot is a full state.
-      this.mirror = new Mirror();
+      this.mirror = new Mirror(schema);
+      this.view = new FlatView(this.adapter);
       this.interp.reset();
       this.effects.clear();
     }
@@ -124,20 +205,36 @@ export class Game {
     // state, which replaces it).
     this.mirrorValid = true;
     this.clock = new PlayoutClock(tickMs);
-    this.predictor = new Predictor({
-      speed: msg.arena.player_speed,
-      width: msg.arena.width,
-      height: msg.arena.height,
-      tickMs,
-    });
+    const { width, height, player_speed: speed } = this.arena;
+    const demo = this.adapter.name === 'demo';
     if (this.sender) this.seq = this.sender.seq;
-    this.sender = new InputSender(this.predictor, (m) => this.conn.send(m), this.seq);
+    const send = (m) => this.sendInput(m);
+    if (demo && speed > 0 && width > 0 && height > 0) {
+      this.predictor = new Predictor({ speed, width, height, tickMs });
+      this.sender = new InputSender(this.predictor, send, this.seq);
+    } else {
+      this.predictor = null;
+      this.sender = new SimpleSender(send, this.seq);
+    }
     this.sender.aim = this.aim;
-    this.sender.onFire = (t) => this.muzzleFlash(t);
+    if (demo) this.sender.onFire = (t) => this.muzzleFlash(t);
     if (this.trace) this.sender.log = this.trace.inputs;
-    this.sender.want(this.controls.buttons, now);
+    this.sender.want(this.input.hasButtons ? this.controls.buttons : 0, now);
     this.hud.setNotice(null);
-    this.hud.chat(null, '', `Connected as ${this.name} — ${msg.arena.scenario} arena ${msg.arena.width}×${msg.arena.height}, ${msg.tick_hz} Hz.`);
+    if (demo) this.hud.setHelp(DEMO_HELP);
+    else if (this.input.hasButtons) this.hud.setHelp(`${schema.game}: WASD / arrows move · ${this.input.hasAim ? 'mouse aims · ' : ''}click or space acts · Enter chats`);
+    else this.hud.setHelp(`${schema.game}: Enter chats`);
+    const size = width && height ? ` ${width}×${height}` : '';
+    const what = demo ? `${schema.game} arena${size}` : `${schema.game}${size} (generic view)`;
+    this.hud.chat(null, '', `Connected as ${this.name} — ${what}, ${msg.tick_hz} Hz.`);
+  }
+
+  /** Writes a sender's {seq, buttons, aim} by the game's input layout and sends it. */
+  sendInput(m) {
+    const named = {};
+    if (this.input.hasButtons) named.buttons = m.buttons & 0xff;
+    if (this.input.hasAim) named.aim = m.aim & 0xffff;
+    return this.conn.send({ type: 'Input', seq: m.seq, data: this.input.encode(named) });
   }
 
   onSnapshot(msg, now) {
@@ -165,38 +262,62 @@ export class Game {
     this.sinceWelcome += 1;
     this.snapRate.add(now);
     this.clock.onSnapshot(header.tick, now);
-    this.interp.onSnapshot(header.tick, change, this.mirror);
-    this.scheduleEffects(header.tick, change);
-    const own = this.mirror.get(this.welcome.entity);
-    const prior = this.clock.base - (this.rttMs ?? 2 * this.clock.tickMs);
-    this.predictor.onSnapshot(header.tick, header.input_ack, now, own, prior);
-  }
-
-  onEvent(ev) {
-    if (ev.type === 'Joined') {
-      this.names.set(ev.player, ev.name);
-      this.hud.chat(null, '', `${ev.name} joined`);
-    } else if (ev.type === 'Left') {
-      this.hud.chat(null, '', `${ev.name} left`);
-    } else {
-      const name = (p) => this.names.get(p) ?? this.playerName(p) ?? `player${p}`;
-      this.hud.knockout(name(ev.by), ev.by, name(ev.victim), ev.victim);
+    const flat = this.view.apply(change, this.mirror);
+    this.interp.onSnapshot(header.tick, flat, this.view);
+    if (this.mode === 'demo') this.scheduleEffects(header.tick, flat);
+    if (this.predictor) {
+      const own = this.view.get(this.welcome.entity);
+      const prior = this.clock.base - (this.rttMs ?? 2 * this.clock.tickMs);
+      this.predictor.onSnapshot(header.tick, header.input_ack, now, own, prior);
     }
   }
 
+  onEvent(data) {
+    let ev;
+    try {
+      ev = decodeEvent(this.schema ? this.schema.def.events : [], data);
+    } catch (err) {
+      this.eventErrors += 1;
+      console.warn('tickwire: undecodable game event, ignored:', err.message);
+      return;
+    }
+    this.events += 1;
+    // JSON-safe for the test hooks: a BigInt (a u64 or i64 past 2^53) as its digits.
+    const safe = Object.fromEntries(Object.entries(ev.fields).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v]));
+    this.lastEvent = { variant: ev.variant, fields: safe };
+    const f = ev.fields;
+    if (ev.variant === 'Knockout' && typeof f.by === 'number' && typeof f.victim === 'number') {
+      this.hud.knockout(this.nameOf(f.by), f.by, this.nameOf(f.victim), f.victim);
+    } else {
+      const parts = ev.values.length === 0 ? '' : ` ${Object.entries(f).map(([k, v]) => `${k}=${show(v)}`).join(' ')}`;
+      this.hud.event(`${ev.variant}${parts}`);
+    }
+  }
+
+  /** A player's name: from chat or Joined, else from their entity, else `player<id>`. */
+  nameOf(player) {
+    return this.names.get(player) ?? this.playerName(player) ?? `player${player}`;
+  }
+
   playerName(player) {
-    for (const e of this.mirror.entities.values()) if (e.kind === 'Player' && e.owner === player) return e.name;
+    if (this.view === null) return null;
+    for (const e of this.view.entities.values()) if (e.owner === player && e.name) return e.name;
     return null;
+  }
+
+  /** Whether a flat entity counts as a player (a demo Player; in other games, anything owned). */
+  isPlayer(e) {
+    return this.mode === 'demo' ? e.kind === 'Player' : e.owner !== null;
   }
 
   /** Hits and respawns, shown when the render tick reaches them. */
   scheduleEffects(tick, change) {
-    for (const { old, now, u } of change.updated) {
-      if (now.kind !== 'Player' || u.hp === null) continue;
+    for (const { old, now } of change.updated) {
+      if (now.kind !== 'Player' || now.hp === old.hp) continue;
       const hue = playerHue(now.owner ?? 0);
       const x = now.x / 16;
       const y = now.y / 16;
-      if (u.hp < 0) {
+      if (now.hp < old.hp) {
         this.effects.at(tick, () => this.effects.burst(x, y, `hsl(${hue},100%,70%)`, 14, 260));
       } else {
         // Knocked out and respawned elsewhere: a burst where it fell, a ring where it returns.
@@ -212,6 +333,7 @@ export class Game {
   }
 
   gone(track) {
+    if (this.mode !== 'demo') return;
     if (track.e.kind === 'Orb') {
       this.effects.burst(track.x, track.y, '#ffc94a', 22, 300, 3);
       this.effects.ring(track.x, track.y, 40, '#ffd36b', 0.45);
@@ -222,60 +344,51 @@ export class Game {
 
   /** Called by the controls the moment the held buttons change. */
   onButtons(buttons, t) {
-    if (this.sender && this.conn.open) this.sender.want(buttons, t);
+    if (this.sender && this.conn.open) this.sender.want(this.input.hasButtons ? buttons : 0, t);
   }
 
   muzzleFlash(t) {
     if (t - this.lastFire < FIRE_COOLDOWN_MS || !this.ownPos) return;
     this.lastFire = t;
     const a = angleRad((this.aim / 65536) * 256);
-    const r = (this.welcome.arena.player_radius || 18) + 12;
+    const r = (this.arena.player_radius || 18) + 12;
     this.effects.burst(this.ownPos.x + Math.cos(a) * r, this.ownPos.y + Math.sin(a) * r, '#fff3c0', 6, 160, 2);
+  }
+
+  /** The arena the demo renderer draws (defaults for sizes the schema does not give). */
+  drawArena() {
+    const a = this.arena;
+    if (a === null) return DEFAULT_ARENA;
+    return { ...a, width: a.width ?? DEFAULT_ARENA.width, height: a.height ?? DEFAULT_ARENA.height };
   }
 
   /** One animation frame at local time `now`, `dt` ms after the previous one. */
   frame(now, dt) {
     this.fps.add(now);
-    const arena = this.welcome ? this.welcome.arena : { width: 2000, height: 1200, player_radius: 18 };
     const r = this.clock ? this.clock.advance(now, dt) : null;
-    const remote = [];
-    let own = null;
     this.ownPos = null;
-    if (r !== null) {
-      this.interp.retire(r);
-      const me = this.welcome.entity;
-      // Own shots are drawn at the predicted player's tick, so they leave its barrel.
-      const w0 = this.predictor.w0;
-      const present = w0 === null ? r : Math.max(r, (now - w0) / this.clock.tickMs);
-      const latest = this.clock.latestTick;
-      for (const t of this.interp.tracks.values()) {
-        if (t.id === me) continue;
-        const mine = t.e.kind === 'Projectile' && t.e.owner === this.welcome.player;
-        const at = mine ? present : r;
-        if (t.born > at) continue;
-        t.sampleAt(at, latest, mine ? 12 : EXTRAPOLATE_TICKS);
-        if (t.e.kind === 'Player') t.smooth(dt, this.welcome.arena.player_speed);
-        remote.push(t);
-      }
-      for (const t of this.interp.dying) {
-        t.sampleAt(r, latest, 0);
-        remote.push(t);
-      }
-      const pos = this.predictor.display(now, dt);
-      const track = this.interp.tracks.get(me);
-      if (pos && track) {
-        this.ownPos = pos;
-        own = { x: pos.x, y: pos.y, aim: (this.aim / 65536) * Math.PI * 2, track };
-      }
-    }
-    this.effects.update(r, dt / 1000);
-    this.updateAim(now);
+    if (r !== null) this.interp.retire(r);
+    const reticle = this.controls.mouse && this.controls.enabled ? this.controls.mouse : null;
+    let remote;
     const t0 = performance.now();
-    this.renderer.draw({
-      arena, nowMs: now, remote, own, effects: this.effects, renderTick: r ?? 0,
-      tickHz: this.welcome ? this.welcome.tick_hz : 30,
-      reticle: this.controls.mouse && this.controls.enabled ? this.controls.mouse : null,
-    });
+    if (this.mode === 'generic') {
+      remote = this.sampleGeneric(r);
+      this.drawn = this.renderer.draw({
+        world: { width: this.arena.width, height: this.arena.height, radius: this.schema.param('radius') ?? this.arena.player_radius },
+        entities: remote, me: this.welcome.entity, reticle, nowMs: now,
+      });
+      this.effects.update(r, dt / 1000);
+      this.updateAim(now);
+    } else {
+      let own;
+      [remote, own] = this.sampleDemo(r, now, dt);
+      this.effects.update(r, dt / 1000);
+      this.updateAim(now);
+      this.drawn = this.renderer.draw({
+        arena: this.drawArena(), nowMs: now, remote, own, effects: this.effects, renderTick: r ?? 0,
+        tickHz: this.welcome ? this.welcome.tick_hz : 30, reticle,
+      });
+    }
     this.drawMs = this.drawMs * 0.95 + (performance.now() - t0) * 0.05;
     this.keepAlive(now);
     if (this.trace) this.recordTrace(now, dt, remote);
@@ -285,12 +398,75 @@ export class Game {
     }
   }
 
+  /** The demo's tracks at render tick `r` and the own player (predicted when possible). */
+  sampleDemo(r, now, dt) {
+    const remote = [];
+    let own = null;
+    if (r === null) return [remote, own];
+    const me = this.welcome.entity;
+    // Own shots are drawn at the predicted player's tick, so they leave its barrel.
+    const w0 = this.predictor ? this.predictor.w0 : null;
+    const present = w0 === null ? r : Math.max(r, (now - w0) / this.clock.tickMs);
+    const latest = this.clock.latestTick;
+    const speed = this.arena.player_speed || 240;
+    let ownTrack = null;
+    for (const t of this.interp.tracks.values()) {
+      if (t.id === me) {
+        ownTrack = t;
+        continue;
+      }
+      const mine = t.e.kind === 'Projectile' && t.e.owner === this.welcome.player;
+      const at = mine ? present : r;
+      if (t.born > at) continue;
+      t.sampleAt(at, latest, mine ? 12 : EXTRAPOLATE_TICKS);
+      if (t.e.kind === 'Player') t.smooth(dt, speed);
+      remote.push(t);
+    }
+    for (const t of this.interp.dying) {
+      t.sampleAt(r, latest, 0);
+      remote.push(t);
+    }
+    const aim = (this.aim / 65536) * Math.PI * 2;
+    if (this.predictor) {
+      const pos = this.predictor.display(now, dt);
+      if (pos && ownTrack) {
+        this.ownPos = pos;
+        own = { x: pos.x, y: pos.y, aim, track: ownTrack };
+      }
+    } else if (ownTrack && ownTrack.born <= r) {
+      // Not predicted (no player_speed): drawn interpolated like everyone else.
+      ownTrack.sampleAt(r, latest, EXTRAPOLATE_TICKS);
+      this.ownPos = { x: ownTrack.x, y: ownTrack.y };
+      own = { x: ownTrack.x, y: ownTrack.y, aim, track: ownTrack };
+    }
+    return [remote, own];
+  }
+
+  /** Every positioned entity's track at render tick `r` (the own one included). */
+  sampleGeneric(r) {
+    const out = [];
+    if (r === null) return out;
+    const me = this.welcome.entity;
+    const latest = this.clock.latestTick;
+    for (const t of this.interp.tracks.values()) {
+      if (t.born > r && t.id !== me) continue;
+      t.sampleAt(r, latest, EXTRAPOLATE_TICKS);
+      if (t.id === me) this.ownPos = { x: t.x, y: t.y };
+      out.push(t);
+    }
+    for (const t of this.interp.dying) {
+      t.sampleAt(r, latest, 0);
+      out.push(t);
+    }
+    return out;
+  }
+
   updateAim(now) {
     const m = this.controls.mouse;
     if (!m || !this.ownPos) return;
     const p = this.renderer.toScreen(this.ownPos.x, this.ownPos.y);
     this.aim = aimFromRad(Math.atan2(m.y - p.y, m.x - p.x));
-    if (this.sender) this.sender.aim = this.aim;
+    if (this.sender) this.sender.aim = this.input && this.input.hasAim ? this.aim : 0;
   }
 
   keepAlive(now) {
@@ -317,7 +493,8 @@ export class Game {
 
   recordTrace(now, dt, remote) {
     const players = {};
-    for (const t of remote) if (t.e.kind === 'Player' && t.diedAt === null) players[t.id] = [t.x, t.y];
+    const me = this.welcome ? this.welcome.entity : null;
+    for (const t of remote) if (t.id !== me && this.isPlayer(t.e) && t.diedAt === null) players[t.id] = [t.x, t.y];
     this.trace.frames.push({ t: now, dt, own: this.ownPos ? [this.ownPos.x, this.ownPos.y] : null, players });
     if (this.trace.frames.length > 20000) this.trace.frames.shift();
   }
@@ -325,33 +502,54 @@ export class Game {
   updateHud(now) {
     const kb = (n) => (n >= 10240 ? `${(n / 1024).toFixed(0)} KB/s` : `${(n / 1024).toFixed(1)} KB/s`);
     const c = this.clock;
-    this.hud.setStats([
+    const rows = [
       ['ping', this.rttMs === null ? '—' : `${this.rttMs.toFixed(0)} ms`],
-      ['tick', this.mirror.tick ?? '—'],
+      ['tick', this.mirror?.tick ?? '—'],
       ['snapshots', `${this.snapRate.perSecond(now)}/s`],
       ['down', kb(this.conn.down.perSecond(now))],
       ['up', kb(this.conn.up.perSecond(now))],
-      ['entities', this.mirror.size],
+      ['entities', this.mirror?.size ?? 0],
       ['fps', this.fps.perSecond(now)],
       ['interp', c ? `${c.delayMs.toFixed(0)} ms (±${c.jitterMs.toFixed(0)})` : '—'],
-    ]);
-    const rows = [];
-    for (const e of this.mirror.entities.values()) {
-      if (e.kind === 'Player') rows.push({ player: e.owner ?? 0, name: e.name, score: e.score });
+    ];
+    if (this.schema && this.mode !== 'demo') rows.unshift(['game', this.schema.game]);
+    this.hud.setStats(rows);
+    const scores = [];
+    if (this.view !== null) {
+      // One row per player: in a game where a player owns several entities, the named one.
+      const rows = new Map();
+      for (const e of this.view.entities.values()) {
+        if (!this.isPlayer(e)) continue;
+        const player = e.owner ?? 0;
+        const had = rows.get(player);
+        if (had !== undefined && (had.named || !e.name)) continue;
+        rows.set(player, { player, name: e.name || `player${player}`, score: e.score, named: e.name !== '' });
+      }
+      for (const r of rows.values()) scores.push(r);
     }
-    this.hud.setScores(rows, this.welcome ? this.welcome.player : null);
+    this.hud.setScores(scores, this.welcome ? this.welcome.player : null);
   }
 
-  /** What is drawn this frame: [{id, kind, owner, x, y, sx, sy}] (screen px in sx/sy). */
+  /**
+   * What is drawn this frame: [{id, kind, owner, name, mine, x, y, sx, sy}] (world units
+   * in x/y, screen px in sx/sy); for a generic game also `values`, the entity's fields
+   * by component as shown.
+   */
   scene() {
     const out = [];
     const r = this.renderer;
+    const generic = this.mode === 'generic';
     for (const t of this.interp.tracks.values()) {
-      const mine = this.welcome && t.id === this.welcome.entity;
+      const mine = this.welcome !== null && t.id === this.welcome.entity;
       const x = mine && this.ownPos ? this.ownPos.x : t.x;
       const y = mine && this.ownPos ? this.ownPos.y : t.y;
       const p = r.toScreen(x, y);
-      out.push({ id: t.id, kind: t.e.kind, owner: t.e.owner, mine, x, y, sx: p.x, sy: p.y });
+      const item = { id: t.id, kind: t.e.kind, owner: t.e.owner, name: t.e.name, mine, x, y, sx: p.x, sy: p.y };
+      if (generic) {
+        const raw = this.mirror.get(t.id);
+        if (raw) item.values = this.schema.read(raw);
+      }
+      out.push(item);
     }
     return out;
   }
@@ -360,26 +558,46 @@ export class Game {
   stats() {
     const now = performance.now();
     const kinds = { Player: 0, Orb: 0, Projectile: 0, Cube: 0 };
-    for (const e of this.mirror.entities.values()) kinds[e.kind] += 1;
+    let owned = 0;
+    if (this.view !== null) {
+      for (const e of this.view.entities.values()) {
+        if (e.kind in kinds) kinds[e.kind] += 1;
+        if (e.owner !== null) owned += 1;
+      }
+    }
     const w = this.welcome;
-    const own = w ? this.mirror.get(w.entity) : undefined;
+    const own = w && this.view !== null ? this.view.get(w.entity) : undefined;
     const p = this.predictor;
     return {
       status: this.status,
       connected: this.conn.open && w !== null,
+      game: this.schema ? this.schema.game : null,
+      renderer: this.mode,
+      predicted: p !== null,
+      input: this.input ? { fields: this.input.fields.map((f) => f.name), buttons: this.input.hasButtons, aim: this.input.hasAim } : null,
       player: w ? w.player : null,
       entity: w ? w.entity : null,
       tickHz: w ? w.tick_hz : null,
-      arena: w ? w.arena : null,
-      tick: this.mirror.tick,
+      arena: this.arena,
+      tick: this.mirror?.tick ?? null,
       firstBaseline: this.firstBaseline ?? null,
       welcomes: this.welcomes,
       snapshots: this.snapshots,
       sinceWelcome: this.sinceWelcome,
       applyErrors: this.applyErrors,
-      entities: { total: this.mirror.size, players: kinds.Player, orbs: kinds.Orb, projectiles: kinds.Projectile, cubes: kinds.Cube },
-      drawn: this.interp.tracks.size,
+      entities: {
+        total: this.mirror?.size ?? 0,
+        players: this.mode === 'demo' ? kinds.Player : owned,
+        orbs: kinds.Orb,
+        projectiles: kinds.Projectile,
+        cubes: kinds.Cube,
+      },
+      tracks: this.interp.tracks.size,
+      drawn: this.drawn,
       own: own ? { id: own.id, x: own.x / 16, y: own.y / 16, score: own.score, hp: own.hp, drawnX: this.ownPos?.x ?? null, drawnY: this.ownPos?.y ?? null } : null,
+      events: this.events,
+      lastEvent: this.lastEvent,
+      eventErrors: this.eventErrors,
       renderTick: this.clock?.renderTick ?? null,
       interpDelayMs: this.clock?.delayMs ?? null,
       jitterMs: this.clock?.jitterMs ?? null,

@@ -1,6 +1,7 @@
-// The page around the canvas: the network HUD, the scoreboard, the kill feed, the chat
-// box, the connection notice and the name prompt. Plain DOM, updated a few times a
-// second (the HUD and scoreboard) or on events (chat, feed, notices).
+// The page around the canvas: the network HUD, the scoreboard, the kill feed (and other
+// game events), the chat box, the connection notice, the controls hint and the name
+// prompt. Plain DOM, updated a few times a second (the HUD and scoreboard) or on events
+// (chat, feed, notices).
 
 import { playerHue } from './world.js';
 
@@ -103,6 +104,21 @@ export class Hud {
     while (this.feed.childElementCount > MAX_FEED) this.feed.lastElementChild.remove();
     setTimeout(() => row.classList.add('fade'), 4000);
     setTimeout(() => row.remove(), 5000);
+  }
+
+  /** A feed line for a game event the page has no special look for. */
+  event(text) {
+    const row = el('div', 'ko', text);
+    this.feed.prepend(row);
+    while (this.feed.childElementCount > MAX_FEED) this.feed.lastElementChild.remove();
+    setTimeout(() => row.classList.add('fade'), 4000);
+    setTimeout(() => row.remove(), 5000);
+  }
+
+  /** Replaces the controls hint under the view. */
+  setHelp(text) {
+    const help = $('help');
+    if (help && help.textContent !== text) help.textContent = text;
   }
 
   /** Shows (or with null text hides) the connection banner. */

@@ -3,7 +3,7 @@
 // held buttons change, with the event's own timestamp, so an input goes out without
 // waiting for the next frame and prediction starts from the real key-press time.
 
-import { BUTTONS } from './codec.js';
+import { BUTTONS } from './world.js';
 
 const KEYS = {
   KeyW: BUTTONS.UP, ArrowUp: BUTTONS.UP,

@@ -17,7 +17,7 @@ const TELEPORT_UNITS_PER_TICK = 60;
 export class Track {
   constructor(e, tick, born) {
     this.id = e.id;
-    /** Newest mirrored state (kind, owner, name, score, hp…). */
+    /** Newest flat state (kind, owner, name, score, hp…). */
     this.e = e;
     /** Samples {t, x, y, a, cut}, oldest first; positions in world units, angle in steps. */
     this.samples = [{ t: tick, x: e.x / POS_SCALE, y: e.y / POS_SCALE, a: e.angle, cut: false }];
@@ -82,7 +82,7 @@ export class Track {
     const f = (r - a.t) / (b.t - a.t);
     this.x = a.x + (b.x - a.x) * f;
     this.y = a.y + (b.y - a.y) * f;
-    let da = (b.a - a.a) & 0xff;
+    let da = (((b.a - a.a) % 256) + 256) % 256;
     if (da > 127) da -= 256;
     this.a = (a.a + da * f + 256) % 256;
   }
@@ -133,12 +133,15 @@ export class Interp {
     this.onGone = null;
   }
 
-  /** Feeds one applied snapshot: `change` is what `Mirror.apply` returned. */
-  onSnapshot(tick, change, mirror) {
+  /**
+   * Feeds one applied snapshot: `change` is what `FlatView.apply` returned, `view` the
+   * FlatView (flat entities {id, x, y, angle, …}, x and y in 1/16 units).
+   */
+  onSnapshot(tick, change, view) {
     if (change.full) {
       this.tracks.clear();
       this.dying = [];
-      for (const e of mirror.entities.values()) this.tracks.set(e.id, new Track(e, tick, -Infinity));
+      for (const e of view.entities.values()) this.tracks.set(e.id, new Track(e, tick, -Infinity));
       return;
     }
     for (const e of change.despawned) {
@@ -151,11 +154,11 @@ export class Interp {
     for (const e of change.spawned) {
       this.tracks.set(e.id, new Track(e, tick, tick));
     }
-    for (const { now, u } of change.updated) {
+    for (const { now, moved } of change.updated) {
       const t = this.tracks.get(now.id);
       if (t === undefined) continue;
       t.e = now;
-      if (u.x !== null || u.y !== null || u.angle !== null) t.push(tick, now, change.prevTick);
+      if (moved) t.push(tick, now, change.prevTick);
     }
   }
 

@@ -1,8 +1,12 @@
 // The page's entry point: asks for a name (or takes ?name=), starts the game, runs the
 // frame loop, wires the chat box, and exposes `window.tickwire` for debugging and tests.
+//
+// Query parameters: name=NAME skips the prompt; ws=URL connects elsewhere than this
+// page's /ws; renderer=generic (or demo) overrides the renderer the schema would get.
 
 import { Hud } from './hud.js';
 import { Renderer } from './render.js';
+import { GenericRenderer } from './render-generic.js';
 import { Controls } from './input.js';
 import { Game } from './game.js';
 
@@ -10,6 +14,8 @@ const params = new URLSearchParams(location.search);
 const hud = new Hud();
 const canvas = document.getElementById('view');
 const renderer = new Renderer(canvas);
+const renderers = { demo: renderer, generic: new GenericRenderer(canvas) };
+const forced = params.get('renderer');
 let game = null;
 const controls = new Controls(canvas, (buttons, t) => game?.onButtons(buttons, t));
 controls.setEnabled(false);
@@ -26,7 +32,10 @@ async function boot() {
       // Storage may be unavailable (private mode); the name is just not remembered.
     }
   }
-  game = new Game({ url: wsUrl, name, hud, renderer, controls });
+  game = new Game({
+    url: wsUrl, name, hud, renderers, controls,
+    forceRenderer: forced === 'generic' || forced === 'demo' ? forced : null,
+  });
   controls.setEnabled(true);
   game.start();
 }
@@ -71,9 +80,13 @@ requestAnimationFrame(frame);
 
 /** Debugging and test hooks. */
 window.tickwire = {
-  /** A snapshot of the client's state: connection, tick, entity counts, own entity. */
-  stats: () => (game ? game.stats() : { status: 'naming', connected: false, snapshots: 0, entities: { total: 0 } }),
-  /** What is drawn: [{id, kind, owner, mine, x, y, sx, sy}], world and screen positions. */
+  /**
+   * A snapshot of the client's state: connection, game (schema.game), renderer ('demo' |
+   * 'generic'), tick, entity counts, drawn (entities drawn last frame), own entity,
+   * arena (world facts from the schema's params), welcomes, events, rates.
+   */
+  stats: () => (game ? game.stats() : { status: 'naming', connected: false, game: null, renderer: null, snapshots: 0, drawn: 0, entities: { total: 0 } }),
+  /** What is drawn: [{id, kind, owner, name, mine, x, y, sx, sy, values?}], world and screen positions. */
   scene: () => game?.scene() ?? [],
   /** Starts recording every frame's drawn positions (own player and remote players). */
   startTrace: () => game?.startTrace(),

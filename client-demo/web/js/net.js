@@ -1,11 +1,12 @@
-// The connection: one WebSocket to /ws speaking binary protocol messages, with byte and
-// message counters, and reconnection with exponential backoff (plus jitter, so a server
-// restart is not met by every client at the same instant). A Bye says why the server
-// closed; reasons that a retry cannot fix stop the retries.
+// The connection: one WebSocket to /ws speaking binary protocol messages (protocol
+// version 2: the game's schema arrives in Welcome), with byte and message counters, and
+// reconnection with exponential backoff (plus jitter, so a server restart is not met by
+// every client at the same instant). A Bye says why the server closed; reasons that a
+// retry cannot fix stop the retries.
 
 import { decodeServer, encodeClient } from './codec.js';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Bye codes after which reconnecting would only be refused again. */
 const FINAL = new Set(['ProtocolMismatch', 'Replaced', 'AuthFailed', 'OriginRefused']);
@@ -40,7 +41,7 @@ export class Connection {
   /**
    * @param {object} o
    * @param {string} o.url the WebSocket URL
-   * @param {() => {name: string, resume: string|null}} o.hello what to say in Hello
+   * @param {() => {name: string, resume: {token: string, tick: number|null}|null}} o.hello what to say in Hello
    * @param {(msg: object, bytes: number, now: number) => void} o.onMessage
    * @param {(status: {state: string, reason?: string, retryInMs?: number, attempt?: number}) => void} o.onStatus
    */

@@ -1,6 +1,7 @@
-// The canvas renderer: the arena floor, orbs, projectiles, cubes and players (with names,
-// health and spawn shields), effects and the aim reticle, seen by a camera that follows
-// the own player. Draws whatever scene it is given; knows nothing about the network.
+// The demo's canvas renderer, for the built-in games (demo, arena, cubes): the arena
+// floor, orbs, projectiles, cubes and players (with names, health and spawn shields),
+// effects and the aim reticle, seen by a camera that follows the own player. Draws
+// whatever flat scene it is given (see demo.js); knows nothing about the network.
 
 import { SHIELD_SECS, angleRad, playerHue } from './world.js';
 
@@ -152,7 +153,7 @@ export class Renderer {
 
   /**
    * Draws one frame. `scene`: {arena, nowMs, remote: Track[], own: {x, y, aim, track} | null,
-   * ownPlayer, effects, reticle: {x, y} | null, renderTick}.
+   * effects, reticle: {x, y} | null, renderTick}. Returns how many entities it drew.
    */
   draw(scene) {
     this.resize();
@@ -178,10 +179,11 @@ export class Renderer {
 
     const t = scene.nowMs / 1000;
     const players = [];
+    const orbRadius = arena.orb_radius || ORB_RADIUS;
     for (const tr of scene.remote) {
       switch (tr.e.kind) {
         case 'Orb':
-          this.drawOrb(tr, t);
+          this.drawOrb(tr, t, orbRadius);
           break;
         case 'Cube':
           this.drawCube(tr);
@@ -189,8 +191,11 @@ export class Renderer {
         case 'Projectile':
           this.drawShot(tr);
           break;
-        default:
+        case 'Player':
           players.push(tr);
+          break;
+        default:
+          this.drawOther(tr);
       }
     }
     const radius = arena.player_radius || 18;
@@ -205,10 +210,11 @@ export class Renderer {
     for (const tr of players) this.drawLabel(tr, tr.x, tr.y, radius, false);
     if (scene.own && scene.own.track) this.drawLabel(scene.own.track, scene.own.x, scene.own.y, radius, true);
     if (scene.reticle) this.drawReticle(scene.reticle);
+    return scene.remote.length + (scene.own && scene.own.track ? 1 : 0);
   }
 
-  drawOrb(tr, t) {
-    const r = ORB_RADIUS * (1 + 0.07 * Math.sin(t * 3 + tr.id * 1.7));
+  drawOrb(tr, t, radius = ORB_RADIUS) {
+    const r = radius * (1 + 0.07 * Math.sin(t * 3 + tr.id * 1.7));
     // The sprite's body has radius size/5.6, so it spans 5.6 body radii.
     this.ctx.drawImage(this.orb, tr.x - r * 2.8, tr.y - r * 2.8, r * 5.6, r * 5.6);
   }
@@ -224,6 +230,15 @@ export class Renderer {
     ctx.fillRect(-CUBE_HALF, -CUBE_HALF, CUBE_HALF * 2, CUBE_HALF * 2);
     ctx.strokeRect(-CUBE_HALF, -CUBE_HALF, CUBE_HALF * 2, CUBE_HALF * 2);
     ctx.restore();
+  }
+
+  /** An entity of a kind this renderer has no look for: a plain dot. */
+  drawOther(tr) {
+    const { ctx } = this;
+    ctx.fillStyle = tr.e.owner === null ? '#8a93a6' : `hsl(${playerHue(tr.e.owner)},60%,60%)`;
+    ctx.beginPath();
+    ctx.arc(tr.x, tr.y, 8, 0, Math.PI * 2);
+    ctx.fill();
   }
 
   drawShot(tr) {

@@ -10,8 +10,12 @@
 // - Fire and aim changes go out at once with the movement bits already committed;
 //   while moving, the held state is repeated every HEARTBEAT_MS, which keeps the
 //   prediction's picture of the tick grid sharp.
+//
+// SimpleSender is the plain policy for games without prediction: send on change, and
+// repeat while held. Both hand out {type: 'Input', seq, buttons, aim}; the game encodes
+// it by the schema's input layout.
 
-import { BUTTONS } from './codec.js';
+import { BUTTONS } from './world.js';
 
 const HEARTBEAT_MS = 50;
 const AIM_MIN_MS = 33;
@@ -100,6 +104,54 @@ export class InputSender {
     if (this.log) this.log.push({ t: now, buttons, seq });
   }
 
+}
+
+/**
+ * The sender for games the page does not predict (any game but the built-in ones, or a
+ * built-in one without a player_speed param): the held buttons and the aim go out the
+ * moment they change, and the held state is repeated every `heartbeatMs` while any
+ * button is held. Messages are {type: 'Input', seq, buttons, aim}, as InputSender's.
+ */
+export class SimpleSender {
+  /**
+   * @param {(msg: object) => boolean} send puts a message on the wire; false if closed
+   * @param {number} seq the last seq used (seqs keep increasing across reconnects)
+   */
+  constructor(send, seq, heartbeatMs = 100) {
+    this.send = send;
+    this.seq = seq;
+    this.heartbeatMs = heartbeatMs;
+    this.committed = 0;
+    this.wanted = 0;
+    this.aim = 0;
+    this.sentAim = 0;
+    this.lastSend = -Infinity;
+    this.onFire = null;
+    this.log = null;
+  }
+
+  want(buttons, t) {
+    this.wanted = buttons;
+    if (buttons !== this.committed || this.lastSend === -Infinity) this.emit(buttons, t);
+  }
+
+  poll(now) {
+    const turned = Math.abs(((this.aim - this.sentAim + 98304) % 65536) - 32768) > 48;
+    if ((turned && now - this.lastSend >= AIM_MIN_MS) || (this.committed !== 0 && now - this.lastSend >= this.heartbeatMs)) {
+      this.emit(this.wanted, now);
+    }
+  }
+
+  emit(buttons, now) {
+    const seq = (this.seq + 1) >>> 0;
+    if (!this.send({ type: 'Input', seq, buttons, aim: this.aim })) return;
+    this.seq = seq;
+    if (buttons & BUTTONS.FIRE && !(this.committed & BUTTONS.FIRE) && this.onFire) this.onFire(now);
+    this.committed = buttons;
+    this.sentAim = this.aim;
+    this.lastSend = now;
+    if (this.log) this.log.push({ t: now, buttons, seq });
+  }
 }
 
 /** Runs `fn` at local time `at` with a timer (the frame loop's poll is the backstop). */

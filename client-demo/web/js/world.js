@@ -1,16 +1,20 @@
-// Facts about the game world shared by the netcode and the renderer: fixed-point scale,
-// button bits, and how a player's colour is derived from their id.
+// Facts about the game world shared by the netcode and the renderers: the flat entity
+// shape's fixed-point scale and angle steps, the built-in games' button bits and aim
+// steps, and how a player's colour is derived from their id.
 
-/** Fixed-point steps per world unit (shared/src/quant.rs POS_SCALE). */
+/** Steps per world unit of a flat entity's x and y (the built-in games' Body scale). */
 export const POS_SCALE = 16;
 
-/** Entity angle steps per turn (quant.rs ANGLE_STEPS). */
+/** Steps per turn of a flat entity's angle (the built-in games' 8-bit Body angle). */
 export const ANGLE_STEPS = 256;
 
-/** Aim steps per turn (quant.rs AIM_STEPS). */
+/** Aim steps per turn (server games/controls.rs AIM_STEPS). */
 export const AIM_STEPS = 65536;
 
-/** Seconds of spawn protection after a (re)spawn (server rules.rs shield_secs). */
+/** Bits of the built-in games' `buttons` input field (server games/controls.rs). */
+export const BUTTONS = { UP: 1, DOWN: 2, LEFT: 4, RIGHT: 8, FIRE: 16 };
+
+/** Seconds of spawn protection after a (re)spawn (server demo Rules::shield_secs). */
 export const SHIELD_SECS = 1.5;
 
 /** An 8-bit angle (possibly fractional, interpolated) in radians. */
@@ -18,7 +22,7 @@ export function angleRad(steps) {
   return (steps / ANGLE_STEPS) * Math.PI * 2;
 }
 
-/** Radians → 16-bit aim, as quant::angle_to_aim. */
+/** Radians → 16-bit aim (65536 steps per turn, 0 = +x, toward +y). */
 export function aimFromRad(rad) {
   const steps = Math.round((rad / (Math.PI * 2)) * AIM_STEPS);
   return ((steps % AIM_STEPS) + AIM_STEPS) % AIM_STEPS;
@@ -29,7 +33,7 @@ export function playerHue(playerId) {
   return (playerId * 137.508 + 200) % 360;
 }
 
-/** The unit direction of movement bits (server movement.rs `direction`). */
+/** The unit direction of movement bits (server games/controls.rs `direction`). */
 export function direction(buttons) {
   let dx = 0;
   let dy = 0;

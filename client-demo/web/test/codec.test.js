@@ -1,25 +1,25 @@
-// Checks the browser codec, checksum and mirror against the golden vectors the Rust codec
-// wrote (shared/tests/golden/vectors.json): every vector decodes to its expected value,
-// every client message re-encodes to the same bytes, the snapshot chain applies with
-// verified checksums, and hostile bytes only ever raise CodecError.
+// Checks the browser codec, schema, layouts, checksum and mirror against the golden
+// vectors the Rust codec wrote (shared/tests/golden/vectors.json): every vector decodes
+// to its expected value and re-encodes to the same bytes, the Welcome's schema decodes to
+// the golden schema, inputs encode and events decode by the schema's layouts, the
+// snapshot chain applies with verified checksums, bad schemas and bad snapshots are
+// refused without changing anything, and hostile bytes only ever raise CodecError (or,
+// applied, ApplyError).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { CodecError, decodeClient, decodeServer, encodeClient } from '../js/codec.js';
+import { CodecError, decodeClient, decodeServer, encodeClient, encodeServer, u64Value } from '../js/codec.js';
 import { entityHash } from '../js/checksum.js';
 import { ApplyError, Mirror } from '../js/mirror.js';
+import { Schema } from '../js/schema.js';
+import { LayoutError, decodeEvent, decodeFields, encodeFields, inputWriter } from '../js/layout.js';
+import { hex, plain, rng, unhex } from './model.js';
 
 const vectorsUrl = new URL('../../../shared/tests/golden/vectors.json', import.meta.url);
 const golden = JSON.parse(readFileSync(fileURLToPath(vectorsUrl), 'utf8'));
-
-const unhex = (s) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
-const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-
-/** The JSON form of a decoded value: BigInt (u64) becomes its decimal string. */
-const plain = (v) => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)));
 
 /** The encoder's input from a JSON vector: u64 strings back to BigInt. */
 const fromJson = (v) => {
@@ -28,84 +28,196 @@ const fromJson = (v) => {
   return out;
 };
 
-test('the vectors cover every message and enum variant', () => {
-  const types = new Set([
+/** A golden entity (JSON form) as the mirror holds it. */
+const entity = (j) => ({ id: j.id, components: u64Value(j.components), nums: j.nums, strs: j.strs });
+
+const byName = new Map(golden.server.map((v) => [v.name, v]));
+const decoded = (name) => decodeServer(unhex(byName.get(name).hex));
+const schema = decoded('welcome').schema;
+
+test('the vectors are for protocol 2 and cover every message, enum variant, encoding and input type', () => {
+  assert.equal(golden.protocol_version, 2);
+  const seen = new Set([
     ...golden.client.map((v) => `client/${v.value.type}`),
     ...golden.server.map((v) => `server/${v.value.type}`),
-    ...golden.server.filter((v) => v.value.type === 'Event').map((v) => `event/${v.value.event.type}`),
     ...golden.server.filter((v) => v.value.type === 'Bye').map((v) => `bye/${v.value.code}`),
-    ...golden.server
-      .filter((v) => v.value.type === 'Snapshot')
-      .flatMap((v) => v.value.body.spawns.map((s) => `kind/${s.kind}`)),
+    ...golden.schema.components.flatMap((c) => c.fields.map((f) => `encoding/${typeof f.encoding === 'string' ? f.encoding : Object.keys(f.encoding)[0]}`)),
+    ...golden.schema.input.map((f) => `prim/${f.prim}`),
   ]);
   for (const t of [
     'client/Hello', 'client/Input', 'client/Ack', 'client/Ping', 'client/Chat',
     'server/Welcome', 'server/Snapshot', 'server/Pong', 'server/Chat', 'server/Event', 'server/Bye',
-    'event/Joined', 'event/Left', 'event/Knockout',
-    'kind/Player', 'kind/Orb', 'kind/Projectile', 'kind/Cube',
+    'server/Joined', 'server/Left',
     'bye/ServerShutdown', 'bye/ProtocolMismatch', 'bye/Malformed', 'bye/ServerFull', 'bye/AuthFailed',
     'bye/Timeout', 'bye/RateLimited', 'bye/TooLarge', 'bye/Replaced', 'bye/InternalError', 'bye/OriginRefused',
+    'encoding/Fixed', 'encoding/Angle', 'encoding/Int', 'encoding/Bool', 'encoding/Enum', 'encoding/Player', 'encoding/Str',
+    'prim/U8', 'prim/U16', 'prim/U32', 'prim/U64', 'prim/I32', 'prim/I64', 'prim/Bool', 'prim/F32', 'prim/Str',
   ]) {
-    assert.ok(types.has(t), `no golden vector for ${t}`);
+    assert.ok(seen.has(t), `no golden vector for ${t}`);
   }
 });
 
 for (const v of golden.client) {
   test(`client vector ${v.name} decodes and re-encodes byte for byte`, () => {
     const bytes = unhex(v.hex);
-    const decoded = decodeClient(bytes);
-    assert.deepEqual(plain(decoded), v.value);
-    assert.equal(hex(encodeClient(decoded)), v.hex);
+    const msg = decodeClient(bytes);
+    assert.deepEqual(plain(msg), v.value);
+    assert.equal(hex(encodeClient(msg)), v.hex);
     assert.equal(hex(encodeClient(fromJson(v.value))), v.hex);
   });
 }
 
 for (const v of golden.server) {
-  test(`server vector ${v.name} decodes to its value`, () => {
-    assert.deepEqual(plain(decodeServer(unhex(v.hex))), v.value);
+  test(`server vector ${v.name} decodes to its value and re-encodes byte for byte`, () => {
+    const msg = decodeServer(unhex(v.hex));
+    assert.deepEqual(plain(msg), v.value);
+    assert.equal(hex(encodeServer(msg)), v.hex);
   });
 }
 
-test('every entity hash matches the Rust checksum', () => {
-  for (const { entity, hash } of golden.entity_hashes) assert.equal(entityHash(entity), hash, JSON.stringify(entity));
+test("the Welcome's schema decodes to the golden schema, checked, with its tables", () => {
+  assert.ok(schema instanceof Schema);
+  assert.deepEqual(plain(schema), golden.schema);
+  assert.deepEqual(plain(decoded('welcome').schema), byName.get('welcome').value.schema);
+  assert.equal(schema.game, 'golden');
+  assert.equal(schema.param('width'), 2000);
+  assert.equal(schema.param('player_speed'), 240.5);
+  assert.equal(schema.param('height'), undefined);
+  assert.deepEqual(schema.position, { c: 0, x: 0, y: 1 });
+  // Body 3 numbers; Card 4 numbers and 2 strings; Marker none; Turret one 12-bit angle.
+  const l = schema.layout(0b1111);
+  assert.deepEqual([l.valid, l.nums, l.strs], [true, 8, 2]);
+  assert.deepEqual(l.wraps, [0, 0, 8, 0, 0, 0, 0, 12]);
+  assert.deepEqual(l.offsets[3], [7, 2]);
+  assert.equal(schema.layout(0b10000).valid, false);
+  const e = entity(golden.mirror_chain.final_entities[1]);
+  const shown = schema.read(e);
+  assert.equal(shown.Body.x, -2);
+  assert.equal(shown.Card.owner, 2);
+  assert.equal(shown.Card.team, 'green');
+  assert.equal(shown.Card.name, 'Zoë ✓');
+  assert.equal(shown.Turret.heading, 0);
+  assert.deepEqual(schema.positionOf(e), [-32, -301]);
+});
+
+test('inputs encode by the schema\'s input layout byte for byte, and decode back', () => {
+  for (const v of golden.inputs) {
+    assert.equal(hex(encodeFields(schema.def.input, v.values)), v.hex, v.name);
+    assert.deepEqual(plain(decodeFields(schema.def.input, unhex(v.hex))), v.values, v.name);
+    // The same bytes as the Input message of the same name carries.
+    const msg = golden.client.find((c) => c.name === v.name);
+    assert.equal(hex(Uint8Array.from(msg.value.data)), v.hex);
+  }
+  // The writer the page uses: named fields, the rest sent as zeros.
+  const w = inputWriter(schema.def.input);
+  assert.ok(w.hasButtons && w.hasAim);
+  assert.equal(hex(w.encode({ buttons: 9 })), golden.inputs.find((v) => v.name === 'input_small').hex);
+  assert.throws(() => encodeFields(schema.def.input, [256, 0, 0, 0, 0, 0, false, 0, '']), LayoutError);
+  assert.throws(() => encodeFields(schema.def.input, [1]), LayoutError);
+  assert.throws(() => encodeFields(schema.def.input, [1, 0, 0, 0, 0, 0, 'yes', 0, '']), LayoutError);
+});
+
+test("events decode by the schema's event layout", () => {
+  for (const v of golden.events) {
+    const ev = decodeEvent(schema.def.events, unhex(v.hex));
+    assert.equal(ev.variant, v.variant, v.name);
+    assert.deepEqual(plain(ev.values), v.values, v.name);
+    // The Event message of the same name carries these bytes.
+    assert.equal(hex(decoded(v.name).data), v.hex);
+  }
+  const ko = decodeEvent(schema.def.events, unhex(golden.events[0].hex));
+  assert.deepEqual(ko.fields, { by: 1, victim: 70000 });
+  assert.throws(() => decodeEvent(schema.def.events, Uint8Array.of(9)), CodecError);
+  assert.throws(() => decodeEvent(schema.def.events, Uint8Array.of(0, 1, 2, 3)), CodecError);
+});
+
+test('every entity hash matches the Rust checksum, and the pinned vector holds', () => {
+  for (const { entity: j, hash } of golden.entity_hashes) assert.equal(entityHash(entity(j)), hash, JSON.stringify(j));
   // The known vector pinned in shared/src/checksum.rs.
-  const orb = { id: 7, kind: 'Orb', owner: null, name: '', x: 160, y: 0, angle: 0, score: 0, hp: 1 };
-  assert.equal(entityHash(orb), 0x1e46a0ef);
+  assert.equal(entityHash({ id: 7, components: 0b101, nums: [160, 0, 7], strs: ['ann'] }), 0xdafcca73);
+  // A component set past 32 bits hashes its high word (the same value as a BigInt or not).
+  const lo = { id: 1, components: 5, nums: [], strs: [] };
+  const hi = { id: 1, components: (1n << 40n) | 5n, nums: [], strs: [] };
+  assert.notEqual(entityHash(lo), entityHash(hi));
+  assert.equal(entityHash({ ...lo, components: u64Value(5n) }), entityHash(lo));
 });
 
 test('the snapshot chain applies with verified checksums and ends at the server state', () => {
-  const byName = new Map(golden.server.map((v) => [v.name, v]));
-  const m = new Mirror();
+  const m = new Mirror(schema);
   for (const step of golden.mirror_chain.steps) {
-    const msg = decodeServer(unhex(byName.get(step).hex));
+    const msg = decoded(step);
     m.apply(msg.header.tick, msg.header.baseline, msg.body);
   }
   assert.equal(m.tick, golden.mirror_chain.final_tick);
   assert.equal(m.checksum(), golden.mirror_chain.final_checksum);
-  const got = [...m.entities.values()].sort((a, b) => a.id - b.id);
-  assert.deepEqual(plain(got), golden.mirror_chain.final_entities);
+  assert.deepEqual(plain(m.sorted()), golden.mirror_chain.final_entities);
 });
 
-test('a wrong baseline, an unknown id or a bad checksum is refused and changes nothing', () => {
-  const byName = new Map(golden.server.map((v) => [v.name, decodeServer(unhex(v.hex))]));
-  const full = byName.get('snapshot_full');
-  const delta = byName.get('snapshot_delta');
-  const m = new Mirror();
-  assert.throws(() => m.apply(delta.header.tick, delta.header.baseline, delta.body), ApplyError);
+test('a wrong baseline, an unknown or duplicate id, a bad shape or a bad checksum is refused and changes nothing', () => {
+  const full = decoded('snapshot_full');
+  const delta = decoded('snapshot_delta');
+  const m = new Mirror(schema);
+  assert.throws(() => m.apply(delta.header.tick, delta.header.baseline, delta.body), (e) => e instanceof ApplyError && e.kind === 'WrongBaseline');
   assert.equal(m.tick, null);
   m.apply(full.header.tick, null, full.body);
-  const sorted = () => plain([...m.entities.values()].sort((a, b) => a.id - b.id));
-  const before = sorted();
+  const before = plain(m.sorted());
   const sum = m.checksum();
-  const bad = { ...delta.body, checksum: (delta.body.checksum ^ 1) >>> 0 };
-  assert.throws(() => m.apply(delta.header.tick, delta.header.baseline, bad), (e) => e.kind === 'ChecksumMismatch');
-  const ghost = { ...delta.body, updates: [...delta.body.updates, { id: 999, x: 1, y: null, angle: null, score: null, hp: null }] };
-  assert.throws(() => m.apply(delta.header.tick, delta.header.baseline, ghost), (e) => e.kind === 'UnknownEntity');
-  assert.deepEqual(sorted(), before);
-  assert.equal(m.checksum(), sum);
-  assert.equal(m.tick, full.header.tick);
-  m.apply(delta.header.tick, delta.header.baseline, delta.body);
-  assert.equal(m.tick, delta.header.tick);
+  const { tick, baseline } = delta.header;
+  const body = delta.body;
+  const bad = [
+    ['ChecksumMismatch', { ...body, checksum: (body.checksum ^ 1) >>> 0 }],
+    ['UnknownEntity', { ...body, updates: [...body.updates, { id: 999, mask: 1, deltas: [1] }] }],
+    ['UnknownEntity', { ...body, despawns: [...body.despawns, 999] }],
+    ['Duplicate', { ...body, despawns: [250, 250] }],
+    ['Duplicate', { ...body, spawns: [...body.spawns, body.spawns[0]] }],
+    ['Shape', { ...body, spawns: [...body.spawns, { id: 5000, components: 1, nums: [1, 2], strs: [] }] }],
+    ['Shape', { ...body, spawns: [...body.spawns, { id: 5000, components: 1, nums: [1, 2, 3], strs: ['x'] }] }],
+    ['Shape', { ...body, spawns: [...body.spawns, { id: 5000, components: 0b10001, nums: [1, 2, 3], strs: [] }] }],
+    // Entity 2 becomes Body+Turret (4 numbers) in this body; bit 4 is past them.
+    ['Shape', { ...body, updates: [...body.updates, { id: 1000000, mask: 0b1000, deltas: [1] }] }],
+    ['Shape', { ...body, updates: [{ id: 0, mask: 2n ** 40n, deltas: [1] }] }],
+  ];
+  for (const [kind, b] of bad) {
+    assert.throws(() => m.apply(tick, baseline, b), (e) => e instanceof ApplyError && e.kind === kind, kind);
+    assert.deepEqual(plain(m.sorted()), before, `${kind} left the mirror as it was`);
+    assert.equal(m.checksum(), sum);
+    assert.equal(m.tick, full.header.tick);
+  }
+  // A failed full snapshot keeps the old state too.
+  assert.throws(() => m.apply(5, null, { ...full.body, checksum: 1 }), ApplyError);
+  assert.deepEqual(plain(m.sorted()), before);
+  m.apply(tick, baseline, body);
+  assert.equal(m.tick, tick);
+});
+
+test('an invalid schema in Welcome is refused as malformed', () => {
+  const welcome = decoded('welcome');
+  const def = () => JSON.parse(JSON.stringify(golden.schema));
+  const cases = {
+    'duplicate component': (d) => d.components.push(d.components[0]),
+    'angle bits 0': (d) => { d.components[0].fields[2].encoding = { Angle: { bits: 0 } }; },
+    'angle bits 17': (d) => { d.components[0].fields[2].encoding = { Angle: { bits: 17 } }; },
+    'fixed scale 0': (d) => { d.components[0].fields[0].encoding = { Fixed: { scale: 0, min: 0, max: 1 } }; },
+    'fixed min > max': (d) => { d.components[0].fields[0].encoding = { Fixed: { scale: 1, min: 2, max: 1 } }; },
+    'fixed range over 32 bits': (d) => { d.components[0].fields[0].encoding = { Fixed: { scale: 1024, min: 0, max: 3e6 } }; },
+    'int min > max': (d) => { d.components[1].fields[2].encoding = { Int: { min: 1, max: 0 } }; },
+    'empty enum': (d) => { d.components[1].fields[4].encoding = { Enum: { variants: [] } }; },
+    'position on a string': (d) => { d.position.x = 'name'; d.position.component = 'Card'; },
+    'position on a missing component': (d) => { d.position.component = 'Nope'; },
+    'position on a missing field': (d) => { d.position.y = 'z'; },
+    '65 components': (d) => { for (let i = 0; i < 61; i++) d.components.push({ name: `M${i}`, fields: [] }); },
+    '65 numeric fields': (d) => { d.components.push({ name: 'Wide', fields: Array.from({ length: 57 }, (_, i) => ({ name: `f${i}`, encoding: 'Bool' })) }); },
+  };
+  for (const [what, edit] of Object.entries(cases)) {
+    const d = def();
+    edit(d);
+    const bytes = encodeServer({ ...welcome, schema: d });
+    assert.throws(() => decodeServer(bytes), CodecError, what);
+  }
+  // At the limits it is fine: 64 components, 64 numeric fields.
+  const d = def();
+  for (let i = 0; i < 60; i++) d.components.push({ name: `M${i}`, fields: i < 56 ? [{ name: 'b', encoding: 'Bool' }] : [] });
+  assert.equal(decodeServer(encodeServer({ ...welcome, schema: d })).schema.componentCount, 64);
 });
 
 test('every strict prefix and any trailing byte is refused', () => {
@@ -120,32 +232,77 @@ test('every strict prefix and any trailing byte is refused', () => {
       assert.throws(() => decode(longer), CodecError, `${v.name} with a trailing byte`);
     }
   }
+  for (const v of golden.inputs) {
+    const bytes = unhex(v.hex);
+    for (let n = 0; n < bytes.length; n++) assert.throws(() => decodeFields(schema.def.input, bytes.subarray(0, n)), CodecError);
+  }
 });
 
-test('hostile bytes only ever raise CodecError', () => {
-  let seed = 12345;
-  const rand = () => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed >>> 8;
-  };
+test('hostile bytes only ever raise CodecError, and applied only ApplyError', () => {
+  const rand = rng(12345);
+  const int = (n) => Math.floor(rand() * n);
   const samples = golden.server.map((v) => unhex(v.hex)).concat(golden.client.map((v) => unhex(v.hex)));
+  const check = (fn, what, ...kinds) => {
+    try {
+      fn();
+    } catch (e) {
+      assert.ok(kinds.some((k) => e instanceof k), `${e?.stack ?? e} for ${what}`);
+    }
+  };
+  const m = new Mirror(schema);
+  const full = decoded('snapshot_full');
+  m.apply(full.header.tick, null, full.body);
   for (let i = 0; i < 20000; i++) {
     let bytes;
     if (i % 2 === 0) {
-      bytes = Uint8Array.from({ length: rand() % 64 }, () => rand() & 0xff);
+      bytes = Uint8Array.from({ length: int(64) }, () => int(256));
     } else {
-      bytes = samples[rand() % samples.length].slice();
-      for (let k = rand() % 4; k >= 0; k--) bytes[rand() % bytes.length] ^= 1 << (rand() % 8);
+      bytes = samples[int(samples.length)].slice();
+      for (let k = int(4); k >= 0; k--) bytes[int(bytes.length)] ^= 1 << int(8);
     }
-    for (const decode of [decodeServer, decodeClient]) {
-      try {
-        decode(bytes);
-      } catch (e) {
-        assert.ok(e instanceof CodecError, `${e} for ${hex(bytes)}`);
-      }
+    for (const decode of [decodeServer, decodeClient]) check(() => decode(bytes), hex(bytes), CodecError);
+    check(() => decodeEvent(schema.def.events, bytes), hex(bytes), CodecError);
+    check(() => decodeFields(schema.def.input, bytes), hex(bytes), CodecError);
+    let msg = null;
+    try {
+      msg = decodeServer(bytes);
+    } catch {
+      // Counted above.
+    }
+    if (msg !== null && msg.type === 'Snapshot') {
+      const before = m.checksum();
+      check(() => m.apply(msg.header.tick, msg.header.baseline, msg.body), hex(bytes), ApplyError);
+      if (m.tick !== msg.header.tick) assert.equal(m.checksum(), before);
+      else m.apply(full.header.tick, null, full.body);
     }
   }
-  // A length claiming 2^62 items is refused before any allocation.
-  const huge = new Uint8Array([4, 253, 0, 0, 0, 0, 0, 0, 0, 0x40]);
-  assert.throws(() => decodeClient(huge), CodecError);
+});
+
+test('huge length prefixes are refused before any allocation', () => {
+  // 2^62, as a u64 varint.
+  const huge = [253, 0, 0, 0, 0, 0, 0, 0, 0x40];
+  const big32 = [252, 0xff, 0xff, 0xff, 0x7f];
+  for (const len of [huge, big32]) {
+    // Chat text, an Input's data, an Event's data, a Welcome's game name and components,
+    // a snapshot's spawns, updates, an entity's nums.
+    for (const bytes of [
+      [4, ...len],
+      [1, 1, ...len],
+      [4, ...len],
+      [0, 1, 0, 30, 0, 0, ...len],
+      [0, 1, 0, 30, 0, 0, 1, 0x61, ...len],
+      [1, 1, 0, 0, ...len],
+      [1, 1, 0, 0, 0, ...len],
+      [1, 1, 0, 0, 1, 7, 1, ...len],
+    ]) {
+      const b = Uint8Array.from(bytes);
+      assert.throws(() => decodeServer(b), CodecError, hex(b));
+      assert.throws(() => decodeClient(b), CodecError, hex(b));
+    }
+  }
+  // An update list whose length is fine but whose entries claim more than is there.
+  assert.throws(() => decodeServer(Uint8Array.of(1, 1, 0, 0, 0, 3, 1, 3, 5, 0, 0)), CodecError);
+  // Varint widths the type does not allow.
+  assert.throws(() => decodeClient(Uint8Array.of(2, 253, 0, 0, 0, 0, 0, 0, 0, 0)), CodecError);
+  assert.throws(() => decodeClient(Uint8Array.of(0, 252, 2, 0, 0, 0, 0, 0, 0)), CodecError);
 });

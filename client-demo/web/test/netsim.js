@@ -1,6 +1,6 @@
 // A discrete-event model of the server and the network, for testing the browser's
 // netcode without a browser: a tick loop that samples the newest arrived input and moves
-// the avatar as server/src/game/movement.rs does, order-preserving links with latency
+// the avatar as server/src/games/controls.rs `steer` does, order-preserving links with latency
 // and jitter both ways, and a client that runs the real Predictor, InputSender and
 // PlayoutClock on a frame loop with irregular frame times. Time is virtual (ms).
 

@@ -73,6 +73,7 @@ impl Game for Cubes {
             .input(Controls::LAYOUT)
             .param("width", f64::from(config.width))
             .param("height", f64::from(config.height))
+            .param("player_speed", f64::from(PLAYER_SPEED))
     }
 
     fn new(config: &CubesConfig, world: &mut World, ctx: &mut Ctx<'_, ()>) -> Cubes {
