@@ -1,4 +1,5 @@
-//! The browser demo in real headless Chromium, against an in-process server with 20 bots.
+//! The browser client in real headless Chromium, against in-process servers: the demo
+//! with 20 bots, and the `tag` example (a game the page has no code for) with 3.
 //!
 //! `tests/browser/demo.mjs` (Playwright driving Debian's Chromium) plays the page and
 //! measures what it draws; this test starts the server, the bots and an observer client,
@@ -15,11 +16,19 @@
 mod harness;
 #[path = "browser/script.rs"]
 mod script;
+#[path = "../../server/examples/tag.rs"]
+#[allow(dead_code)]
+mod tag;
+
+use std::time::Duration;
 
 use serde_json::{Value, json};
+use tickwire_client::{ClientEvent, ConnectOptions, Mode};
+use tickwire_tests::{TestServer, test_config};
+use tokio_util::sync::CancellationToken;
 
 use harness::{BOTS, Harness};
-use script::{browser_ready, run_script};
+use script::{browser_ready, run_generic, run_script};
 
 fn num(v: &Value, path: &[&str]) -> f64 {
     let mut cur = v;
@@ -74,15 +83,26 @@ fn check_smooth(r: &Value, which: &str) {
     );
 }
 
+/// Whether the browser test can run; without a browser it fails under
+/// `TICKWIRE_REQUIRE_BROWSER` and is skipped (loudly) otherwise.
+fn browser_or_skip() -> bool {
+    match browser_ready() {
+        Ok(()) => true,
+        Err(why) if std::env::var_os("TICKWIRE_REQUIRE_BROWSER").is_some() => {
+            panic!("the browser test is required (TICKWIRE_REQUIRE_BROWSER) but cannot run: {why}")
+        }
+        Err(why) => {
+            eprintln!(
+                "SKIPPED the browser test: {why}. Set TICKWIRE_REQUIRE_BROWSER=1 to make this a failure."
+            );
+            false
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_plays_in_headless_chromium() {
-    if let Err(why) = browser_ready() {
-        if std::env::var_os("TICKWIRE_REQUIRE_BROWSER").is_some() {
-            panic!("the browser test is required (TICKWIRE_REQUIRE_BROWSER) but cannot run: {why}");
-        }
-        eprintln!(
-            "SKIPPED the browser test: {why}. Set TICKWIRE_REQUIRE_BROWSER=1 to make this a failure."
-        );
+    if !browser_or_skip() {
         return;
     }
 
@@ -150,5 +170,90 @@ async fn the_demo_plays_in_headless_chromium() {
         num(&r, &["own", "drawnMinusServer"]) < 2.0,
         "at rest the drawn player settles on the server's position: {}",
         r["own"]
+    );
+}
+
+/// Tag bots: run about in the field, changing direction every second.
+async fn tag_bot(url: String, index: u8, stop: CancellationToken) {
+    let options = ConnectOptions::new(format!("runner{index}")).mode(Mode::CountOnly);
+    let Ok(mut client) = tickwire_client::Client::connect(&url, options).await else {
+        return;
+    };
+    let dirs = [8u8, 2, 4, 1, 10, 5];
+    let mut every = tokio::time::interval(Duration::from_millis(100));
+    let mut sent = 0usize;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = every.tick() => {
+                let buttons = dirs[(sent / 10 + usize::from(index)) % dirs.len()];
+                sent += 1;
+                if client.send_input(&tag::Keys { buttons }).await.is_err() {
+                    break;
+                }
+            }
+            event = client.next_event() => if matches!(event, Err(_) | Ok(ClientEvent::Closed(_))) {
+                break;
+            },
+        }
+    }
+    let _ = client.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tag_example_plays_in_headless_chromium_with_the_generic_renderer() {
+    if !browser_or_skip() {
+        return;
+    }
+    const RUNNERS: u8 = 3;
+    let server = TestServer::start_game::<tag::Tag>(test_config(), tag::TagConfig::default()).await;
+    let stop = CancellationToken::new();
+    let bots: Vec<_> = (0..RUNNERS)
+        .map(|i| tokio::spawn(tag_bot(server.url(), i, stop.clone())))
+        .collect();
+    let r = run_generic(&format!("http://{}/", server.addr()), usize::from(RUNNERS)).await;
+    stop.cancel();
+    for b in bots {
+        let _ = b.await;
+    }
+    server.stop().await;
+    eprintln!("browser tag run: {r:#}");
+    let errors = r["consoleErrors"].as_array().expect("consoleErrors");
+    assert!(errors.is_empty(), "console errors on the page: {errors:?}");
+    for check in [
+        "connected",
+        "generic",
+        "players",
+        "noConsoleErrors",
+        "inputSent",
+    ] {
+        assert_eq!(
+            r["checks"][check],
+            json!(true),
+            "check {check} failed: {r:#}"
+        );
+    }
+    assert_eq!(r["stats"]["game"], json!("tag"));
+    assert!(
+        num(&r, &["others"]) >= f64::from(RUNNERS),
+        "the page draws the other runners"
+    );
+    assert_eq!(
+        num(&r, &["stats", "applyErrors"]),
+        0.0,
+        "every snapshot verified"
+    );
+    // Holding D (right) for a second moves the page's runner right on the server (tag's
+    // speed is 200 units/s; the field's wall may cut it short).
+    let dx = num(&r, &["own", "dx"]);
+    assert!(
+        dx > 50.0 || num(&r, &["own", "after", "x"]) > 1150.0,
+        "held D moved the runner right: {}",
+        r["own"]
+    );
+    let shot = &r["screenshot"];
+    assert!(
+        num(shot, &["stddevLuma"]) > 4.0 && num(shot, &["colours"]) > 16.0,
+        "the screenshot is not blank: {shot}"
     );
 }

@@ -165,3 +165,43 @@ pub async fn run_script(h: &Harness, phase: &str) -> Value {
     );
     result.expect("the script reported a result")
 }
+
+/// Runs `generic.mjs` against the page at `url`, waiting for `others` other players drawn
+/// by the generic renderer; returns its result object (whatever its checks found).
+pub async fn run_generic(url: &str, others: usize) -> Value {
+    let dir = browser_dir();
+    let child = Command::new("node")
+        .arg("generic.mjs")
+        .arg(url)
+        .arg(others.to_string())
+        .arg(dir.join("artifacts"))
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node starts");
+    let mut script = Script(child);
+    let stdout = script.0.stdout.take().expect("piped stdout");
+    let lines = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    let lines = tokio::time::timeout(RUN_TIMEOUT, lines)
+        .await
+        .expect("the generic browser run finishes within its time limit")
+        .expect("the script's output is read");
+    let status = script.0.wait().expect("node exit status");
+    // Exit 2 is "ran, a check failed": the result line says which, so assert on it.
+    assert!(
+        status.success() || status.code() == Some(2),
+        "the generic browser script could not run ({status}); see its output above"
+    );
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find_map(|v| v.get("result").cloned())
+        .expect("the generic script reported a result")
+}
