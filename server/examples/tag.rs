@@ -38,7 +38,10 @@ impl Replicated for Position {
         w.f32(self.y);
     }
     fn read(r: &mut FieldReader<'_>) -> Self {
-        Position { x: r.f32(), y: r.f32() }
+        Position {
+            x: r.f32(),
+            y: r.f32(),
+        }
     }
 }
 
@@ -114,7 +117,11 @@ pub struct TagConfig {
 
 impl Default for TagConfig {
     fn default() -> TagConfig {
-        TagConfig { width: 1200.0, height: 800.0, speed: 200.0 }
+        TagConfig {
+            width: 1200.0,
+            height: 800.0,
+            speed: 200.0,
+        }
     }
 }
 
@@ -150,21 +157,36 @@ impl Game for Tag {
             .component::<Runner>()
             .position::<Position>("x", "y")
             .input(&[("buttons", Prim::U8)])
-            .events(vec![EventDef::new("Tagged", &[("by", Prim::U32), ("it", Prim::U32)])])
+            .events(vec![EventDef::new(
+                "Tagged",
+                &[("by", Prim::U32), ("it", Prim::U32)],
+            )])
             .param("width", f64::from(config.width))
             .param("height", f64::from(config.height))
     }
 
     fn new(config: &TagConfig, _: &mut World, _: &mut Ctx<'_, TagEvent>) -> Tag {
-        Tag { config: config.clone(), runners: HashMap::new(), grace: None }
+        Tag {
+            config: config.clone(),
+            runners: HashMap::new(),
+            grace: None,
+        }
     }
 
     fn join(&mut self, world: &mut World, _: &mut Ctx<'_, TagEvent>, p: &PlayerInfo) {
         // Newcomers line up along the top; the first one in is "it".
         let n = self.runners.len() as f32;
-        let at = Position { x: (60.0 + n * 90.0) % self.config.width, y: 60.0 };
+        let at = Position {
+            x: (60.0 + n * 90.0) % self.config.width,
+            y: 60.0,
+        };
         let it = self.it(world).is_none();
-        let runner = Runner { owner: p.id, name: p.name.clone(), it, score: 0 };
+        let runner = Runner {
+            owner: p.id,
+            name: p.name.clone(),
+            it,
+            score: 0,
+        };
         let e = world.spawn((p.entity, at, runner));
         self.runners.insert(p.id, (e, Keys::default()));
     }
@@ -200,13 +222,17 @@ impl Game for Tag {
                 p.y = (p.y + dy / len * c.speed * ctx.dt).clamp(0.0, c.height);
             }
         }
-        self.grace = self.grace.and_then(|(p, t)| (t > ctx.dt).then_some((p, t - ctx.dt)));
+        self.grace = self
+            .grace
+            .and_then(|(p, t)| (t > ctx.dt).then_some((p, t - ctx.dt)));
         let runners: Vec<(Entity, PlayerId, bool, Position)> = world
             .query::<(Entity, &Runner, &Position)>()
             .iter()
             .map(|(e, r, p)| (e, r.owner, r.it, *p))
             .collect();
-        let Some(&(it_e, it, _, at)) = runners.iter().find(|r| r.2) else { return };
+        let Some(&(it_e, it, _, at)) = runners.iter().find(|r| r.2) else {
+            return;
+        };
         let touched = runners.iter().find(|(_, who, _, p)| {
             *who != it
                 && self.grace.is_none_or(|(back, _)| back != *who)

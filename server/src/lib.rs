@@ -10,10 +10,10 @@
 
 pub mod admission;
 pub mod app;
-/// The shared protocol crate: schema, encodings, ids, the snapshot model.
-pub use tickwire_shared as shared;
 /// The ECS a game's world lives in (the engine's version of it).
 pub use hecs;
+/// The shared protocol crate: schema, encodings, ids, the snapshot model.
+pub use tickwire_shared as shared;
 /// Join tokens (defined in `tickwire-shared`, so clients and tools can mint them too).
 pub use tickwire_shared::join_token as auth;
 pub mod cli;

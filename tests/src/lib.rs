@@ -10,9 +10,7 @@ pub mod raw;
 pub mod server;
 pub mod wait;
 
-pub use process::{
-    ServerProcess, example_binary, run_to_end, tickwire_binary, workspace_binary,
-};
+pub use process::{ServerProcess, example_binary, run_to_end, tickwire_binary, workspace_binary};
 pub use server::{TestServer, demo_config, test_config};
 pub use wait::{
     Timed, keep_reading, next_event, next_snapshot, read_until_caught_up, snapshots_of, wait_for,

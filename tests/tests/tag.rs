@@ -109,13 +109,18 @@ async fn the_tag_passes_and_mirrors_equal_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_binary_serves_tag_with_its_settings() {
-    let process = ServerProcess::start_program(&example_binary("tag"), &["--game-set", "width=640"]);
+    let process =
+        ServerProcess::start_program(&example_binary("tag"), &["--game-set", "width=640"]);
     let mut client = Client::connect(&process.url(), tickwire_client::ConnectOptions::new("cy"))
         .await
         .unwrap_or_else(|e| panic!("connecting to the tag binary: {e}"));
     let schema = client.welcome().schema.clone();
     assert_eq!(schema.game(), "tag");
-    assert_eq!(schema.param("width"), Some(640.0), "--game-set reaches the game");
+    assert_eq!(
+        schema.param("width"),
+        Some(640.0),
+        "--game-set reaches the game"
+    );
     let me = client.welcome().entity;
     wait_for(&mut client, WAIT, "the own runner", |c, _| {
         c.mirror().get::<Runner>(me).is_some()
@@ -123,5 +128,8 @@ async fn the_example_binary_serves_tag_with_its_settings() {
     .await;
     // Alone, cy is "it".
     assert!(client.mirror().get::<Runner>(me).is_some_and(|r| r.it));
-    client.close().await.unwrap_or_else(|e| panic!("closing: {e}"));
+    client
+        .close()
+        .await
+        .unwrap_or_else(|e| panic!("closing: {e}"));
 }
