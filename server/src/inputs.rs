@@ -140,3 +140,90 @@ impl<G: Game> InputSink for Inputs<G> {
         self.store(player, seq, input)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::games::controls::{Controls, FIRE, UP};
+    use crate::games::demo::Demo;
+    use tickwire_shared::codec::encode_value;
+
+    fn bytes(buttons: u8) -> Vec<u8> {
+        encode_value(&Controls::new(buttons, 7))
+    }
+
+    fn drained(inputs: &Inputs<Demo>) -> (Vec<(PlayerId, Controls)>, Vec<(PlayerId, InputSeq)>) {
+        let mut got = Vec::new();
+        let acks = inputs.drain(|p, c| got.push((p, c)));
+        (got, acks)
+    }
+
+    #[test]
+    fn stale_replayed_and_malformed_inputs_are_refused() {
+        let inputs = Inputs::<Demo>::default();
+        let p = PlayerId(1);
+        assert_eq!(
+            inputs.accept(p, InputSeq(1), &bytes(UP)),
+            Err(InputRefused::NoSlot)
+        );
+        inputs.open(p);
+        assert_eq!(inputs.accept(p, InputSeq(5), &bytes(UP)), Ok(()));
+        assert_eq!(
+            inputs.accept(p, InputSeq(5), &bytes(0)),
+            Err(InputRefused::Stale)
+        );
+        assert_eq!(
+            inputs.accept(p, InputSeq(4), &bytes(0)),
+            Err(InputRefused::Stale)
+        );
+        assert!(matches!(
+            inputs.accept(p, InputSeq(6), &[1, 2, 3, 4, 5]),
+            Err(InputRefused::Malformed(_))
+        ));
+        let (got, acks) = drained(&inputs);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].1.buttons, UP);
+        assert_eq!(acks, vec![(p, InputSeq(5))]);
+    }
+
+    #[test]
+    fn a_fire_tap_survives_coalescing_and_undefined_bits_are_cleaned() {
+        let inputs = Inputs::<Demo>::default();
+        let p = PlayerId(2);
+        inputs.open(p);
+        let _ = drained(&inputs);
+        inputs.accept(p, InputSeq(1), &bytes(FIRE | 0x80)).unwrap();
+        inputs.accept(p, InputSeq(2), &bytes(0)).unwrap();
+        let (got, _) = drained(&inputs);
+        assert_eq!(got.len(), 1, "two inputs between ticks reach the game once");
+        assert_eq!(got[0].1.buttons, 0, "the newest keys win");
+        assert!(got[0].1.fired(), "the tap is kept");
+        let (got, _) = drained(&inputs);
+        assert!(got.is_empty(), "nothing new, nothing applied");
+        inputs.accept(p, InputSeq(3), &bytes(0xFF)).unwrap();
+        let (got, _) = drained(&inputs);
+        assert_eq!(
+            got[0].1.buttons,
+            crate::games::controls::ALL,
+            "undefined bits cleared"
+        );
+    }
+
+    #[test]
+    fn a_released_player_gets_the_default_input_and_a_closed_one_has_no_slot() {
+        let inputs = Inputs::<Demo>::default();
+        let p = PlayerId(3);
+        inputs.open(p);
+        inputs.accept(p, InputSeq(1), &bytes(UP)).unwrap();
+        let _ = drained(&inputs);
+        inputs.release(p);
+        let (got, acks) = drained(&inputs);
+        assert_eq!(got, vec![(p, Controls::default())]);
+        assert_eq!(acks, vec![(p, InputSeq(1))], "the seq is kept for a resume");
+        inputs.close(p);
+        assert_eq!(
+            inputs.accept(p, InputSeq(2), &bytes(UP)),
+            Err(InputRefused::NoSlot)
+        );
+    }
+}
