@@ -152,7 +152,10 @@ mod tests {
         encode_value(&Controls::new(buttons, 7))
     }
 
-    fn drained(inputs: &Inputs<Demo>) -> (Vec<(PlayerId, Controls)>, Vec<(PlayerId, InputSeq)>) {
+    /// What a tick took from the slots: the inputs applied, and the acks.
+    type Drained = (Vec<(PlayerId, Controls)>, Vec<(PlayerId, InputSeq)>);
+
+    fn drained(inputs: &Inputs<Demo>) -> Drained {
         let mut got = Vec::new();
         let acks = inputs.drain(|p, c| got.push((p, c)));
         (got, acks)
