@@ -9,6 +9,7 @@
 // other output is a log line. Exits non-zero on a failure it can see itself.
 
 import { chromium } from 'playwright-core';
+import { pixelStats, waitFor as waitForPage } from './page.mjs';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,43 +28,9 @@ async function ask(question) {
 }
 const log = (...a) => console.error('[browser]', ...a);
 
-async function waitFor(page, what, pred, timeoutMs) {
-  const start = Date.now();
-  for (;;) {
-    const s = await page.evaluate(() => window.tickwire?.stats() ?? null);
-    if (s && pred(s)) return s;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}; last stats: ${JSON.stringify(s)}`);
-    await page.waitForTimeout(100);
-  }
-}
-
-/** Luminance spread and colour count of a PNG, measured by the page itself. */
-async function pixelStats(page, png) {
-  return page.evaluate(async (b64) => {
-    const img = new Image();
-    img.src = `data:image/png;base64,${b64}`;
-    await img.decode();
-    const c = document.createElement('canvas');
-    c.width = img.width;
-    c.height = img.height;
-    const g = c.getContext('2d');
-    g.drawImage(img, 0, 0);
-    const d = g.getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    let sum = 0;
-    let sq = 0;
-    const colours = new Set();
-    for (let i = 0; i < d.length; i += 4 * 7) {
-      const l = 0.2126 * d[i] + 0.7152 * d[i + 1] + 0.0722 * d[i + 2];
-      n += 1;
-      sum += l;
-      sq += l * l;
-      colours.add((d[i] >> 3) * 1024 + (d[i + 1] >> 3) * 32 + (d[i + 2] >> 3));
-    }
-    const mean = sum / n;
-    return { width: img.width, height: img.height, meanLuma: mean, stddevLuma: Math.sqrt(sq / n - mean * mean), colours: colours.size };
-  }, png.toString('base64'));
-}
+/** The page's stats, or null before the page has set up its hooks. */
+const pageStats = (page) => page.evaluate(() => window.tickwire?.stats() ?? null);
+const waitFor = (page, what, pred, timeoutMs) => waitForPage(page, what, pageStats, pred, timeoutMs);
 
 /**
  * Per-frame motion of remote players in a trace: each frame's step divided by what the

@@ -103,6 +103,27 @@ impl TestServer {
             .unwrap_or_else(|e| panic!("client {name} could not connect: {e}"))
     }
 
+    /// Asserts `client`'s mirror equals this server's snapshot of the mirror's tick.
+    ///
+    /// # Panics
+    /// When it differs, or the client has mirrored nothing, or the server no longer holds
+    /// that tick.
+    pub fn assert_mirror_matches(&self, client: &Client, who: &str) {
+        let tick = client
+            .mirror()
+            .tick()
+            .unwrap_or_else(|| panic!("{who} has mirrored nothing yet"));
+        let snap = self
+            .server()
+            .snapshot_at(tick)
+            .unwrap_or_else(|| panic!("the server no longer holds tick {tick} ({who})"));
+        assert_eq!(
+            client.mirror().entities(),
+            snap.entities.as_slice(),
+            "{who}'s mirror differs from the server at tick {tick}"
+        );
+    }
+
     /// Stops the server and checks it ends cleanly and promptly.
     pub async fn stop(mut self) {
         self.shutdown.cancel();

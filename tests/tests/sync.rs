@@ -13,23 +13,6 @@ use tickwire_tests::{TestServer, next_snapshot, test_config, wait_for};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-/// Asserts `client`'s mirror equals the server's snapshot of the mirror's tick.
-fn assert_mirror_matches_server(server: &TestServer, client: &Client, who: &str) {
-    let tick = client
-        .mirror()
-        .tick()
-        .unwrap_or_else(|| panic!("{who} has mirrored nothing yet"));
-    let snap = server
-        .server()
-        .snapshot_at(tick)
-        .unwrap_or_else(|| panic!("the server no longer holds tick {tick} ({who})"));
-    assert_eq!(
-        client.mirror().entities(),
-        snap.entities.as_slice(),
-        "{who}'s mirror differs from the server at tick {tick}"
-    );
-}
-
 /// The x of `entity` in `client`'s mirror, in world units.
 fn x_of(client: &Client, entity: NetId) -> f32 {
     client
@@ -126,7 +109,7 @@ async fn two_players_see_move_chat_late_join_and_leave() {
         first.baseline, None,
         "a new player's first snapshot is a full state"
     );
-    assert_mirror_matches_server(&server, &cyd, "cyd");
+    server.assert_mirror_matches(&cyd, "cyd");
     for e in [ann_e, bob_e] {
         assert!(
             cyd.mirror().entity(e).is_some(),
@@ -185,7 +168,7 @@ async fn every_mirrored_tick_equals_the_server_snapshot() {
         }
         let s = next_snapshot(&mut ann).await;
         saw_delta |= s.baseline.is_some();
-        assert_mirror_matches_server(&server, &ann, "ann");
+        server.assert_mirror_matches(&ann, "ann");
         compared += 1;
     }
     assert_eq!(compared, 90);
@@ -195,7 +178,7 @@ async fn every_mirrored_tick_equals_the_server_snapshot() {
     next_snapshot(&mut bob).await;
     let latest = server.server().latest_snapshot().tick;
     tickwire_tests::read_until_caught_up(&mut bob, latest, WAIT).await;
-    assert_mirror_matches_server(&server, &bob, "bob");
+    server.assert_mirror_matches(&bob, "bob");
     server.stop().await;
 }
 
@@ -239,7 +222,7 @@ async fn a_dropped_player_resumes_with_a_delta_and_keeps_its_entity() {
         Some(held),
         "the first snapshot after a resume is a delta from the tick the client held"
     );
-    assert_mirror_matches_server(&server, &ann, "ann");
+    server.assert_mirror_matches(&ann, "ann");
     assert_eq!(ann.stats().desyncs, 0);
     server.stop().await;
 }

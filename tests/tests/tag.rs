@@ -19,22 +19,6 @@ use tag::{Keys, Position, Runner, Tag, TagConfig, TagEvent};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-fn assert_mirror_matches_server(server: &TestServer, client: &Client, who: &str) {
-    let tick = client
-        .mirror()
-        .tick()
-        .unwrap_or_else(|| panic!("{who} has mirrored nothing yet"));
-    let snap = server
-        .server()
-        .snapshot_at(tick)
-        .unwrap_or_else(|| panic!("the server no longer holds tick {tick} ({who})"));
-    assert_eq!(
-        client.mirror().entities(),
-        snap.entities.as_slice(),
-        "{who}'s mirror differs from the server at tick {tick}"
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tag_passes_and_mirrors_equal_the_server() {
     let server = TestServer::start_game::<Tag>(test_config(), TagConfig::default()).await;
@@ -97,12 +81,12 @@ async fn the_tag_passes_and_mirrors_equal_the_server() {
         .unwrap_or_else(|e| panic!("bob's input: {e}"));
     for _ in 0..30 {
         next_snapshot(&mut ann).await;
-        assert_mirror_matches_server(&server, &ann, "ann");
+        server.assert_mirror_matches(&ann, "ann");
     }
     next_snapshot(&mut bob).await;
     let latest = server.server().latest_snapshot().tick;
     tickwire_tests::read_until_caught_up(&mut bob, latest, WAIT).await;
-    assert_mirror_matches_server(&server, &bob, "bob");
+    server.assert_mirror_matches(&bob, "bob");
     assert_eq!(ann.stats().desyncs + bob.stats().desyncs, 0);
     server.stop().await;
 }
