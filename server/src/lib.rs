@@ -24,6 +24,7 @@ pub mod games;
 pub mod guard;
 pub mod inputs;
 pub mod launch;
+pub mod live;
 pub mod metrics;
 pub mod net_ids;
 pub mod priority;

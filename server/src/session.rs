@@ -1,11 +1,11 @@
 //! One client's session: the Hello handshake (protocol version, join token, resume), then
-//! a single loop that reads the client's messages through the guard and writes snapshots
-//! (coalesced deltas from the client's own baseline), chat, events and pongs. Errors end
-//! this session only, with a Bye that says why; a dropped player is parked for a resume.
+//! the live session (`live`: a reader and a writer side by side), then the departure.
+//! Errors end this session only, with a Bye that says why; a dropped player is parked for
+//! a resume.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::ws::WebSocket;
@@ -15,14 +15,13 @@ use tickwire_shared::{
     ByeCode, ClientMsg, Encoding, NetId, PROTOCOL_VERSION, PlayerId, Resume, ServerMsg,
 };
 use tokio::sync::OwnedSemaphorePermit;
-use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::app::App;
 use crate::auth;
-use crate::guard::{Guard, Verdict};
-use crate::inputs::InputRefused;
+use crate::guard::Guard;
+use crate::live::{self, Player};
 use crate::replication::Replicator;
 use crate::resume::Parked;
 use crate::wire::{Delay, End, Inbox, Outbox, classify};
@@ -128,15 +127,14 @@ pub async fn run(socket: WebSocket, peer: SocketAddr, app: Arc<App>, permit: Own
                 park: None,
             };
             info!(%peer, player = %who.player, name = %who.name, "player joined");
-            let mut session = Session {
-                app: &app,
-                who: &who,
-                repl,
-                guard: Guard::new(&app.config, Instant::now()),
+            let mut repl = repl;
+            let mut guard = Guard::new(&app.config, Instant::now());
+            let player = Player {
+                id: who.player,
+                name: &who.name,
             };
-            let end = session
-                .play(&mut inbox, &mut outbox, welcome, &replaced)
-                .await;
+            let io = (&mut inbox, &mut outbox);
+            let end = live::play(&app, player, &mut repl, &mut guard, io, welcome, &replaced).await;
             // A drop (no normal closure) or a replacement parks the player for a resume; a
             // normal closure or a server-side Bye removes them.
             if matches!(end, End::Io(_) | End::Bye(ByeCode::Replaced, _)) {
@@ -144,7 +142,7 @@ pub async fn run(socket: WebSocket, peer: SocketAddr, app: Arc<App>, permit: Own
                     player: who.player,
                     entity: who.entity,
                     name: who.name.clone(),
-                    written: session.repl.written(),
+                    written: repl.written(),
                     since: Instant::now(),
                 });
             }
@@ -313,165 +311,6 @@ async fn next_msg(inbox: &mut Inbox, app: &App) -> Result<ClientMsg, End> {
     }
 }
 
-/// A live session's state.
-struct Session<'a> {
-    /// Shared server state.
-    app: &'a Arc<App>,
-    /// Who this is.
-    who: &'a Identity,
-    /// The client's baseline and flow control.
-    repl: Replicator,
-    /// Validation and rate limits.
-    guard: Guard,
-}
-
-impl Session<'_> {
-    async fn send(&self, outbox: &mut Outbox, bytes: Bytes) -> Result<(), End> {
-        let len = bytes.len() as u64;
-        outbox.send(bytes).await?;
-        self.app.metrics.messages_sent.inc();
-        self.app.metrics.bytes_sent.inc_by(len);
-        Ok(())
-    }
-
-    /// The main loop, from Welcome until something ends it.
-    async fn play(
-        &mut self,
-        inbox: &mut Inbox,
-        outbox: &mut Outbox,
-        welcome: Bytes,
-        replaced: &CancellationToken,
-    ) -> End {
-        let app = self.app;
-        if let Err(end) = self.send(outbox, welcome).await {
-            return end;
-        }
-        let mut frames = app.frames.clone();
-        frames.mark_changed();
-        let mut broadcast = app.broadcast.subscribe();
-        let idle = Duration::from_millis(app.config.idle_timeout_ms);
-        let mut last_heard = tokio::time::Instant::now();
-        loop {
-            let window_open = self.repl.window_open();
-            tokio::select! {
-                biased;
-                _ = app.shutdown.cancelled() => {
-                    return End::Bye(ByeCode::ServerShutdown, "server shutting down".into());
-                }
-                _ = replaced.cancelled() => {
-                    return End::Bye(ByeCode::Replaced, "this player connected again from elsewhere".into());
-                }
-                _ = tokio::time::sleep_until(last_heard + idle) => {
-                    return End::Bye(ByeCode::Timeout, format!("nothing received for {} ms", idle.as_millis()));
-                }
-                item = inbox.next() => {
-                    let msg = match classify(item, app.config.max_message_bytes) {
-                        Ok(Some((msg, len))) => {
-                            app.metrics.messages_received.inc();
-                            app.metrics.bytes_received.inc_by(len as u64);
-                            msg
-                        }
-                        Ok(None) => continue,
-                        Err(end) => return end,
-                    };
-                    last_heard = tokio::time::Instant::now();
-                    match self.guard.check(Instant::now(), msg) {
-                        Verdict::Accept(msg) => match self.handle(msg) {
-                            Ok(Some(reply)) => {
-                                if let Err(end) = self.send(outbox, reply).await {
-                                    return end;
-                                }
-                            }
-                            Ok(None) => {}
-                            Err(end) => return end,
-                        },
-                        Verdict::Drop(reason) => app.metrics.message_dropped(reason),
-                        Verdict::End(code, reason) => return End::Bye(code, reason),
-                    }
-                }
-                changed = frames.changed(), if window_open => {
-                    if changed.is_err() {
-                        return End::Bye(ByeCode::ServerShutdown, "server shutting down".into());
-                    }
-                    let frame = frames.borrow_and_update().clone();
-                    if let Some((msg, _body_len)) = self.repl.next_message(&frame, &app.cache) {
-                        app.metrics.snapshot_bytes.observe(msg.len() as f64);
-                        if let Err(end) = self.send(outbox, msg).await {
-                            return end;
-                        }
-                    }
-                }
-                r = broadcast.recv() => match r {
-                    Ok(bytes) => {
-                        if let Err(end) = self.send(outbox, bytes).await {
-                            return end;
-                        }
-                    }
-                    Err(RecvError::Lagged(n)) => {
-                        debug!(player = %self.who.player, skipped = n, "chat/events lagged");
-                    }
-                    Err(RecvError::Closed) => {
-                        return End::Bye(ByeCode::ServerShutdown, "server shutting down".into());
-                    }
-                },
-            }
-        }
-    }
-
-    /// Applies one accepted client message; returns a reply to send, if any, or the
-    /// reason to end the session.
-    fn handle(&mut self, msg: ClientMsg) -> Result<Option<Bytes>, End> {
-        let app = self.app;
-        Ok(match msg {
-            ClientMsg::Hello { .. } => None,
-            ClientMsg::Input { seq, data } => {
-                match app.roster.input(self.who.player, seq, &data) {
-                    Ok(()) => {}
-                    Err(InputRefused::Stale) => app.metrics.message_dropped("stale_input"),
-                    Err(InputRefused::NoSlot) => app.metrics.message_dropped("no_input_slot"),
-                    Err(InputRefused::Invalid(why)) => app.metrics.message_dropped(why),
-                    Err(InputRefused::Malformed(why)) => {
-                        return Err(End::Bye(
-                            ByeCode::Malformed,
-                            format!("input is not this game's input type: {why}"),
-                        ));
-                    }
-                }
-                None
-            }
-            ClientMsg::Ack { tick } => {
-                self.repl.ack(tick);
-                None
-            }
-            ClientMsg::Ping { client_time } => {
-                let pong = ServerMsg::Pong {
-                    client_time,
-                    server_tick: app.frames.borrow().tick(),
-                    server_time_ms: SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map_or(0, |d| d.as_millis() as u64),
-                };
-                Some(Bytes::from(encode_server(&pong)))
-            }
-            ClientMsg::Chat { text } => {
-                match clean_chat(&text, app.config.max_chat_chars) {
-                    Some(text) => {
-                        let line = ServerMsg::Chat {
-                            from: self.who.player,
-                            name: self.who.name.to_string(),
-                            text,
-                        };
-                        // No receivers (nobody connected) is not an error.
-                        let _ = app.broadcast.send(Bytes::from(encode_server(&line)));
-                    }
-                    None => app.metrics.message_dropped("empty_chat"),
-                }
-                None
-            }
-        })
-    }
-}
-
 /// A display name: control characters removed, whitespace trimmed, cut to `max` chars.
 fn clean_name(raw: &str, max: usize) -> Option<String> {
     let s: String = raw
@@ -484,13 +323,6 @@ fn clean_name(raw: &str, max: usize) -> Option<String> {
         .collect();
     let s = s.trim().to_owned();
     (!s.is_empty()).then_some(s)
-}
-
-/// A chat line: control characters removed, trimmed, cut to `max` chars; None if empty.
-fn clean_chat(raw: &str, max: usize) -> Option<String> {
-    let s: String = raw.chars().filter(|c| !c.is_control()).take(max).collect();
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_owned())
 }
 
 /// A fresh, unguessable resume token (128 random bits, hex).
@@ -510,15 +342,6 @@ mod tests {
         assert_eq!(clean_name("  ann\u{7}ie  ", 16).as_deref(), Some("annie"));
         assert_eq!(clean_name("\n\t ", 16), None);
         assert_eq!(clean_name("abcdefghij", 4).as_deref(), Some("abcd"));
-        assert_eq!(
-            clean_chat(" hi\u{0} there ", 200).as_deref(),
-            Some("hi there")
-        );
-        assert_eq!(clean_chat("", 200), None);
-        assert_eq!(
-            clean_chat(&"x".repeat(500), 200).map(|s| s.len()),
-            Some(200)
-        );
     }
 
     #[test]

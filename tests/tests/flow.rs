@@ -106,3 +106,96 @@ async fn a_count_only_client_acks_without_decoding_and_measures_rtt() {
     assert_eq!(bot.rtt(), Some(rtt));
     server.stop().await;
 }
+
+/// The server's `tickwire_bytes_sent_total`.
+fn bytes_sent(server: &TestServer) -> f64 {
+    server
+        .server()
+        .metrics_text()
+        .lines()
+        .find_map(|l| l.strip_prefix("tickwire_bytes_sent_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no tickwire_bytes_sent_total in the metrics"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_still_has_its_inputs_applied() {
+    use tickwire_server::games::arena::{Arena, ArenaConfig};
+    use tickwire_server::games::components::Body;
+    use tickwire_server::games::controls::{Controls, LEFT, RIGHT};
+    use tickwire_shared::codec::{encode_client, encode_value};
+    use tickwire_shared::component::read_component;
+    use tickwire_shared::{ClientMsg, InputSeq, PROTOCOL_VERSION, ServerMsg};
+    use tickwire_tests::raw::{RawEvent, raw_connect, raw_next, raw_send};
+
+    // A world big enough (about 200 KB a tick) to fill the socket buffers of a client that
+    // reads nothing within a second, and a send window that never closes meanwhile, so
+    // the server's writes to it block.
+    let config = tickwire_server::Config {
+        send_window_ms: 10_000,
+        ..test_config()
+    };
+    let game = ArenaConfig {
+        npcs: 40_000,
+        ..ArenaConfig::default()
+    };
+    let server = TestServer::start_game::<Arena>(config, game).await;
+    let mut ws = raw_connect(&server.url()).await;
+    let hello = ClientMsg::Hello {
+        protocol: PROTOCOL_VERSION,
+        name: "deaf".into(),
+        resume: None,
+        auth: None,
+    };
+    raw_send(&mut ws, encode_client(&hello)).await;
+    let RawEvent::Msg(ServerMsg::Welcome { entity, .. }) = raw_next(&mut ws).await else {
+        panic!("expected Welcome");
+    };
+    // From here the client reads nothing.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = bytes_sent(&server);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent = bytes_sent(&server) - before;
+    assert!(
+        sent < 50_000.0,
+        "precondition: the writes to the deaf client are stalled ({sent} bytes went out in 300 ms)"
+    );
+
+    let schema = server.server().schema().clone();
+    let x = || {
+        let snap = server.server().latest_snapshot();
+        let e = snap
+            .get(entity)
+            .unwrap_or_else(|| panic!("the deaf client's avatar is gone"));
+        read_component::<Body>(&schema, e)
+            .unwrap_or_else(|| panic!("the avatar has no body"))
+            .x
+    };
+    let start = x();
+    let (keys, sign) = if start < 500.0 {
+        (RIGHT, 1.0)
+    } else {
+        (LEFT, -1.0)
+    };
+    let input = ClientMsg::Input {
+        seq: InputSeq(1),
+        data: encode_value(&Controls::new(keys, 0)),
+    };
+    raw_send(&mut ws, encode_client(&input)).await;
+    // Within the same stall (3 s in all), the input reaches the game: the avatar walks.
+    let deadline = Instant::now() + Duration::from_millis(1200);
+    let mut moved = 0.0;
+    while Instant::now() < deadline {
+        moved = (x() - start) * sign;
+        if moved > 30.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        moved > 30.0,
+        "an input sent while the client was not reading was not applied (moved {moved:.1} units in 1.2 s)"
+    );
+    drop(ws);
+    server.stop().await;
+}

@@ -1,0 +1,261 @@
+//! A live session, from Welcome until something ends it: a reader and a writer that run
+//! side by side in the session's task, so a write stalled on a slow socket never stops
+//! the client's inputs and acks being read.
+//!
+//! The reader decodes each message, passes it through the guard, and applies it: inputs
+//! to the player's slot, acks to the writer (the newest acked tick, on a watch channel),
+//! pings as pongs for the writer to send (a small bounded queue), chat to everyone. The
+//! writer sends, in order of arrival: pongs, the next snapshot (a coalesced delta from
+//! the client's baseline, while the send window is open), and the broadcast chat and
+//! events.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use tickwire_shared::codec::encode_server;
+use tickwire_shared::{ByeCode, ClientMsg, PlayerId, ServerMsg, Tick};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::debug;
+
+use crate::app::App;
+use crate::guard::{Guard, Verdict};
+use crate::inputs::InputRefused;
+use crate::replication::Replicator;
+use crate::wire::{End, Inbox, Outbox, classify};
+
+/// Pongs waiting for the writer. Pings are rate-limited by the guard to a few a second;
+/// a pong that finds the queue full (its writer stalled) is dropped, like the ping of a
+/// congested link.
+const REPLY_QUEUE: usize = 8;
+
+/// Who a live session is for.
+pub struct Player<'a> {
+    /// The player's id.
+    pub id: PlayerId,
+    /// Their display name (for chat lines).
+    pub name: &'a str,
+}
+
+/// Plays a welcomed session until it ends: sends `welcome`, then reads and writes side
+/// by side. `repl` and `guard` are the session's replication and validation state;
+/// `replaced` fires when the player connects again elsewhere.
+pub async fn play(
+    app: &Arc<App>,
+    player: Player<'_>,
+    repl: &mut Replicator,
+    guard: &mut Guard,
+    io: (&mut Inbox, &mut Outbox),
+    welcome: Bytes,
+    replaced: &CancellationToken,
+) -> End {
+    let (inbox, outbox) = io;
+    if let Err(end) = send(app, outbox, welcome).await {
+        return end;
+    }
+    let (acks_tx, acks_rx) = watch::channel(None);
+    let (replies_tx, replies_rx) = mpsc::channel(REPLY_QUEUE);
+    let reader = read(app, &player, guard, inbox, &acks_tx, &replies_tx);
+    let writer = write(app, player.id, repl, outbox, acks_rx, replies_rx);
+    tokio::select! {
+        biased;
+        _ = app.shutdown.cancelled() => {
+            End::Bye(ByeCode::ServerShutdown, "server shutting down".into())
+        }
+        _ = replaced.cancelled() => {
+            End::Bye(ByeCode::Replaced, "this player connected again from elsewhere".into())
+        }
+        end = reader => end,
+        end = writer => end,
+    }
+}
+
+/// Writes one message and counts it.
+pub async fn send(app: &App, outbox: &mut Outbox, bytes: Bytes) -> Result<(), End> {
+    let len = bytes.len() as u64;
+    outbox.send(bytes).await?;
+    app.metrics.messages_sent.inc();
+    app.metrics.bytes_sent.inc_by(len);
+    Ok(())
+}
+
+/// The reader: every client message through the guard, until one ends the session or
+/// the client falls silent for the idle timeout.
+async fn read(
+    app: &Arc<App>,
+    player: &Player<'_>,
+    guard: &mut Guard,
+    inbox: &mut Inbox,
+    acks: &watch::Sender<Option<Tick>>,
+    replies: &mpsc::Sender<Bytes>,
+) -> End {
+    let idle = Duration::from_millis(app.config.idle_timeout_ms);
+    let mut last_heard = tokio::time::Instant::now();
+    loop {
+        let item = tokio::select! {
+            _ = tokio::time::sleep_until(last_heard + idle) => {
+                return End::Bye(ByeCode::Timeout, format!("nothing received for {} ms", idle.as_millis()));
+            }
+            item = inbox.next() => item,
+        };
+        let msg = match classify(item, app.config.max_message_bytes) {
+            Ok(Some((msg, len))) => {
+                app.metrics.messages_received.inc();
+                app.metrics.bytes_received.inc_by(len as u64);
+                msg
+            }
+            Ok(None) => continue,
+            Err(end) => return end,
+        };
+        last_heard = tokio::time::Instant::now();
+        match guard.check(Instant::now(), msg) {
+            Verdict::Accept(msg) => {
+                if let Err(end) = handle(app, player, msg, acks, replies) {
+                    return end;
+                }
+            }
+            Verdict::Drop(reason) => app.metrics.message_dropped(reason),
+            Verdict::End(code, reason) => return End::Bye(code, reason),
+        }
+    }
+}
+
+/// Applies one accepted client message, or says why the session ends.
+fn handle(
+    app: &App,
+    player: &Player<'_>,
+    msg: ClientMsg,
+    acks: &watch::Sender<Option<Tick>>,
+    replies: &mpsc::Sender<Bytes>,
+) -> Result<(), End> {
+    match msg {
+        ClientMsg::Hello { .. } => {}
+        ClientMsg::Input { seq, data } => match app.roster.input(player.id, seq, &data) {
+            Ok(()) => {}
+            Err(InputRefused::Stale) => app.metrics.message_dropped("stale_input"),
+            Err(InputRefused::NoSlot) => app.metrics.message_dropped("no_input_slot"),
+            Err(InputRefused::Invalid(why)) => app.metrics.message_dropped(why),
+            Err(InputRefused::Malformed(why)) => {
+                return Err(End::Bye(
+                    ByeCode::Malformed,
+                    format!("input is not this game's input type: {why}"),
+                ));
+            }
+        },
+        ClientMsg::Ack { tick } => {
+            acks.send_replace(Some(tick));
+        }
+        ClientMsg::Ping { client_time } => {
+            let pong = ServerMsg::Pong {
+                client_time,
+                server_tick: app.frames.borrow().tick(),
+                server_time_ms: SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64),
+            };
+            if replies.try_send(Bytes::from(encode_server(&pong))).is_err() {
+                app.metrics.message_dropped("pong_queue_full");
+            }
+        }
+        ClientMsg::Chat { text } => match clean_chat(&text, app.config.max_chat_chars) {
+            Some(text) => {
+                let line = ServerMsg::Chat {
+                    from: player.id,
+                    name: player.name.to_owned(),
+                    text,
+                };
+                // No receivers (nobody connected) is not an error.
+                let _ = app.broadcast.send(Bytes::from(encode_server(&line)));
+            }
+            None => app.metrics.message_dropped("empty_chat"),
+        },
+    }
+    Ok(())
+}
+
+/// The writer: pongs, snapshots within the send window, and the broadcast, until a
+/// write fails (or times out: the client stopped reading).
+async fn write(
+    app: &Arc<App>,
+    player: PlayerId,
+    repl: &mut Replicator,
+    outbox: &mut Outbox,
+    mut acks: watch::Receiver<Option<Tick>>,
+    mut replies: mpsc::Receiver<Bytes>,
+) -> End {
+    let mut frames = app.frames.clone();
+    frames.mark_changed();
+    let mut broadcast = app.broadcast.subscribe();
+    loop {
+        let window_open = repl.window_open();
+        tokio::select! {
+            biased;
+            changed = acks.changed() => {
+                if changed.is_err() {
+                    // The reader has ended; its own ending ends the session.
+                    return std::future::pending().await;
+                }
+                if let Some(tick) = *acks.borrow_and_update() {
+                    repl.ack(tick);
+                }
+            }
+            Some(reply) = replies.recv() => {
+                if let Err(end) = send(app, outbox, reply).await {
+                    return end;
+                }
+            }
+            changed = frames.changed(), if window_open => {
+                if changed.is_err() {
+                    return End::Bye(ByeCode::ServerShutdown, "server shutting down".into());
+                }
+                let frame = frames.borrow_and_update().clone();
+                if let Some((msg, _body_len)) = repl.next_message(&frame, &app.cache) {
+                    app.metrics.snapshot_bytes.observe(msg.len() as f64);
+                    if let Err(end) = send(app, outbox, msg).await {
+                        return end;
+                    }
+                }
+            }
+            r = broadcast.recv() => match r {
+                Ok(bytes) => {
+                    if let Err(end) = send(app, outbox, bytes).await {
+                        return end;
+                    }
+                }
+                Err(RecvError::Lagged(n)) => {
+                    debug!(%player, skipped = n, "chat/events lagged");
+                }
+                Err(RecvError::Closed) => {
+                    return End::Bye(ByeCode::ServerShutdown, "server shutting down".into());
+                }
+            },
+        }
+    }
+}
+
+/// A chat line: control characters removed, trimmed, cut to `max` chars; None if empty.
+fn clean_chat(raw: &str, max: usize) -> Option<String> {
+    let s: String = raw.chars().filter(|c| !c.is_control()).take(max).collect();
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_is_cleaned_and_capped() {
+        assert_eq!(
+            clean_chat(" hi\u{0} there ", 200).as_deref(),
+            Some("hi there")
+        );
+        assert_eq!(clean_chat("", 200), None);
+        assert_eq!(
+            clean_chat(&"x".repeat(500), 200).map(|s| s.len()),
+            Some(200)
+        );
+    }
+}
