@@ -3,8 +3,9 @@
 //! read components back typed (`client.mirror().get::<Position>(id)`), and send inputs
 //! (the game's own input type, or fields by name), chat and pings.
 //!
-//! Tests, the headless bots and the soak tool all use it. One `Client` is one player;
-//! it spawns no tasks, so hundreds share a runtime cheaply. `wss://` URLs trust the
+//! Tests and the load tools (`tickwire-load`: the headless bots and the soak tool) use
+//! it. One `Client` is one player; it spawns no tasks, so hundreds share a runtime
+//! cheaply. `wss://` URLs trust the
 //! system's CA certificates, or whatever `ConnectOptions::tls` names (`TlsTrust`); a
 //! server that requires join tokens takes one in `ConnectOptions::auth`
 //! (`tickwire_shared::join_token::mint`).
@@ -30,7 +31,6 @@
 //! # Ok(()) }
 //! ```
 
-pub mod bots;
 mod client;
 mod clock;
 mod conn;
@@ -39,7 +39,6 @@ mod event;
 mod inbound;
 mod options;
 mod outbox;
-pub mod soak;
 mod stats;
 mod tls;
 mod welcome;

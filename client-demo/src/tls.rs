@@ -126,7 +126,7 @@ impl TlsTrust {
     }
 
     /// The rustls configuration, for other TLS connections (an HTTPS scrape).
-    pub(crate) fn config(&self) -> Arc<ClientConfig> {
+    pub fn config(&self) -> Arc<ClientConfig> {
         self.config.clone()
     }
 

@@ -13,7 +13,7 @@ use super::live::Live;
 use super::process_cpu;
 use super::summary::BotsSummary;
 use super::tally::Tally;
-use crate::{Mode, TlsTrust};
+use tickwire_client::{Mode, TlsTrust};
 
 /// How to run a fleet of bots.
 #[derive(Clone, Debug)]

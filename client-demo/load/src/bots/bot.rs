@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::behavior::{Behavior, Pilot};
 use super::live::Live;
 use super::tally::Tally;
-use crate::{Client, ClientError, ClientEvent, ConnectOptions, Mode, TlsTrust};
+use tickwire_client::{Client, ClientError, ClientEvent, ConnectOptions, Mode, TlsTrust};
 
 /// Everything one bot needs to know to run.
 #[derive(Clone, Debug)]

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use tickwire_client::bots::runtime::{cancel_on_ctrl_c, load_runtime, raise_open_file_limit};
-use tickwire_client::bots::{AccessArgs, PlayArgs};
-use tickwire_client::soak::{self, SoakConfig, Target, Thresholds};
+use tickwire_load::bots::runtime::{cancel_on_ctrl_c, load_runtime, raise_open_file_limit};
+use tickwire_load::bots::{AccessArgs, PlayArgs};
+use tickwire_load::soak::{self, SoakConfig, Target, Thresholds};
 
 /// Soak-test a Tickwire server and report tick stability, bandwidth and memory.
 #[derive(Debug, Parser)]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::behavior::Behavior;
-use crate::tls::{TlsTrust, TlsTrustError};
+use tickwire_client::{TlsTrust, TlsTrustError};
 
 /// How the bots play and run.
 #[derive(Clone, Debug, clap::Args)]

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tickwire_client::bots::{Behavior, FleetConfig, Live, fleet};
-use tickwire_client::soak::run::run;
-use tickwire_client::soak::server_process::{ServerProcess, find_binary};
-use tickwire_client::soak::{SoakConfig, SoakSummary, Thresholds};
+use tickwire_load::bots::{Behavior, FleetConfig, Live, fleet};
+use tickwire_load::soak::run::run;
+use tickwire_load::soak::server_process::{ServerProcess, find_binary};
+use tickwire_load::soak::{SoakConfig, SoakSummary, Thresholds};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
@@ -86,7 +86,7 @@ async fn a_short_soak_writes_a_report_that_parses_and_passes() {
     assert!(
         parsed.passed,
         "soak missed its thresholds:\n{}",
-        tickwire_client::soak::table::to_text(&parsed)
+        tickwire_load::soak::table::to_text(&parsed)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::ServerName;
 
-use crate::tls::{TlsTrust, TlsTrustError};
+use tickwire_client::{TlsTrust, TlsTrustError};
 
 /// The largest response accepted (a metrics page is a few kilobytes).
 const MAX_RESPONSE: usize = 8 * 1024 * 1024;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::thresholds::Thresholds;
-use crate::TlsTrust;
 use crate::bots::Behavior;
+use tickwire_client::TlsTrust;
 
 /// Which server the soak measures.
 #[derive(Clone, Debug, PartialEq)]

@@ -17,8 +17,8 @@ use super::report_html;
 use super::series::{ClientSide, Point};
 use super::server_process::{ServerProcess, find_binary, http_base};
 use super::summary::SoakSummary;
-use crate::TlsTrust;
 use crate::bots::{BotsSummary, FleetConfig, Live, fleet};
+use tickwire_client::TlsTrust;
 
 /// How long the server may take to print its address and answer `/metrics`.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);

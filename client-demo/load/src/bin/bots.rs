@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use tickwire_client::bots::runtime::{cancel_on_ctrl_c, load_runtime, raise_open_file_limit};
-use tickwire_client::bots::{AccessArgs, FleetConfig, Live, PlayArgs, fleet, progress};
+use tickwire_load::bots::runtime::{cancel_on_ctrl_c, load_runtime, raise_open_file_limit};
+use tickwire_load::bots::{AccessArgs, FleetConfig, Live, PlayArgs, fleet, progress};
 use tokio_util::sync::CancellationToken;
 
 /// Run headless bots against a Tickwire server.
