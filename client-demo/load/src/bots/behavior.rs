@@ -29,8 +29,9 @@ pub const FIRE: u8 = 16;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Behavior {
-    /// The `arena` scenario's client rules (server/docs/architecture.md), exactly: a key bitmask sent at
-    /// the input rate with a random phase, a new one from `ARENA_MASKS` every 10th send.
+    /// The `arena` scenario's client rules (server/docs/architecture.md), exactly: a key
+    /// bitmask sent at the input rate with a random phase, a new one from `ARENA_MASKS`
+    /// every 10th send.
     #[default]
     Arena,
     /// Roams: changes direction every second or two, turns its aim, fires now and then.
@@ -91,8 +92,8 @@ impl FromStr for Behavior {
     }
 }
 
-/// The masks an `arena` client picks from (server/docs/architecture.md): none, each single direction, and
-/// the four diagonals.
+/// The masks an `arena` client picks from (server/docs/architecture.md): none, each
+/// single direction, and the four diagonals.
 pub const ARENA_MASKS: [u8; 9] = [0, 1, 2, 4, 8, 5, 9, 6, 10];
 
 /// Every 10th send picks a new arena mask.
