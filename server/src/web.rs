@@ -34,12 +34,15 @@ macro_rules! assets {
 pub const ASSETS: &[Asset] = assets![
     "index.html",
     "style.css",
+    "js/bincode.js",
+    "js/canvas-view.js",
     "js/checksum.js",
     "js/clock.js",
     "js/codec.js",
     "js/demo.js",
     "js/effects.js",
     "js/flat.js",
+    "js/frame.js",
     "js/game.js",
     "js/generic.js",
     "js/hud.js",
@@ -52,8 +55,11 @@ pub const ASSETS: &[Asset] = assets![
     "js/predict.js",
     "js/render-generic.js",
     "js/render.js",
+    "js/schema-wire.js",
     "js/schema.js",
     "js/sender.js",
+    "js/snapshot-body.js",
+    "js/stats.js",
     "js/world.js",
 ];
 

@@ -3,7 +3,7 @@
 // string's UTF-8 length and bytes, a murmur3 finaliser, and a wrapping u32 sum over the
 // view. Math.imul and `>>> 0` give exactly Rust's wrapping u32 arithmetic.
 
-import { utf8 } from './codec.js';
+import { utf8 } from './bincode.js';
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;

@@ -6,7 +6,8 @@
 // schema's params. Returns null for a schema that is not shaped like the built-in games,
 // which then get the generic renderer.
 
-import { encodingKind, isStr } from './schema.js';
+import { encodingKind, isStr, playerOf } from './schema.js';
+import { planCache, valueAt } from './flat.js';
 import { ANGLE_STEPS, POS_SCALE } from './world.js';
 
 /** The games this adapter is for (schema.game). */
@@ -29,16 +30,6 @@ export function arenaOf(schema) {
   };
 }
 
-/** The declared field `name` of component `c`: {index among its nums or strs, str, encoding}. */
-function field(schema, c, name) {
-  if (c === undefined) return null;
-  const fields = schema.def.components[c].fields;
-  const i = fields.findIndex((f) => f.name === name);
-  if (i < 0) return null;
-  const [str, n] = schema.tables[c].slots[i];
-  return { str, n, encoding: fields[i].encoding };
-}
-
 const NUMERIC = (f) => f !== null && !f.str;
 
 /**
@@ -48,15 +39,16 @@ const NUMERIC = (f) => f !== null && !f.str;
  */
 export function demoAdapter(schema) {
   const idx = (name) => schema.componentIndex(name);
+  const field = (c, name) => schema.componentField(c, name);
   const body = idx('Body');
   const player = idx('Player');
-  const bx = field(schema, body, 'x');
-  const by = field(schema, body, 'y');
-  const ba = field(schema, body, 'angle');
-  const owner = field(schema, player, 'owner');
-  const pname = field(schema, player, 'name');
-  const score = field(schema, player, 'score');
-  const hp = field(schema, player, 'hp');
+  const bx = field(body, 'x');
+  const by = field(body, 'y');
+  const ba = field(body, 'angle');
+  const owner = field(player, 'owner');
+  const pname = field(player, 'name');
+  const score = field(player, 'score');
+  const hp = field(player, 'hp');
   const input = schema.def.input;
   const fits =
     NUMERIC(bx) && encodingKind(bx.encoding) === 'Fixed' &&
@@ -69,19 +61,16 @@ export function demoAdapter(schema) {
   if (!fits) return null;
 
   const orb = idx('Orb');
-  const orbHp = field(schema, orb, 'hp');
+  const orbHp = field(orb, 'hp');
   const shot = idx('Shot');
-  const shotOwner = field(schema, shot, 'owner');
+  const shotOwner = field(shot, 'owner');
   const cube = idx('Cube');
   const xk = POS_SCALE / bx.encoding.Fixed.scale;
   const yk = POS_SCALE / by.encoding.Fixed.scale;
   const ak = ANGLE_STEPS / 2 ** ba.encoding.Angle.bits;
 
   // Per component set: where each flat field's value sits (-1 = absent).
-  const plans = new Map();
-  const planOf = (mask) => {
-    let p = plans.get(mask);
-    if (p !== undefined) return p;
+  const planOf = planCache((mask) => {
     const l = schema.layout(mask);
     const off = (c) => l.offsets[c];
     const at = (c, f) => (off(c) === undefined || f === null ? -1 : (f.str ? off(c)[1] : off(c)[0]) + f.n);
@@ -91,7 +80,7 @@ export function demoAdapter(schema) {
     else if (shot !== undefined && off(shot) !== undefined) kind = 'Projectile';
     else if (cube !== undefined && off(cube) !== undefined) kind = 'Cube';
     else kind = 'Other';
-    p = {
+    return {
       body: off(body) !== undefined,
       kind,
       x: at(body, bx),
@@ -102,10 +91,7 @@ export function demoAdapter(schema) {
       score: kind === 'Player' ? at(player, score) : -1,
       hp: kind === 'Player' ? at(player, hp) : kind === 'Orb' ? at(orb, orbHp) : -1,
     };
-    if (plans.size > 256) plans.clear();
-    plans.set(mask, p);
-    return p;
-  };
+  });
 
   return {
     name: 'demo',
@@ -114,17 +100,16 @@ export function demoAdapter(schema) {
       const p = planOf(e.components);
       if (!p.body) return null;
       const n = e.nums;
-      const o = p.owner < 0 ? 0 : n[p.owner];
       return {
         id: e.id,
         kind: p.kind,
-        owner: o === 0 ? null : (o - 1) >>> 0,
+        owner: playerOf(valueAt(n, p.owner)),
         name: p.name < 0 ? '' : e.strs[p.name],
         x: n[p.x] * xk,
         y: n[p.y] * yk,
         angle: n[p.angle] * ak,
-        score: p.score < 0 ? 0 : n[p.score],
-        hp: p.hp < 0 ? 0 : n[p.hp],
+        score: valueAt(n, p.score),
+        hp: valueAt(n, p.hp),
       };
     },
   };

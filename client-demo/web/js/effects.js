@@ -1,6 +1,10 @@
 // Short-lived visual effects — bursts when an orb pops or a player is hit or knocked
 // out, muzzle flashes, respawn rings. Purely cosmetic: scheduled at a server tick and
-// started when the render tick reaches it, so they line up with what is drawn.
+// started when the render tick reaches it, so they line up with what is drawn. Holds
+// the particles and rings, and what the demo's flat entities trigger (`onSnapshot`,
+// `onGone`, `muzzleFlash`).
+
+import { playerHue } from './world.js';
 
 const MAX_PARTICLES = 1500;
 
@@ -33,6 +37,46 @@ export class Effects {
 
   ring(x, y, radius, color, life = 0.45) {
     this.rings.push({ x, y, radius, color, life, age: 0 });
+  }
+
+  /**
+   * Schedules a demo snapshot's hits and respawns (`change`: what FlatView.apply
+   * returned), shown when the render tick reaches `tick`.
+   */
+  onSnapshot(tick, change) {
+    for (const { old, now } of change.updated) {
+      if (now.kind !== 'Player' || now.hp === old.hp) continue;
+      const hue = playerHue(now.owner ?? 0);
+      const x = now.x / 16;
+      const y = now.y / 16;
+      if (now.hp < old.hp) {
+        this.at(tick, () => this.burst(x, y, `hsl(${hue},100%,70%)`, 14, 260));
+      } else {
+        // Knocked out and respawned elsewhere: a burst where it fell, a ring where it returns.
+        const ox = old.x / 16;
+        const oy = old.y / 16;
+        this.at(tick, () => {
+          this.burst(ox, oy, `hsl(${hue},100%,65%)`, 40, 420, 3.5);
+          this.ring(ox, oy, 70, `hsl(${hue},100%,70%)`, 0.6);
+          this.ring(x, y, 50, 'rgba(160,230,255,1)', 0.8);
+        });
+      }
+    }
+  }
+
+  /** A demo track that finally goes: an orb pops, a shot fizzles out. */
+  onGone(track) {
+    if (track.e.kind === 'Orb') {
+      this.burst(track.x, track.y, '#ffc94a', 22, 300, 3);
+      this.ring(track.x, track.y, 40, '#ffd36b', 0.45);
+    } else if (track.e.kind === 'Projectile') {
+      this.burst(track.x, track.y, `hsl(${playerHue(track.e.owner ?? 0)},100%,75%)`, 5, 140, 1.8);
+    }
+  }
+
+  /** A muzzle flash `r` units from (x, y) along `a` radians. */
+  muzzleFlash(x, y, a, r) {
+    this.burst(x + Math.cos(a) * r, y + Math.sin(a) * r, '#fff3c0', 6, 160, 2);
   }
 
   /** Starts due effects and ages the live ones by `dt` seconds. */

@@ -1,7 +1,30 @@
 // The flat entities the page draws: the mirror's schema-driven entities passed through
 // the game's adapter (demo.js for the built-in games, generic.js for any other), kept in
 // step with the mirror snapshot by snapshot. `apply` turns the mirror's change into the
-// same change over flat entities, which the interpolation and effects consume.
+// same change over flat entities, which the interpolation and effects consume. Both
+// adapters read an entity by a plan per component set (`planCache`).
+
+/**
+ * An adapter's plans by component set: `build(mask)` runs once per set (the cache
+ * starts over past 256 sets) and says where each flat field's value sits in an
+ * entity with that set, -1 when absent (read as 0 by `valueAt`).
+ */
+export function planCache(build) {
+  const plans = new Map();
+  return (mask) => {
+    let p = plans.get(mask);
+    if (p !== undefined) return p;
+    p = build(mask);
+    if (plans.size > 256) plans.clear();
+    plans.set(mask, p);
+    return p;
+  };
+}
+
+/** The numeric value at a plan's index `i`, or 0 when the plan has none (-1). */
+export function valueAt(nums, i) {
+  return i < 0 ? 0 : nums[i];
+}
 
 export class FlatView {
   /** @param {{flat: (e: object) => object|null}} adapter */

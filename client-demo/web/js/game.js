@@ -1,8 +1,9 @@
-// One play session's client state and its per-frame work, for any game: handles every
-// server message (the schema from Welcome; mirror + ack for snapshots, feeding
-// interpolation, prediction and the playout clock; events by the schema's layout),
-// sends inputs by the schema's input layout and pings, and each frame assembles the
-// scene for the renderer.
+// One play session's client state, for any game: the connection's lifecycle (Hello with
+// a resume token, reconnects), every server message (the schema from Welcome; mirror +
+// ack for snapshots, feeding interpolation, prediction, the playout clock and effects;
+// events by the schema's layout), inputs sent by the schema's input layout, and pings.
+// Each frame is drawn by frame.js; what the session reports (HUD, window.tickwire) is
+// stats.js.
 //
 // The built-in games (demo, arena, cubes) get the demo adapter and renderer, with the
 // own player predicted; any other game gets the generic adapter and renderer, the own
@@ -10,7 +11,7 @@
 
 import { Mirror } from './mirror.js';
 import { Interp } from './interp.js';
-import { EXTRAPOLATE_TICKS, PlayoutClock } from './clock.js';
+import { PlayoutClock } from './clock.js';
 import { Predictor } from './predict.js';
 import { Effects } from './effects.js';
 import { Connection, Rate } from './net.js';
@@ -19,12 +20,13 @@ import { FlatView } from './flat.js';
 import { BUILTIN_GAMES, arenaOf, demoAdapter } from './demo.js';
 import { genericAdapter } from './generic.js';
 import { decodeEvent, inputWriter } from './layout.js';
-import { aimFromRad, angleRad, playerHue } from './world.js';
+import { aimRad } from './world.js';
+import { drawFrame } from './frame.js';
+import { hudRows, recordTrace, sceneOf, scoreRows, statsOf } from './stats.js';
 
 const PING_MS = 1000;
 const FIRE_COOLDOWN_MS = 200;
 const DEMO_HELP = 'WASD / arrows move · mouse aims · click or space fires · Enter chats';
-const DEFAULT_ARENA = { width: 2000, height: 1200, player_radius: 18 };
 
 /**
  * The adapter for a schema: the demo's for a built-in game shaped as the demo page
@@ -110,7 +112,9 @@ export class Game {
     /** The own entity's drawn position this frame (world units), or null. */
     this.ownPos = null;
 
-    this.interp.onGone = (t) => this.gone(t);
+    this.interp.onGone = (t) => {
+      if (this.mode === 'demo') this.effects.onGone(t);
+    };
     this.conn = new Connection({
       url,
       hello: () => ({
@@ -264,7 +268,7 @@ export class Game {
     this.clock.onSnapshot(header.tick, now);
     const flat = this.view.apply(change, this.mirror);
     this.interp.onSnapshot(header.tick, flat, this.view);
-    if (this.mode === 'demo') this.scheduleEffects(header.tick, flat);
+    if (this.mode === 'demo') this.effects.onSnapshot(header.tick, flat);
     if (this.predictor) {
       const own = this.view.get(this.welcome.entity);
       const prior = this.clock.base - (this.rttMs ?? 2 * this.clock.tickMs);
@@ -305,43 +309,6 @@ export class Game {
     return null;
   }
 
-  /** Whether a flat entity counts as a player (a demo Player; in other games, anything owned). */
-  isPlayer(e) {
-    return this.mode === 'demo' ? e.kind === 'Player' : e.owner !== null;
-  }
-
-  /** Hits and respawns, shown when the render tick reaches them. */
-  scheduleEffects(tick, change) {
-    for (const { old, now } of change.updated) {
-      if (now.kind !== 'Player' || now.hp === old.hp) continue;
-      const hue = playerHue(now.owner ?? 0);
-      const x = now.x / 16;
-      const y = now.y / 16;
-      if (now.hp < old.hp) {
-        this.effects.at(tick, () => this.effects.burst(x, y, `hsl(${hue},100%,70%)`, 14, 260));
-      } else {
-        // Knocked out and respawned elsewhere: a burst where it fell, a ring where it returns.
-        const ox = old.x / 16;
-        const oy = old.y / 16;
-        this.effects.at(tick, () => {
-          this.effects.burst(ox, oy, `hsl(${hue},100%,65%)`, 40, 420, 3.5);
-          this.effects.ring(ox, oy, 70, `hsl(${hue},100%,70%)`, 0.6);
-          this.effects.ring(x, y, 50, 'rgba(160,230,255,1)', 0.8);
-        });
-      }
-    }
-  }
-
-  gone(track) {
-    if (this.mode !== 'demo') return;
-    if (track.e.kind === 'Orb') {
-      this.effects.burst(track.x, track.y, '#ffc94a', 22, 300, 3);
-      this.effects.ring(track.x, track.y, 40, '#ffd36b', 0.45);
-    } else if (track.e.kind === 'Projectile') {
-      this.effects.burst(track.x, track.y, `hsl(${playerHue(track.e.owner ?? 0)},100%,75%)`, 5, 140, 1.8);
-    }
-  }
-
   /** Called by the controls the moment the held buttons change. */
   onButtons(buttons, t) {
     if (this.sender && this.conn.open) this.sender.want(this.input.hasButtons ? buttons : 0, t);
@@ -350,123 +317,19 @@ export class Game {
   muzzleFlash(t) {
     if (t - this.lastFire < FIRE_COOLDOWN_MS || !this.ownPos) return;
     this.lastFire = t;
-    const a = angleRad((this.aim / 65536) * 256);
-    const r = (this.arena.player_radius || 18) + 12;
-    this.effects.burst(this.ownPos.x + Math.cos(a) * r, this.ownPos.y + Math.sin(a) * r, '#fff3c0', 6, 160, 2);
-  }
-
-  /** The arena the demo renderer draws (defaults for sizes the schema does not give). */
-  drawArena() {
-    const a = this.arena;
-    if (a === null) return DEFAULT_ARENA;
-    return { ...a, width: a.width ?? DEFAULT_ARENA.width, height: a.height ?? DEFAULT_ARENA.height };
+    this.effects.muzzleFlash(this.ownPos.x, this.ownPos.y, aimRad(this.aim), (this.arena.player_radius || 18) + 12);
   }
 
   /** One animation frame at local time `now`, `dt` ms after the previous one. */
   frame(now, dt) {
     this.fps.add(now);
-    const r = this.clock ? this.clock.advance(now, dt) : null;
-    this.ownPos = null;
-    if (r !== null) this.interp.retire(r);
-    const reticle = this.controls.mouse && this.controls.enabled ? this.controls.mouse : null;
-    let remote;
-    const t0 = performance.now();
-    if (this.mode === 'generic') {
-      remote = this.sampleGeneric(r);
-      this.drawn = this.renderer.draw({
-        world: { width: this.arena.width, height: this.arena.height, radius: this.schema.param('radius') ?? this.arena.player_radius },
-        entities: remote, me: this.welcome.entity, reticle, nowMs: now,
-      });
-      this.effects.update(r, dt / 1000);
-      this.updateAim(now);
-    } else {
-      let own;
-      [remote, own] = this.sampleDemo(r, now, dt);
-      this.effects.update(r, dt / 1000);
-      this.updateAim(now);
-      this.drawn = this.renderer.draw({
-        arena: this.drawArena(), nowMs: now, remote, own, effects: this.effects, renderTick: r ?? 0,
-        tickHz: this.welcome ? this.welcome.tick_hz : 30, reticle,
-      });
-    }
-    this.drawMs = this.drawMs * 0.95 + (performance.now() - t0) * 0.05;
+    const remote = drawFrame(this, now, dt);
     this.keepAlive(now);
-    if (this.trace) this.recordTrace(now, dt, remote);
+    if (this.trace) recordTrace(this, now, dt, remote);
     if (now - this.hudAt > 250) {
       this.hudAt = now;
       this.updateHud(now);
     }
-  }
-
-  /** The demo's tracks at render tick `r` and the own player (predicted when possible). */
-  sampleDemo(r, now, dt) {
-    const remote = [];
-    let own = null;
-    if (r === null) return [remote, own];
-    const me = this.welcome.entity;
-    // Own shots are drawn at the predicted player's tick, so they leave its barrel.
-    const w0 = this.predictor ? this.predictor.w0 : null;
-    const present = w0 === null ? r : Math.max(r, (now - w0) / this.clock.tickMs);
-    const latest = this.clock.latestTick;
-    const speed = this.arena.player_speed || 240;
-    let ownTrack = null;
-    for (const t of this.interp.tracks.values()) {
-      if (t.id === me) {
-        ownTrack = t;
-        continue;
-      }
-      const mine = t.e.kind === 'Projectile' && t.e.owner === this.welcome.player;
-      const at = mine ? present : r;
-      if (t.born > at) continue;
-      t.sampleAt(at, latest, mine ? 12 : EXTRAPOLATE_TICKS);
-      if (t.e.kind === 'Player') t.smooth(dt, speed);
-      remote.push(t);
-    }
-    for (const t of this.interp.dying) {
-      t.sampleAt(r, latest, 0);
-      remote.push(t);
-    }
-    const aim = (this.aim / 65536) * Math.PI * 2;
-    if (this.predictor) {
-      const pos = this.predictor.display(now, dt);
-      if (pos && ownTrack) {
-        this.ownPos = pos;
-        own = { x: pos.x, y: pos.y, aim, track: ownTrack };
-      }
-    } else if (ownTrack && ownTrack.born <= r) {
-      // Not predicted (no player_speed): drawn interpolated like everyone else.
-      ownTrack.sampleAt(r, latest, EXTRAPOLATE_TICKS);
-      this.ownPos = { x: ownTrack.x, y: ownTrack.y };
-      own = { x: ownTrack.x, y: ownTrack.y, aim, track: ownTrack };
-    }
-    return [remote, own];
-  }
-
-  /** Every positioned entity's track at render tick `r` (the own one included). */
-  sampleGeneric(r) {
-    const out = [];
-    if (r === null) return out;
-    const me = this.welcome.entity;
-    const latest = this.clock.latestTick;
-    for (const t of this.interp.tracks.values()) {
-      if (t.born > r && t.id !== me) continue;
-      t.sampleAt(r, latest, EXTRAPOLATE_TICKS);
-      if (t.id === me) this.ownPos = { x: t.x, y: t.y };
-      out.push(t);
-    }
-    for (const t of this.interp.dying) {
-      t.sampleAt(r, latest, 0);
-      out.push(t);
-    }
-    return out;
-  }
-
-  updateAim(now) {
-    const m = this.controls.mouse;
-    if (!m || !this.ownPos) return;
-    const p = this.renderer.toScreen(this.ownPos.x, this.ownPos.y);
-    this.aim = aimFromRad(Math.atan2(m.y - p.y, m.x - p.x));
-    if (this.sender) this.sender.aim = this.input && this.input.hasAim ? this.aim : 0;
   }
 
   keepAlive(now) {
@@ -491,43 +354,9 @@ export class Game {
     return t;
   }
 
-  recordTrace(now, dt, remote) {
-    const players = {};
-    const me = this.welcome ? this.welcome.entity : null;
-    for (const t of remote) if (t.id !== me && this.isPlayer(t.e) && t.diedAt === null) players[t.id] = [t.x, t.y];
-    this.trace.frames.push({ t: now, dt, own: this.ownPos ? [this.ownPos.x, this.ownPos.y] : null, players });
-    if (this.trace.frames.length > 20000) this.trace.frames.shift();
-  }
-
   updateHud(now) {
-    const kb = (n) => (n >= 10240 ? `${(n / 1024).toFixed(0)} KB/s` : `${(n / 1024).toFixed(1)} KB/s`);
-    const c = this.clock;
-    const rows = [
-      ['ping', this.rttMs === null ? '—' : `${this.rttMs.toFixed(0)} ms`],
-      ['tick', this.mirror?.tick ?? '—'],
-      ['snapshots', `${this.snapRate.perSecond(now)}/s`],
-      ['down', kb(this.conn.down.perSecond(now))],
-      ['up', kb(this.conn.up.perSecond(now))],
-      ['entities', this.mirror?.size ?? 0],
-      ['fps', this.fps.perSecond(now)],
-      ['interp', c ? `${c.delayMs.toFixed(0)} ms (±${c.jitterMs.toFixed(0)})` : '—'],
-    ];
-    if (this.schema && this.mode !== 'demo') rows.unshift(['game', this.schema.game]);
-    this.hud.setStats(rows);
-    const scores = [];
-    if (this.view !== null) {
-      // One row per player: in a game where a player owns several entities, the named one.
-      const rows = new Map();
-      for (const e of this.view.entities.values()) {
-        if (!this.isPlayer(e)) continue;
-        const player = e.owner ?? 0;
-        const had = rows.get(player);
-        if (had !== undefined && (had.named || !e.name)) continue;
-        rows.set(player, { player, name: e.name || `player${player}`, score: e.score, named: e.name !== '' });
-      }
-      for (const r of rows.values()) scores.push(r);
-    }
-    this.hud.setScores(scores, this.welcome ? this.welcome.player : null);
+    this.hud.setStats(hudRows(this, now));
+    this.hud.setScores(scoreRows(this), this.welcome ? this.welcome.player : null);
   }
 
   /**
@@ -536,82 +365,11 @@ export class Game {
    * by component as shown.
    */
   scene() {
-    const out = [];
-    const r = this.renderer;
-    const generic = this.mode === 'generic';
-    for (const t of this.interp.tracks.values()) {
-      const mine = this.welcome !== null && t.id === this.welcome.entity;
-      const x = mine && this.ownPos ? this.ownPos.x : t.x;
-      const y = mine && this.ownPos ? this.ownPos.y : t.y;
-      const p = r.toScreen(x, y);
-      const item = { id: t.id, kind: t.e.kind, owner: t.e.owner, name: t.e.name, mine, x, y, sx: p.x, sy: p.y };
-      if (generic) {
-        const raw = this.mirror.get(t.id);
-        if (raw) item.values = this.schema.read(raw);
-      }
-      out.push(item);
-    }
-    return out;
+    return sceneOf(this);
   }
 
   /** The debug/test view of the client (window.tickwire.stats()). */
   stats() {
-    const now = performance.now();
-    const kinds = { Player: 0, Orb: 0, Projectile: 0, Cube: 0 };
-    let owned = 0;
-    if (this.view !== null) {
-      for (const e of this.view.entities.values()) {
-        if (e.kind in kinds) kinds[e.kind] += 1;
-        if (e.owner !== null) owned += 1;
-      }
-    }
-    const w = this.welcome;
-    const own = w && this.view !== null ? this.view.get(w.entity) : undefined;
-    const p = this.predictor;
-    return {
-      status: this.status,
-      connected: this.conn.open && w !== null,
-      game: this.schema ? this.schema.game : null,
-      renderer: this.mode,
-      predicted: p !== null,
-      input: this.input ? { fields: this.input.fields.map((f) => f.name), buttons: this.input.hasButtons, aim: this.input.hasAim } : null,
-      player: w ? w.player : null,
-      entity: w ? w.entity : null,
-      tickHz: w ? w.tick_hz : null,
-      arena: this.arena,
-      tick: this.mirror?.tick ?? null,
-      firstBaseline: this.firstBaseline ?? null,
-      welcomes: this.welcomes,
-      snapshots: this.snapshots,
-      sinceWelcome: this.sinceWelcome,
-      applyErrors: this.applyErrors,
-      entities: {
-        total: this.mirror?.size ?? 0,
-        players: this.mode === 'demo' ? kinds.Player : owned,
-        orbs: kinds.Orb,
-        projectiles: kinds.Projectile,
-        cubes: kinds.Cube,
-      },
-      tracks: this.interp.tracks.size,
-      drawn: this.drawn,
-      own: own ? { id: own.id, x: own.x / 16, y: own.y / 16, score: own.score, hp: own.hp, drawnX: this.ownPos?.x ?? null, drawnY: this.ownPos?.y ?? null } : null,
-      events: this.events,
-      lastEvent: this.lastEvent,
-      eventErrors: this.eventErrors,
-      renderTick: this.clock?.renderTick ?? null,
-      interpDelayMs: this.clock?.delayMs ?? null,
-      jitterMs: this.clock?.jitterMs ?? null,
-      starvedFrames: this.clock?.starved ?? 0,
-      rttMs: this.rttMs,
-      fps: this.fps.perSecond(now),
-      drawMs: this.drawMs,
-      snapshotMs: this.snapshotMs,
-      snapshotsPerSec: this.snapRate.perSecond(now),
-      bytesDownPerSec: this.conn.down.perSecond(now),
-      bytesUpPerSec: this.conn.up.perSecond(now),
-      bytesDown: this.conn.down.total,
-      bytesUp: this.conn.up.total,
-      prediction: p ? { lastCorrection: p.lastCorrection, maxCorrection: p.maxCorrection, snaps: p.snaps, w0: p.w0 } : null,
-    };
+    return statsOf(this);
   }
 }

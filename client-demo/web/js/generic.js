@@ -7,23 +7,21 @@
 // Angle field (256 steps per turn); score and hp fields of those names, if numeric.
 // Entities without a position are not drawn (the adapter returns null for them).
 
-import { dequantize, encodingKind } from './schema.js';
+import { dequantize, encodingKind, playerOf } from './schema.js';
+import { planCache, valueAt } from './flat.js';
 import { ANGLE_STEPS, POS_SCALE } from './world.js';
 
 /** The generic adapter for `schema`. */
 export function genericAdapter(schema) {
-  const plans = new Map();
   const encs = schema.positionEncodings();
   // A position in units (an Enum or Player position, however odd, is its raw value).
   const unit = (enc, q) => {
     const v = dequantize(enc, q);
     return typeof v === 'number' ? v : q;
   };
-  const planOf = (mask) => {
-    let p = plans.get(mask);
-    if (p !== undefined) return p;
+  const planOf = planCache((mask) => {
     const l = schema.layout(mask);
-    p = { pos: null, owner: -1, names: [], angle: -1, angleBits: 0, score: -1, hp: -1 };
+    const p = { pos: null, owner: -1, names: [], angle: -1, angleBits: 0, score: -1, hp: -1 };
     const pos = schema.position;
     if (pos !== null && l.offsets[pos.c] !== undefined) {
       const n0 = l.offsets[pos.c][0];
@@ -47,10 +45,8 @@ export function genericAdapter(schema) {
         if (f.name === 'hp' && p.hp < 0 && (kind === 'Int' || kind === 'Fixed')) p.hp = n0 + k;
       });
     }
-    if (plans.size > 256) plans.clear();
-    plans.set(mask, p);
     return p;
-  };
+  });
 
   return {
     name: 'generic',
@@ -59,7 +55,6 @@ export function genericAdapter(schema) {
       const p = planOf(e.components);
       if (p.pos === null || encs === null) return null;
       const n = e.nums;
-      const o = p.owner < 0 ? 0 : n[p.owner];
       let name = '';
       for (const i of p.names) {
         if (e.strs[i]) {
@@ -70,13 +65,13 @@ export function genericAdapter(schema) {
       return {
         id: e.id,
         kind: 'Entity',
-        owner: o === 0 ? null : (o - 1) >>> 0,
+        owner: playerOf(valueAt(n, p.owner)),
         name,
         x: unit(encs[0], n[p.pos[0]]) * POS_SCALE,
         y: unit(encs[1], n[p.pos[1]]) * POS_SCALE,
         angle: p.angle < 0 ? 0 : (n[p.angle] * ANGLE_STEPS) / 2 ** p.angleBits,
-        score: p.score < 0 ? 0 : n[p.score],
-        hp: p.hp < 0 ? 0 : n[p.hp],
+        score: valueAt(n, p.score),
+        hp: valueAt(n, p.hp),
       };
     },
   };

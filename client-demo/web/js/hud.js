@@ -100,15 +100,16 @@ export class Hud {
     const v = el('b', '', victimName);
     v.style.color = `hsl(${playerHue(victimId)},80%,68%)`;
     row.append(a, el('span', '', ' knocked out '), v);
-    this.feed.prepend(row);
-    while (this.feed.childElementCount > MAX_FEED) this.feed.lastElementChild.remove();
-    setTimeout(() => row.classList.add('fade'), 4000);
-    setTimeout(() => row.remove(), 5000);
+    this.pushFeed(row);
   }
 
   /** A feed line for a game event the page has no special look for. */
   event(text) {
-    const row = el('div', 'ko', text);
+    this.pushFeed(el('div', 'ko', text));
+  }
+
+  /** Puts `row` at the top of the feed, where it fades after four seconds and goes after five. */
+  pushFeed(row) {
     this.feed.prepend(row);
     while (this.feed.childElementCount > MAX_FEED) this.feed.lastElementChild.remove();
     setTimeout(() => row.classList.add('fade'), 4000);

@@ -8,7 +8,7 @@
 // form). Decoding throws only CodecError; encoding a value that does not fit its field
 // throws LayoutError.
 
-import { CodecError, Reader, Writer } from './codec.js';
+import { CodecError, Reader, Writer, narrow } from './bincode.js';
 
 /** A value that does not fit its layout field (the page's own mistake, not the server's). */
 export class LayoutError extends Error {}
@@ -58,10 +58,6 @@ function writePrim(w, field, v) {
       else w.varint(Number(i));
     }
   }
-}
-
-function narrow(big) {
-  return big >= -9007199254740991n && big <= 9007199254740991n ? Number(big) : big;
 }
 
 function readPrim(r, prim) {

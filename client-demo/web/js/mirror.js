@@ -5,7 +5,7 @@
 // snapshot. On any error the mirror is left exactly as it was.
 
 import { entityHash } from './checksum.js';
-import { bitsOf, highestBit } from './schema.js';
+import { forEachBit, highestBit } from './schema.js';
 
 /** Why a snapshot could not be applied; the client must reconnect for a full state. */
 export class ApplyError extends Error {
@@ -33,16 +33,7 @@ function applyUpdate(schema, old, mask, deltas) {
     const w = wraps[i];
     nums[i] = w === 0 || w >= 32 ? (nums[i] + d) | 0 : (nums[i] + d) & ((1 << w) - 1);
   };
-  if (typeof mask === 'number') {
-    let m = mask;
-    while (m !== 0) {
-      const low = m & -m;
-      one(31 - Math.clz32(low));
-      m = (m ^ low) >>> 0;
-    }
-  } else {
-    for (const i of bitsOf(mask)) one(i);
-  }
+  forEachBit(mask, one);
   return { id: old.id, components: old.components, nums, strs: old.strs };
 }
 

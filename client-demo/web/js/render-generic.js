@@ -5,35 +5,17 @@
 // the schema's width/height params when given, else the entities' extent (eased, so the
 // view does not jitter). Draws whatever scene it is given; knows nothing about the network.
 
+import { CanvasView } from './canvas-view.js';
 import { angleRad, playerHue } from './world.js';
 
 const PAD_PX = 40;
 
-export class GenericRenderer {
+export class GenericRenderer extends CanvasView {
   /** @param {HTMLCanvasElement} canvas */
   constructor(canvas) {
-    this.canvas = canvas;
-    this.ctx = canvas.getContext('2d', { alpha: false });
-    this.dpr = 1;
-    this.w = 0;
-    this.h = 0;
-    this.scale = 1;
-    this.camX = 0;
-    this.camY = 0;
+    super(canvas);
     /** The eased bounds when fitting to the entities: {x0, y0, x1, y1}. */
     this.fit = null;
-  }
-
-  resize() {
-    const dpr = Math.min(globalThis.devicePixelRatio || 1, 2);
-    const w = this.canvas.clientWidth;
-    const h = this.canvas.clientHeight;
-    if (w === this.w && h === this.h && dpr === this.dpr && this.canvas.width === Math.round(w * dpr)) return;
-    this.w = w;
-    this.h = h;
-    this.dpr = dpr;
-    this.canvas.width = Math.round(w * dpr);
-    this.canvas.height = Math.round(h * dpr);
   }
 
   /** The world rectangle to show: the declared world, or the entities' extent. */
@@ -66,14 +48,6 @@ export class GenericRenderer {
       };
     }
     return this.fit;
-  }
-
-  toScreen(x, y) {
-    return { x: (x - this.camX) * this.scale + this.w / 2, y: (y - this.camY) * this.scale + this.h / 2 };
-  }
-
-  toWorld(sx, sy) {
-    return { x: (sx - this.w / 2) / this.scale + this.camX, y: (sy - this.h / 2) / this.scale + this.camY };
   }
 
   /**

@@ -3,6 +3,7 @@
 // effects and the aim reticle, seen by a camera that follows the own player. Draws
 // whatever flat scene it is given (see demo.js); knows nothing about the network.
 
+import { CanvasView } from './canvas-view.js';
 import { SHIELD_SECS, angleRad, playerHue } from './world.js';
 
 const ORB_RADIUS = 14;
@@ -48,35 +49,15 @@ function glowSprite(inner, outer, size = 64) {
   return c;
 }
 
-export class Renderer {
+export class Renderer extends CanvasView {
   /** @param {HTMLCanvasElement} canvas */
   constructor(canvas) {
-    this.canvas = canvas;
-    this.ctx = canvas.getContext('2d', { alpha: false });
-    this.dpr = 1;
-    this.w = 0;
-    this.h = 0;
-    /** World → screen: screen = (world − cam) · scale + centre. */
-    this.scale = 1;
-    this.camX = 0;
-    this.camY = 0;
+    super(canvas);
     this.orb = orbSprite();
     this.shotGlows = new Map();
     this.floor = null;
     this.floorKey = '';
     this.resize();
-  }
-
-  resize() {
-    const dpr = Math.min(window.devicePixelRatio || 1, 2);
-    const w = this.canvas.clientWidth;
-    const h = this.canvas.clientHeight;
-    if (w === this.w && h === this.h && dpr === this.dpr) return;
-    this.w = w;
-    this.h = h;
-    this.dpr = dpr;
-    this.canvas.width = Math.round(w * dpr);
-    this.canvas.height = Math.round(h * dpr);
   }
 
   shotGlow(hue) {
@@ -105,14 +86,6 @@ export class Renderer {
     };
     this.camX = clampAxis(fx, arena.width, viewW);
     this.camY = clampAxis(fy, arena.height, viewH);
-  }
-
-  toScreen(x, y) {
-    return { x: (x - this.camX) * this.scale + this.w / 2, y: (y - this.camY) * this.scale + this.h / 2 };
-  }
-
-  toWorld(sx, sy) {
-    return { x: (sx - this.w / 2) / this.scale + this.camX, y: (sy - this.h / 2) / this.scale + this.camY };
   }
 
   /** The arena floor (grid and border), cached as an image per size. */

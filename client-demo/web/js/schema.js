@@ -39,6 +39,11 @@ export function wrapBits(enc) {
   return encodingKind(enc) === 'Angle' ? enc.Angle.bits : 0;
 }
 
+/** A Player-encoded value as the player id, or null for none (0). */
+export function playerOf(q) {
+  return q === 0 ? null : (q - 1) >>> 0;
+}
+
 /**
  * A quantized value as shown: Fixed → units; Angle → radians in (−π, π]; Int and Bool →
  * the integer; Enum → the variant name; Player → the player id or null; Str → itself.
@@ -54,32 +59,38 @@ export function dequantize(enc, q) {
     case 'Enum':
       return enc.Enum.variants[q] ?? q;
     case 'Player':
-      return q === 0 ? null : (q - 1) >>> 0;
+      return playerOf(q);
     default:
       return q;
   }
 }
 
-/** The set bit indices of a component set or field mask (Number < 2^32, or BigInt). */
+/**
+ * Calls `fn` with each set bit index of a component set or field mask (Number < 2^32,
+ * or BigInt), lowest first.
+ */
+export function forEachBit(mask, fn) {
+  if (typeof mask === 'bigint') {
+    forEachBitOfWord(Number(BigInt.asUintN(32, mask)), 0, fn);
+    forEachBitOfWord(Number(BigInt.asUintN(32, mask >> 32n)), 32, fn);
+  } else {
+    forEachBitOfWord(mask, 0, fn);
+  }
+}
+
+function forEachBitOfWord(word, base, fn) {
+  let m = word;
+  while (m !== 0) {
+    const low = m & -m;
+    fn(base + 31 - Math.clz32(low));
+    m = (m ^ low) >>> 0;
+  }
+}
+
+/** The set bit indices of a component set or field mask, lowest first. */
 export function bitsOf(mask) {
   const out = [];
-  let lo;
-  let hi;
-  if (typeof mask === 'bigint') {
-    lo = Number(BigInt.asUintN(32, mask));
-    hi = Number(BigInt.asUintN(32, mask >> 32n));
-  } else {
-    lo = mask;
-    hi = 0;
-  }
-  for (const [word, base] of [[lo, 0], [hi, 32]]) {
-    let m = word;
-    while (m !== 0) {
-      const low = m & -m;
-      out.push(base + 31 - Math.clz32(low));
-      m = (m ^ low) >>> 0;
-    }
-  }
+  forEachBit(mask, (i) => out.push(i));
   return out;
 }
 
@@ -161,10 +172,8 @@ export class Schema {
       const c = this.byName.get(p.component);
       if (c === undefined) throw bad();
       const slot = (name) => {
-        const i = def.components[c].fields.findIndex((f) => f.name === name);
-        if (i < 0) return -1;
-        const [str, n] = this.tables[c].slots[i];
-        return str ? -1 : n;
+        const f = this.componentField(c, name);
+        return f === null || f.str ? -1 : f.n;
       };
       const x = slot(p.x);
       const y = slot(p.y);
@@ -192,6 +201,19 @@ export class Schema {
   /** The index of the component named `name`, or undefined. */
   componentIndex(name) {
     return this.byName.get(name);
+  }
+
+  /**
+   * Field `name` of component `c` (an index, or undefined for none): {str, n, encoding},
+   * `n` its index among the component's string or numeric values; null when absent.
+   */
+  componentField(c, name) {
+    if (c === undefined) return null;
+    const fields = this.def.components[c].fields;
+    const i = fields.findIndex((f) => f.name === name);
+    if (i < 0) return null;
+    const [str, n] = this.tables[c].slots[i];
+    return { str, n, encoding: fields[i].encoding };
   }
 
   get componentCount() {
@@ -244,11 +266,9 @@ export class Schema {
   fieldSlot(mask, c, field) {
     const off = this.layout(mask).offsets[c];
     if (off === undefined) return null;
-    const fields = this.def.components[c].fields;
-    const i = fields.findIndex((f) => f.name === field);
-    if (i < 0) return null;
-    const [str, n] = this.tables[c].slots[i];
-    return { str, index: (str ? off[1] : off[0]) + n, encoding: fields[i].encoding };
+    const f = this.componentField(c, field);
+    if (f === null) return null;
+    return { str: f.str, index: (f.str ? off[1] : off[0]) + f.n, encoding: f.encoding };
   }
 
   /** The quantized position [x, y] of an entity, or null when it has none. */

@@ -13,7 +13,8 @@
 //
 // SimpleSender is the plain policy for games without prediction: send on change, and
 // repeat while held. Both hand out {type: 'Input', seq, buttons, aim}; the game encodes
-// it by the schema's input layout.
+// it by the schema's input layout. What they share (the seq, what was last sent, the
+// aim's change threshold, sending one input) is `Sender`.
 
 import { BUTTONS } from './world.js';
 
@@ -21,16 +22,13 @@ const HEARTBEAT_MS = 50;
 const AIM_MIN_MS = 33;
 const MOVE = 15;
 
-export class InputSender {
+/** The state and the send step both senders share. */
+class Sender {
   /**
-   * @param {import('./predict.js').Predictor} predictor
    * @param {(msg: object) => boolean} send puts a message on the wire; false if closed
    * @param {number} seq the last seq used (seqs keep increasing across reconnects)
-   * @param {(at: number, fn: (now: number) => void) => void} schedule calls `fn(now)` at local time `at`
    */
-  constructor(predictor, send, seq, schedule = browserSchedule) {
-    this.schedule = schedule;
-    this.predictor = predictor;
+  constructor(send, seq) {
     this.send = send;
     this.seq = seq;
     /** Buttons most recently sent (movement and fire). */
@@ -41,10 +39,45 @@ export class InputSender {
     this.aim = 0;
     this.sentAim = 0;
     this.lastSend = -Infinity;
-    /** Called with (t, buttons) when a fire press goes out (for the muzzle flash). */
+    /** Called with the send time when a fire press goes out (for the muzzle flash). */
     this.onFire = null;
     /** Every input sent, for tests: {t, buttons, seq}; null when not recording. */
     this.log = null;
+  }
+
+  /** Whether the aim has turned far enough from the one last sent to be worth sending. */
+  aimTurned() {
+    return Math.abs(((this.aim - this.sentAim + 98304) % 65536) - 32768) > 48;
+  }
+
+  /** Sends `buttons` at local time `now`; the model applies them from `t` (≤ now). */
+  emit(buttons, t, now = t) {
+    const seq = (this.seq + 1) >>> 0;
+    if (!this.send({ type: 'Input', seq, buttons, aim: this.aim })) return;
+    this.seq = seq;
+    this.record(seq, buttons, t, now);
+    if (buttons & BUTTONS.FIRE && !(this.committed & BUTTONS.FIRE) && this.onFire) this.onFire(now);
+    this.committed = buttons;
+    this.sentAim = this.aim;
+    this.lastSend = now;
+    if (this.log) this.log.push({ t: now, buttons, seq });
+  }
+
+  /** Told of each input the moment it is on the wire (nothing to do without prediction). */
+  record(_seq, _buttons, _t, _now) {}
+}
+
+export class InputSender extends Sender {
+  /**
+   * @param {import('./predict.js').Predictor} predictor
+   * @param {(msg: object) => boolean} send puts a message on the wire; false if closed
+   * @param {number} seq the last seq used (seqs keep increasing across reconnects)
+   * @param {(at: number, fn: (now: number) => void) => void} schedule calls `fn(now)` at local time `at`
+   */
+  constructor(predictor, send, seq, schedule = browserSchedule) {
+    super(send, seq);
+    this.schedule = schedule;
+    this.predictor = predictor;
   }
 
   /** The player now holds `buttons` (since local time `t`). */
@@ -85,25 +118,15 @@ export class InputSender {
       this.emit((this.wanted & ~MOVE) | plan.buttons, plan.t, now);
       return;
     }
-    const turned = Math.abs(((this.aim - this.sentAim + 98304) % 65536) - 32768) > 48;
-    if ((turned && now - this.lastSend >= AIM_MIN_MS) || (this.committed & MOVE && now - this.lastSend >= HEARTBEAT_MS)) {
+    if ((this.aimTurned() && now - this.lastSend >= AIM_MIN_MS) || (this.committed & MOVE && now - this.lastSend >= HEARTBEAT_MS)) {
       this.emit(this.committed, now, now);
     }
   }
 
-  /** Sends `buttons` now; the model applies them from `t` (≤ now). */
-  emit(buttons, t, now) {
-    const seq = (this.seq + 1) >>> 0;
-    if (!this.send({ type: 'Input', seq, buttons, aim: this.aim })) return;
-    this.seq = seq;
+  /** The prediction replays every input sent. */
+  record(seq, buttons, t, now) {
     this.predictor.record(seq, buttons, t, now);
-    if (buttons & BUTTONS.FIRE && !(this.committed & BUTTONS.FIRE) && this.onFire) this.onFire(now);
-    this.committed = buttons;
-    this.sentAim = this.aim;
-    this.lastSend = now;
-    if (this.log) this.log.push({ t: now, buttons, seq });
   }
-
 }
 
 /**
@@ -112,22 +135,14 @@ export class InputSender {
  * moment they change, and the held state is repeated every `heartbeatMs` while any
  * button is held. Messages are {type: 'Input', seq, buttons, aim}, as InputSender's.
  */
-export class SimpleSender {
+export class SimpleSender extends Sender {
   /**
    * @param {(msg: object) => boolean} send puts a message on the wire; false if closed
    * @param {number} seq the last seq used (seqs keep increasing across reconnects)
    */
   constructor(send, seq, heartbeatMs = 100) {
-    this.send = send;
-    this.seq = seq;
+    super(send, seq);
     this.heartbeatMs = heartbeatMs;
-    this.committed = 0;
-    this.wanted = 0;
-    this.aim = 0;
-    this.sentAim = 0;
-    this.lastSend = -Infinity;
-    this.onFire = null;
-    this.log = null;
   }
 
   want(buttons, t) {
@@ -136,21 +151,9 @@ export class SimpleSender {
   }
 
   poll(now) {
-    const turned = Math.abs(((this.aim - this.sentAim + 98304) % 65536) - 32768) > 48;
-    if ((turned && now - this.lastSend >= AIM_MIN_MS) || (this.committed !== 0 && now - this.lastSend >= this.heartbeatMs)) {
+    if ((this.aimTurned() && now - this.lastSend >= AIM_MIN_MS) || (this.committed !== 0 && now - this.lastSend >= this.heartbeatMs)) {
       this.emit(this.wanted, now);
     }
-  }
-
-  emit(buttons, now) {
-    const seq = (this.seq + 1) >>> 0;
-    if (!this.send({ type: 'Input', seq, buttons, aim: this.aim })) return;
-    this.seq = seq;
-    if (buttons & BUTTONS.FIRE && !(this.committed & BUTTONS.FIRE) && this.onFire) this.onFire(now);
-    this.committed = buttons;
-    this.sentAim = this.aim;
-    this.lastSend = now;
-    if (this.log) this.log.push({ t: now, buttons, seq });
   }
 }
 

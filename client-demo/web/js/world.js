@@ -22,6 +22,11 @@ export function angleRad(steps) {
   return (steps / ANGLE_STEPS) * Math.PI * 2;
 }
 
+/** A 16-bit aim in radians. */
+export function aimRad(aim) {
+  return (aim / AIM_STEPS) * Math.PI * 2;
+}
+
 /** Radians → 16-bit aim (65536 steps per turn, 0 = +x, toward +y). */
 export function aimFromRad(rad) {
   const steps = Math.round((rad / (Math.PI * 2)) * AIM_STEPS);

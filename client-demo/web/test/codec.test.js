@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { CodecError, decodeClient, decodeServer, encodeClient, encodeServer, u64Value } from '../js/codec.js';
+import { CodecError, u64Value } from '../js/bincode.js';
+import { decodeClient, decodeServer, encodeClient, encodeServer } from '../js/codec.js';
 import { entityHash } from '../js/checksum.js';
 import { ApplyError, Mirror } from '../js/mirror.js';
 import { Schema } from '../js/schema.js';

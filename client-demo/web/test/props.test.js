@@ -8,7 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { CodecError, decodeServer, encodeServer } from '../js/codec.js';
+import { CodecError } from '../js/bincode.js';
+import { decodeServer, encodeServer } from '../js/codec.js';
 import { ApplyError, Mirror } from '../js/mirror.js';
 import { viewChecksum } from '../js/checksum.js';
 import { diff, mutateWorld, plain, randomSchema, randomWorld, rng } from './model.js';
