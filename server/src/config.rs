@@ -218,7 +218,7 @@ impl Config {
             .clone()
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Parse {
-                path: "the [game] settings".to_owned(),
+                path: "[game] table".to_owned(),
                 message: e.to_string(),
             })
     }
