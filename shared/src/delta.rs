@@ -202,9 +202,9 @@ pub fn diff(
 }
 
 /// The packed wire form of the update list: one sequence of varints, `[id gap, mask,
-/// delta…]` per entity, gaps and masks unsigned, deltas zigzagged. Ids are strictly
-/// ascending; the first gap is `id + 1`, later gaps `id − previous id`, so consecutive ids
-/// cost one byte. Decoding rejects a zero gap, an id overflow, an empty mask and a
+/// delta…]` per entity, gaps and masks unsigned (64-bit), deltas zigzagged. Ids are
+/// strictly ascending; the first gap is `id + 1` (2^32 for id u32::MAX), later gaps
+/// `id − previous id`, so consecutive ids cost one byte. Decoding rejects a zero gap, an id overflow, an empty mask and a
 /// truncated entry; whether a mask fits the entity is the mirror's check (it has the
 /// schema).
 mod packed_updates {
@@ -218,14 +218,19 @@ mod packed_updates {
     pub fn serialize<S: Serializer>(updates: &Updates, s: S) -> Result<S::Ok, S::Error> {
         let len = updates.entries.len() * 2 + updates.deltas.len();
         let mut seq = s.serialize_seq(Some(len))?;
-        let mut prev = u32::MAX;
+        // Gaps in 64 bits: the first is id + 1, which for id u32::MAX is 2^32.
+        let mut prev: Option<u32> = None;
         for (id, mask, deltas) in updates.iter() {
-            seq.serialize_element(&u64::from(id.0.wrapping_sub(prev)))?;
+            let gap = match prev {
+                None => u64::from(id.0) + 1,
+                Some(p) => u64::from(id.0.wrapping_sub(p)),
+            };
+            seq.serialize_element(&gap)?;
             seq.serialize_element(&mask)?;
             for d in deltas {
                 seq.serialize_element(d)?;
             }
-            prev = id.0;
+            prev = Some(id.0);
         }
         seq.end()
     }
@@ -252,13 +257,12 @@ mod packed_updates {
             };
             let mut prev: Option<u32> = None;
             while let Some(gap) = seq.next_element::<u64>()? {
-                let gap = u32::try_from(gap)
-                    .map_err(|_| de::Error::custom("update id gap out of range"))?;
                 let id = match prev {
                     None => gap.checked_sub(1),
-                    Some(p) if gap > 0 => p.checked_add(gap),
+                    Some(p) if gap > 0 => u64::from(p).checked_add(gap),
                     Some(_) => None,
                 }
+                .and_then(|id| u32::try_from(id).ok())
                 .ok_or_else(|| de::Error::custom("update ids must be strictly ascending"))?;
                 prev = Some(id);
                 let mask = seq
@@ -278,5 +282,51 @@ mod packed_updates {
             }
             Ok(out)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{decode_body, encode_body};
+
+    #[test]
+    fn an_update_of_the_last_net_id_survives_the_wire() {
+        // Found by the apply_delta fuzz target: the first gap of id u32::MAX wrapped to 0,
+        // a body no client could decode.
+        for ids in [
+            vec![u32::MAX],
+            vec![0, u32::MAX],
+            vec![u32::MAX - 1, u32::MAX],
+        ] {
+            let mut updates = Updates::default();
+            for id in &ids {
+                updates.push(NetId(*id), 1, [3]);
+            }
+            let body = SnapshotBody {
+                updates,
+                ..SnapshotBody::default()
+            };
+            let back = decode_body(&encode_body(&body)).unwrap();
+            assert_eq!(back, body, "ids {ids:?}");
+        }
+    }
+
+    #[test]
+    fn gaps_past_the_id_range_are_refused() {
+        // No spawns, then one update of 3 elements whose first gap is `gap`: the id is
+        // gap − 1, so 2^32 is the last id and 2^32 + 1 is past it.
+        let body = |gap: u64| {
+            let mut bytes = vec![0u8, 3, 253];
+            bytes.extend_from_slice(&gap.to_le_bytes());
+            bytes.extend_from_slice(&[1, 2, 0, 0]);
+            decode_body(&bytes)
+        };
+        let last = body(1 << 32).unwrap();
+        assert_eq!(
+            last.updates.ids().collect::<Vec<_>>(),
+            vec![NetId(u32::MAX)]
+        );
+        assert!(body((1 << 32) + 1).is_err());
     }
 }

@@ -116,11 +116,56 @@ impl View {
                 let Some((x, y)) = schema.position_of(entity.components, &entity.nums) else {
                     return true;
                 };
-                let dx = i64::from(x) - i64::from(cx);
-                let dy = i64::from(y) - i64::from(cy);
-                let r = i64::from(radius);
+                // i128: two 33-bit differences squared and summed never overflow.
+                let dx = i128::from(x) - i128::from(cx);
+                let dy = i128::from(y) - i128::from(cy);
+                let r = i128::from(radius);
                 dx * dx + dy * dy <= r * r
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{ComponentDef, Encoding, FieldDef, PositionDef, SchemaDef};
+
+    #[test]
+    fn a_view_far_from_an_entity_at_the_edge_of_i32_does_not_overflow() {
+        // Found by the apply_delta fuzz target: an Int position over all of i32 put an
+        // entity 3e9 steps from the centre, and the squared distance overflowed i64.
+        let schema = Schema::new(SchemaDef {
+            game: "t".into(),
+            components: vec![ComponentDef {
+                name: "P".into(),
+                fields: vec![
+                    FieldDef::new("x", Encoding::int(i32::MIN, i32::MAX)),
+                    FieldDef::new("y", Encoding::int(i32::MIN, i32::MAX)),
+                ],
+            }],
+            position: Some(PositionDef {
+                component: "P".into(),
+                x: "x".into(),
+                y: "y".into(),
+            }),
+            ..SchemaDef::default()
+        })
+        .unwrap();
+        let far = Entity {
+            id: NetId(1),
+            components: 1,
+            nums: vec![i32::MIN, i32::MIN],
+            strs: vec![],
+        };
+        let view = |cx, cy, radius| View::Radius {
+            cx,
+            cy,
+            radius,
+            always: None,
+        };
+        assert!(!view(i32::MAX, i32::MAX, 5).contains(&schema, &far));
+        assert!(!view(i32::MAX, i32::MAX, i32::MAX).contains(&schema, &far));
+        assert!(view(i32::MIN, i32::MIN, 0).contains(&schema, &far));
     }
 }

@@ -46,7 +46,9 @@ function readUpdates(r) {
   let prev = -1;
   while (left > 0) {
     left -= 1;
-    const gap = r.u64n();
+    let gap = r.u64n();
+    // The first gap is id + 1: 2^32 (a BigInt) for the last id, u32::MAX.
+    if (prev < 0 && gap === 0x100000000n) gap = 0x100000000;
     if (typeof gap === 'bigint') throw new CodecError('update id gap out of range');
     let id;
     if (prev < 0) {
@@ -75,9 +77,10 @@ function writeUpdates(w, updates) {
   let len = 0;
   for (const u of updates) len += 2 + u.deltas.length;
   w.varint(len);
-  let prev = 0xffffffff;
+  let prev = null;
   for (const u of updates) {
-    w.varint((u.id - prev) >>> 0);
+    // Gaps in 64 bits: the first is id + 1, which is 2^32 for id u32::MAX.
+    w.varint(prev === null ? BigInt(u.id) + 1n : u.id - prev);
     w.varint(u.mask);
     for (const d of u.deltas) w.i32(d);
     prev = u.id;

@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { CodecError, u64Value } from '../js/bincode.js';
+import { CodecError, Reader, Writer, u64Value } from '../js/bincode.js';
+import { readBody, writeBody } from '../js/snapshot-body.js';
 import { decodeClient, decodeServer, encodeClient, encodeServer } from '../js/codec.js';
 import { entityHash } from '../js/checksum.js';
 import { ApplyError, Mirror } from '../js/mirror.js';
@@ -306,4 +307,20 @@ test('huge length prefixes are refused before any allocation', () => {
   // Varint widths the type does not allow.
   assert.throws(() => decodeClient(Uint8Array.of(2, 253, 0, 0, 0, 0, 0, 0, 0, 0)), CodecError);
   assert.throws(() => decodeClient(Uint8Array.of(0, 252, 2, 0, 0, 0, 0, 0, 0)), CodecError);
+});
+
+test('an update of the last net id (u32::MAX) survives the wire, as in Rust', () => {
+  // The first id gap is id + 1, which for u32::MAX is 2^32 (found by the Rust fuzzer).
+  for (const ids of [[0xffffffff], [0, 0xffffffff], [0xfffffffe, 0xffffffff]]) {
+    const body = { spawns: [], updates: ids.map((id) => ({ id, mask: 1, deltas: [3] })), despawns: [], checksum: 0 };
+    const w = new Writer();
+    writeBody(w, body);
+    const r = new Reader(w.b.subarray(0, w.p));
+    const back = readBody(r);
+    r.end();
+    assert.deepEqual(back.updates.map((u) => u.id), ids);
+  }
+  // One past the last id is refused.
+  const past = Uint8Array.from([0, 3, 253, 1, 0, 0, 0, 1, 0, 0, 0, 1, 2, 0, 0]);
+  assert.throws(() => readBody(new Reader(past)), CodecError);
 });
