@@ -22,6 +22,7 @@ pub mod frame;
 pub mod game;
 pub mod games;
 pub mod guard;
+pub mod handshake;
 pub mod inputs;
 pub mod launch;
 pub mod live;

@@ -1,0 +1,219 @@
+//! The Hello handshake of a session: the protocol version, the join token, then a new
+//! player (queued to spawn) or a resumed one (with the baseline its client still holds),
+//! and the Welcome that carries the game's schema.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use tickwire_shared::codec::encode_server;
+use tickwire_shared::{
+    ByeCode, ClientMsg, Encoding, NetId, PROTOCOL_VERSION, PlayerId, Resume, ServerMsg,
+};
+use tracing::info;
+
+use crate::app::App;
+use crate::auth;
+use crate::replication::Replicator;
+use crate::wire::{End, Inbox, classify};
+
+/// How long a resuming connection waits for the connection it replaces to let go.
+const REPLACE_PATIENCE: Duration = Duration::from_secs(2);
+
+/// Who a session is, once its Hello is accepted.
+pub struct Identity {
+    /// The player's id.
+    pub player: PlayerId,
+    /// The player's avatar.
+    pub entity: NetId,
+    /// The player's display name.
+    pub name: Arc<str>,
+    /// This connection's resume token (a new one per Welcome).
+    pub token: String,
+}
+
+/// Waits for a valid Hello, admits (or resumes) the player and sends Welcome.
+/// Returns the player, their replicator, and the encoded Welcome for `play` to send first
+/// (through the session's outbox, so it keeps its order even through a latency line).
+pub async fn handshake(
+    inbox: &mut Inbox,
+    app: &Arc<App>,
+) -> Result<(Identity, Replicator, Bytes), End> {
+    let deadline = Duration::from_millis(app.config.hello_timeout_ms);
+    let first = tokio::select! {
+        _ = app.shutdown.cancelled() => return Err(End::Bye(ByeCode::ServerShutdown, "server shutting down".into())),
+        r = tokio::time::timeout(deadline, next_msg(inbox, app)) => r,
+    };
+    let hello = match first {
+        Err(_) => {
+            return Err(End::Bye(
+                ByeCode::Timeout,
+                format!("no Hello within {} ms of connecting", deadline.as_millis()),
+            ));
+        }
+        Ok(r) => r?,
+    };
+    let ClientMsg::Hello {
+        protocol,
+        name,
+        resume,
+        auth,
+    } = hello
+    else {
+        return Err(End::Bye(
+            ByeCode::Malformed,
+            "the first message must be Hello".into(),
+        ));
+    };
+    if protocol != PROTOCOL_VERSION {
+        return Err(End::Bye(
+            ByeCode::ProtocolMismatch,
+            format!(
+                "protocol version {protocol} is not supported; this server speaks version {PROTOCOL_VERSION}"
+            ),
+        ));
+    }
+    // With an auth secret, the join token is checked first, for joins and resumes alike:
+    // it names the player, and a resume may only take back that player.
+    let authed = match &app.config.auth_secret {
+        Some(secret) => {
+            let granted = auth::verify(secret, auth.as_deref(), auth::unix_now())
+                .map_err(|e| End::Bye(ByeCode::AuthFailed, e.to_string()))?;
+            Some(clean_name(&granted, app.config.max_name_chars).unwrap_or_default())
+        }
+        None => None,
+    };
+    let (who, repl) = match resume_player(app, resume, authed.as_deref()).await {
+        Some(resumed) => resumed,
+        None => join_player(app, authed.as_deref().unwrap_or(&name))?,
+    };
+    let welcome = ServerMsg::Welcome {
+        player: who.player,
+        entity: who.entity,
+        tick_hz: app.config.tick_hz as u16,
+        tick: app.frames.borrow().tick(),
+        resume_token: who.token.clone(),
+        schema: app.schema.clone(),
+    };
+    Ok((who, repl, Bytes::from(encode_server(&welcome))))
+}
+
+/// A new player named `name` (already authenticated if required): queues the spawn.
+fn join_player(app: &Arc<App>, name: &str) -> Result<(Identity, Replicator), End> {
+    let player = app.roster.new_player_id();
+    let name: Arc<str> = clean_name(name, app.config.max_name_chars)
+        .unwrap_or_else(|| format!("player{player}"))
+        .into();
+    let entity = app.ids.next();
+    app.roster.join(player, entity, name.clone()).map_err(|_| {
+        End::Bye(
+            ByeCode::ServerFull,
+            "server busy: joins are not being accepted".into(),
+        )
+    })?;
+    let who = Identity {
+        player,
+        entity,
+        name,
+        token: new_token(),
+    };
+    let repl = new_replicator(app, &who);
+    Ok((who, repl))
+}
+
+/// A returning player: takes them out of the resume book, with a baseline at the tick
+/// their client still holds when the old session wrote it. `None` if the token is
+/// unknown or expired (the caller then joins them as a new player).
+/// With `only_for` (an authenticated name), only that player can be resumed.
+async fn resume_player(
+    app: &Arc<App>,
+    resume: Option<Resume>,
+    only_for: Option<&str>,
+) -> Option<(Identity, Replicator)> {
+    let resume = resume?;
+    let Some(parked) = app
+        .resume
+        .claim_waiting(&resume.token, only_for, REPLACE_PATIENCE)
+        .await
+    else {
+        app.metrics.message_dropped("resume_unknown");
+        info!("resume token unknown or expired; joining as a new player");
+        return None;
+    };
+    app.roster.resume(parked.player);
+    let who = Identity {
+        player: parked.player,
+        entity: parked.entity,
+        name: parked.name.clone(),
+        token: new_token(),
+    };
+    let mut repl = new_replicator(app, &who);
+    if let Some((snapshot, view)) = resume.tick.and_then(|t| parked.baseline_at(t)) {
+        repl = repl.with_baseline(snapshot, view);
+    }
+    info!(player = %who.player, delta = repl.baseline().is_some(), "player resumed");
+    Some((who, repl))
+}
+
+fn new_replicator(app: &App, who: &Identity) -> Replicator {
+    let cfg = &app.config;
+    // The radius is in world units; the view compares quantized positions.
+    let units = cfg.view_radius as f32;
+    let radius = match app.schema.position_encoding() {
+        Some(Encoding::Fixed { scale, .. }) => (units * scale).round() as i32,
+        _ => units.round() as i32,
+    };
+    Replicator::new(who.player, who.entity, cfg.send_window_ticks(), radius)
+}
+
+/// Reads messages until one is a protocol message (skipping control frames).
+async fn next_msg(inbox: &mut Inbox, app: &App) -> Result<ClientMsg, End> {
+    loop {
+        if let Some((msg, len)) = classify(inbox.next().await, app.config.max_message_bytes)? {
+            app.metrics.messages_received.inc();
+            app.metrics.bytes_received.inc_by(len as u64);
+            return Ok(msg);
+        }
+    }
+}
+
+/// A display name: control characters removed, whitespace trimmed, cut to `max` chars.
+fn clean_name(raw: &str, max: usize) -> Option<String> {
+    let s: String = raw
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .chars()
+        .take(max)
+        .collect();
+    let s = s.trim().to_owned();
+    (!s.is_empty()).then_some(s)
+}
+
+/// A fresh, unguessable resume token (128 random bits, hex).
+fn new_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_chat_are_cleaned_and_capped() {
+        assert_eq!(clean_name("  ann\u{7}ie  ", 16).as_deref(), Some("annie"));
+        assert_eq!(clean_name("\n\t ", 16), None);
+        assert_eq!(clean_name("abcdefghij", 4).as_deref(), Some("abcd"));
+    }
+
+    #[test]
+    fn tokens_are_long_and_distinct() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+    }
+}
