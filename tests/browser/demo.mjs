@@ -8,10 +8,8 @@
 // ends with one `{"result": …}` line of measurements the Rust side asserts on. Any
 // other output is a log line. Exits non-zero on a failure it can see itself.
 
-import { chromium } from 'playwright-core';
-import { pixelStats, waitFor as waitForPage } from './page.mjs';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { launchChromium, pixelStats, waitFor as waitForPage } from './page.mjs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -119,14 +117,8 @@ function ownResponse(trace, axisSign) {
 }
 
 async function main() {
-  const profile = mkdtempSync(join(tmpdir(), 'tickwire-chromium-'));
   mkdirSync(artifacts, { recursive: true });
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    viewport: { width: 1280, height: 720 },
-  });
+  const { context, close } = await launchChromium(CHROMIUM);
   const consoleErrors = [];
   try {
     const page = context.pages()[0] ?? (await context.newPage());
@@ -225,8 +217,7 @@ async function main() {
     writeFileSync(join(artifacts, `result-${phase}.json`), JSON.stringify(result, null, 2));
     console.log(JSON.stringify({ result }));
   } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
+    await close();
   }
 }
 

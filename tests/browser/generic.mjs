@@ -30,10 +30,8 @@
 // The exit status is 0 when ok, 2 when the run finished but a check failed (the result
 // line is still printed), 1 when it could not run (a timeout, a crash; no result line).
 
-import { chromium } from 'playwright-core';
-import { pixelStats, waitFor as waitForPage } from './page.mjs';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { launchChromium, pixelStats, waitFor as waitForPage } from './page.mjs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [url, othersArg = '1', artifacts = 'artifacts', holdArg = '1000', key = 'KeyD'] = process.argv.slice(2);
@@ -63,14 +61,8 @@ async function look(page) {
 const waitFor = (page, what, pred, timeoutMs) => waitForPage(page, what, look, pred, timeoutMs);
 
 async function main() {
-  const profile = mkdtempSync(join(tmpdir(), 'tickwire-chromium-'));
   mkdirSync(artifacts, { recursive: true });
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    viewport: { width: 1280, height: 720 },
-  });
+  const { context, close } = await launchChromium(CHROMIUM);
   const consoleErrors = [];
   let result;
   try {
@@ -132,8 +124,7 @@ async function main() {
     writeFileSync(join(artifacts, 'result-generic.json'), JSON.stringify(result, null, 2));
     console.log(JSON.stringify({ result }));
   } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
+    await close();
   }
   return result;
 }

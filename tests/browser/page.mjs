@@ -1,5 +1,30 @@
-// Helpers both browser scripts use: waiting on what the page reports, and measuring a
-// screenshot's pixels inside the page (so no image library is needed).
+// Helpers both browser scripts use: launching headless Chromium, waiting on what the
+// page reports, and measuring a screenshot's pixels inside the page (so no image library
+// is needed).
+
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Headless Chromium (`executablePath`) on a fresh profile, 1280×720; `close()` ends it and
+ * removes the profile.
+ */
+export async function launchChromium(executablePath) {
+  const profile = mkdtempSync(join(tmpdir(), 'tickwire-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    viewport: { width: 1280, height: 720 },
+  });
+  const close = async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  };
+  return { context, close };
+}
 
 /**
  * Polls `probe(page)` every 100 ms until `pred` holds for its value; throws, naming `what`

@@ -47,6 +47,23 @@ pub fn browser_ready() -> Result<(), String> {
     Ok(())
 }
 
+/// Starts `node <script> <args…> <artifacts dir>` in tests/browser, stdout piped and
+/// stderr shown.
+fn spawn(script: &str, args: &[&str], stdin: Stdio) -> Script {
+    let dir = browser_dir();
+    let child = Command::new("node")
+        .arg(script)
+        .args(args)
+        .arg(dir.join("artifacts"))
+        .current_dir(&dir)
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node starts");
+    Script(child)
+}
+
 /// Kills the script if the test ends early.
 struct Script(Child);
 
@@ -112,21 +129,9 @@ async fn answer(ask: &Value, h: &Harness, marks: &mut HashMap<u64, (f64, f64)>) 
 
 /// Runs the script for `phase` against the harness's server; returns its result object.
 pub async fn run_script(h: &Harness, phase: &str) -> Value {
-    let dir = browser_dir();
     let url = format!("http://{}/", h.addr);
-    let child = Command::new("node")
-        .arg("demo.mjs")
-        .arg(&url)
-        .arg(phase)
-        .arg((BOTS + 2).to_string())
-        .arg(dir.join("artifacts"))
-        .current_dir(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node starts");
-    let mut script = Script(child);
+    let others = (BOTS + 2).to_string();
+    let mut script = spawn("demo.mjs", &[&url, phase, &others], Stdio::piped());
     let stdout = script.0.stdout.take().expect("piped stdout");
     let mut stdin: ChildStdin = script.0.stdin.take().expect("piped stdin");
     // Lines are read on a plain thread (std pipes block) and handed over a channel.
@@ -169,19 +174,7 @@ pub async fn run_script(h: &Harness, phase: &str) -> Value {
 /// Runs `generic.mjs` against the page at `url`, waiting for `others` other players drawn
 /// by the generic renderer; returns its result object (whatever its checks found).
 pub async fn run_generic(url: &str, others: usize) -> Value {
-    let dir = browser_dir();
-    let child = Command::new("node")
-        .arg("generic.mjs")
-        .arg(url)
-        .arg(others.to_string())
-        .arg(dir.join("artifacts"))
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node starts");
-    let mut script = Script(child);
+    let mut script = spawn("generic.mjs", &[url, &others.to_string()], Stdio::null());
     let stdout = script.0.stdout.take().expect("piped stdout");
     let lines = tokio::task::spawn_blocking(move || {
         BufReader::new(stdout)
