@@ -99,11 +99,7 @@ impl Game for Arena {
     }
 
     fn join(&mut self, world: &mut World, _: &mut Ctx<'_, ()>, player: &PlayerInfo) {
-        let body = Body {
-            x: self.rng.random_range(0.0..self.size.0),
-            y: self.rng.random_range(0.0..self.size.1),
-            angle: 0.0,
-        };
+        let body = avatars::spawn_point(self.size, &mut self.rng);
         self.avatars.spawn(world, player, body, 0, ());
     }
 

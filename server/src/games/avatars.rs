@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 
 use hecs::{DynamicBundle, Entity, World};
+use rand::Rng;
+use rand::rngs::SmallRng;
 
 use super::components::{Body, Player};
 use super::controls::{self, Controls};
@@ -64,6 +66,15 @@ impl Avatars {
                 held.0 = input;
             }
         }
+    }
+}
+
+/// Where a new avatar appears: a uniformly random spot in a `size` world, facing +x.
+pub fn spawn_point(size: (f32, f32), rng: &mut SmallRng) -> Body {
+    Body {
+        x: rng.random_range(0.0..size.0),
+        y: rng.random_range(0.0..size.1),
+        angle: 0.0,
     }
 }
 

@@ -170,12 +170,7 @@ impl Game for Demo {
     }
 
     fn join(&mut self, world: &mut World, _: &mut Ctx<'_, DemoEvent>, player: &PlayerInfo) {
-        let (w, h) = self.rules.size;
-        let body = Body {
-            x: self.rng.random_range(0.0..w),
-            y: self.rng.random_range(0.0..h),
-            angle: 0.0,
-        };
+        let body = avatars::spawn_point(self.rules.size, &mut self.rng);
         let pilot = Pilot {
             shielded: self.rules.shield_secs,
             ..Pilot::default()
