@@ -1,7 +1,9 @@
-//! Engine configuration: one plain struct with documented defaults, loaded from a TOML
-//! file (the shipped `assets/tickwire.toml` by default) and overridden by command-line
-//! flags and `TICKWIRE_*` environment variables. Built once at start and passed down.
-//! The file's `[game]` table is the game's own section, read into the game's config type.
+//! Engine configuration, defined once: each setting is one field of `Config`, whose doc
+//! comment is both its documentation and its `--help` text. Its default lives in
+//! `assets/tickwire.toml` (compiled in), a `--config FILE` overrides keys of it, and every
+//! field is also a command-line flag (`--tick-hz`) and an environment variable
+//! (`TICKWIRE_TICK_HZ`), derived from the field's name (`cli.rs` layers those). The
+//! file's `[game]` table is the game's own section, read into the game's config type.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -11,112 +13,121 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::priority::TickPriority;
+use crate::thread_priority::TickPriority;
 
-/// The built-in defaults, identical to `assets/tickwire.toml`, so the server runs the
-/// same from any directory.
+/// The built-in defaults: `assets/tickwire.toml`, which names every setting.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../assets/tickwire.toml");
 
-/// Everything the server can be told. Field names match the TOML keys.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// Everything the server can be told. Field names are the TOML keys; the flags and
+/// environment variables are derived from them (`max_sessions`: `--max-sessions`,
+/// `TICKWIRE_MAX_SESSIONS`). To add a setting, add a field here and its default to
+/// `assets/tickwire.toml`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Address to listen on.
+    /// Address to listen on (0.0.0.0 for every interface).
+    #[arg(long)]
     pub bind: IpAddr,
     /// TCP port to listen on; 0 picks a free one (printed at start).
+    #[arg(long)]
     pub port: u16,
     /// Simulation ticks (and snapshots) per second.
+    #[arg(long)]
     pub tick_hz: u32,
     /// Interest radius in world units around each player's own entity (by the schema's
     /// position); 0 means every client sees everything.
+    #[arg(long)]
     pub view_radius: u32,
     /// Most concurrent sessions; one more is told "server full".
+    #[arg(long)]
     pub max_sessions: usize,
     /// Largest WebSocket message (and frame) a client may send, in bytes.
+    #[arg(long)]
     pub max_message_bytes: usize,
     /// Time a new connection has to send its Hello, in milliseconds.
+    #[arg(long)]
     pub hello_timeout_ms: u64,
     /// Snapshots may be sent this far (in milliseconds of ticks) ahead of the client's
     /// acks; past that the session waits and then sends one coalesced delta.
+    #[arg(long)]
     pub send_window_ms: u64,
-    /// Seconds between tick-timing summaries in the log.
+    /// Seconds between tick-timing summaries in the log (0 = never).
+    #[arg(long)]
     pub log_summary_secs: u64,
     /// Added one-way latency on every session, for testing netcode by hand (ms).
+    #[arg(long)]
     pub sim_latency_ms: u64,
     /// Random extra latency of up to this many ms, on top of `sim_latency_ms`.
+    #[arg(long)]
     pub sim_jitter_ms: u64,
     /// Longest chat line accepted, in characters.
+    #[arg(long)]
     pub max_chat_chars: usize,
     /// Longest player name, in characters (longer ones are cut).
+    #[arg(long)]
     pub max_name_chars: usize,
-    /// Inputs per second a client may send on average (token bucket refill rate).
+    /// Inputs per second a client may send on average (token bucket refill rate); excess
+    /// is dropped, and a client that keeps flooding is disconnected.
+    #[arg(long)]
     pub input_rate_hz: u32,
     /// Inputs a client may send in a burst above the average.
+    #[arg(long)]
     pub input_burst: u32,
     /// Chat lines a client may send per minute on average.
+    #[arg(long)]
     pub chat_per_minute: u32,
     /// Chat lines a client may send in a burst.
+    #[arg(long)]
     pub chat_burst: u32,
     /// A session that sends nothing (not even an ack) for this long is closed (ms).
+    #[arg(long)]
     pub idle_timeout_ms: u64,
     /// Most simultaneous connections from one IP address.
+    #[arg(long)]
     pub max_connections_per_ip: usize,
     /// Whether loopback addresses count against `max_connections_per_ip` (off by
     /// default, so local bots and a local reverse proxy are not capped).
+    #[arg(long, action = clap::ArgAction::Set)]
     pub limit_loopback: bool,
-    /// Web origins allowed to open a WebSocket (e.g. `https://game.example.com`), or `*`
-    /// for any. Empty means: clients that send no Origin (native clients, bots) and pages
-    /// served by this server itself.
+    /// Web origins allowed to open a WebSocket (e.g. `https://game.example.com`, comma
+    /// separated or repeated), or `*` for any. Empty means: clients that send no Origin
+    /// (native clients, bots) and pages served by this server itself.
+    #[arg(long = "allow-origin", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
-    /// When set, Hello must carry a join token signed with this secret (HMAC-SHA256).
+    /// When set, Hello must carry a join token signed with this secret (HMAC-SHA256; at
+    /// least 16 characters). Mint tokens with `tickwire token`.
+    #[arg(long, hide_env_values = true)]
     pub auth_secret: Option<String>,
     /// Seconds a dropped player's avatar waits for the player to resume.
+    #[arg(long)]
     pub resume_grace_secs: u64,
     /// PEM certificate chain; with `tls_key`, serve https and wss directly.
+    #[arg(long, value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for `tls_cert`.
+    #[arg(long, value_name = "FILE")]
     pub tls_key: Option<PathBuf>,
     /// A connection must become a WebSocket session (or finish its plain HTTP request)
-    /// within this many ms of being accepted, or it is closed (ms).
+    /// within this many ms of being accepted, or it is closed: half-sent requests never
+    /// pile up.
+    #[arg(long)]
     pub upgrade_timeout_ms: u64,
-    /// Scheduling priority of the tick thread (best effort; the log says what it got).
+    /// Scheduling priority of the tick thread: realtime (the lowest SCHED_FIFO level),
+    /// high (a raised nice level) or normal. Best effort: without the privilege it falls
+    /// back, and the log says what it got.
+    #[arg(long, value_enum)]
     pub tick_priority: TickPriority,
-    /// The game's own settings (the `[game]` table), read by `game_config`.
+    /// The game's own settings (the `[game]` table), read by `game_config`; set from the
+    /// command line with `--game-set KEY=VALUE`.
+    #[arg(skip)]
+    #[serde(default)]
     pub game: toml::Table,
 }
 
 impl Default for Config {
+    /// The built-in defaults, `assets/tickwire.toml` (a test keeps that file complete).
     fn default() -> Config {
-        Config {
-            bind: IpAddr::from([127, 0, 0, 1]),
-            port: 7777,
-            tick_hz: 30,
-            view_radius: 0,
-            max_sessions: 2000,
-            max_message_bytes: 1024,
-            hello_timeout_ms: 5000,
-            send_window_ms: 500,
-            log_summary_secs: 10,
-            sim_latency_ms: 0,
-            sim_jitter_ms: 0,
-            max_chat_chars: 200,
-            max_name_chars: 16,
-            input_rate_hz: 60,
-            input_burst: 30,
-            chat_per_minute: 30,
-            chat_burst: 5,
-            idle_timeout_ms: 10_000,
-            max_connections_per_ip: 16,
-            limit_loopback: false,
-            allowed_origins: Vec::new(),
-            auth_secret: None,
-            resume_grace_secs: 10,
-            tls_cert: None,
-            tls_key: None,
-            upgrade_timeout_ms: 10_000,
-            tick_priority: TickPriority::Realtime,
-            game: toml::Table::new(),
-        }
+        Config::builtin().expect("the compiled-in assets/tickwire.toml is a complete config")
     }
 }
 
@@ -155,12 +166,32 @@ impl Config {
         Config::from_toml(DEFAULT_CONFIG_TOML, "built-in defaults")
     }
 
-    /// Parses a TOML document; missing keys take `Config::default()`'s values.
+    /// Parses a TOML document over the built-in defaults: keys it names replace theirs
+    /// (its `[game]` keys join the default `[game]` table), keys it leaves out keep them.
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: origin.to_owned(),
-            message: e.to_string(),
-        })
+        let parse = |text: &str, origin: &str| {
+            toml::from_str::<toml::Table>(text).map_err(|e| ConfigError::Parse {
+                path: origin.to_owned(),
+                message: e.to_string(),
+            })
+        };
+        let mut merged = parse(DEFAULT_CONFIG_TOML, "built-in defaults")?;
+        for (key, value) in parse(text, origin)? {
+            match (merged.get_mut(&key), value) {
+                (Some(toml::Value::Table(base)), toml::Value::Table(over)) if key == "game" => {
+                    base.extend(over);
+                }
+                (_, value) => {
+                    merged.insert(key, value);
+                }
+            }
+        }
+        merged
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                path: origin.to_owned(),
+                message: e.to_string(),
+            })
     }
 
     /// Reads and parses a TOML file.
@@ -242,8 +273,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shipped_asset_matches_the_struct_defaults() {
-        assert_eq!(Config::builtin().unwrap(), Config::default());
+    fn the_shipped_asset_names_every_setting() {
+        // Deserialized alone, with no defaults behind it: a setting missing from the file
+        // (other than the optional ones) fails here.
+        let alone: Config = toml::from_str(DEFAULT_CONFIG_TOML).unwrap();
+        assert_eq!(alone, Config::default());
+        let over = Config::from_toml("port = 9\n[game]\nwidth = 5\n", "x.toml").unwrap();
+        assert_eq!((over.port, over.tick_hz), (9, alone.tick_hz));
+        assert_eq!(over.game.get("width"), Some(&toml::Value::Integer(5)));
     }
 
     #[test]

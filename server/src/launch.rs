@@ -50,7 +50,7 @@ pub fn main<G: Game>() -> ExitCode {
 pub fn run_command(command: &Command) -> ExitCode {
     match command {
         Command::Token { secret, name, ttl } => {
-            let expires = crate::auth::unix_now().saturating_add(*ttl);
+            let expires = crate::auth::unix_now().saturating_add(ttl.as_secs());
             println!("{}", crate::auth::mint(secret, name, expires));
             ExitCode::SUCCESS
         }

@@ -18,9 +18,9 @@ use crate::frame::{Frame, History};
 use crate::game::{Game, PlayerInfo};
 use crate::inputs::Inputs;
 use crate::metrics::Metrics;
-use crate::priority::TickPriority;
 use crate::roster::RosterCommand;
 use crate::sim::Sim;
+use crate::thread_priority::TickPriority;
 use crate::timing::TickTimer;
 
 /// How many periods behind schedule the loop may fall before it stops catching up and
@@ -63,7 +63,7 @@ impl<G: Game> TickLoop<G> {
     }
 
     fn run(mut self) {
-        let got = crate::priority::apply(self.priority);
+        let got = crate::thread_priority::apply(self.priority);
         info!(wanted = ?self.priority, got = ?got, "tick thread priority");
         let mut timer = TickTimer::new(self.period, self.log_every);
         let mut anchor = Instant::now();
