@@ -197,6 +197,7 @@ impl Server {
             .route("/ws", get(ws_handler))
             .route("/healthz", get(healthz))
             .route("/metrics", get(metrics_handler))
+            .route("/stats", get(stats_handler))
             .route("/schema", get(schema_handler))
             .with_state(app.clone())
             .merge(crate::web::router());
@@ -421,6 +422,11 @@ async fn metrics_handler(State(app): State<Arc<App>>) -> Response {
         app.metrics.render(),
     )
         .into_response()
+}
+
+/// Whole-run tick timing, traffic and process figures as JSON (`ServerStats`).
+async fn stats_handler(State(app): State<Arc<App>>) -> Response {
+    axum::Json(app.metrics.stats()).into_response()
 }
 
 /// The game's schema as JSON: what a client needs to decode its snapshots, encode its

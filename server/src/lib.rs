@@ -28,7 +28,6 @@ pub mod launch;
 pub mod live;
 pub mod metrics;
 pub mod net_ids;
-pub mod process_stats;
 pub mod replicate;
 pub mod replication;
 pub mod resume;

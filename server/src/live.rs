@@ -212,7 +212,7 @@ async fn write(
                 }
                 let frame = frames.borrow_and_update().clone();
                 if let Some((msg, _body_len)) = repl.next_message(&frame, &app.cache) {
-                    app.metrics.snapshot_bytes.observe(msg.len() as f64);
+                    app.metrics.snapshot_sent(msg.len());
                     if let Err(end) = send(app, outbox, msg).await {
                         return end;
                     }

@@ -1,10 +1,13 @@
-//! Server metrics, exposed on `/metrics` in Prometheus text format (prometheus-client).
+//! Server metrics: on `/metrics` in Prometheus text format (prometheus-client, with
+//! proper histograms), and on `/stats` as one JSON document (`ServerStats`) with the
+//! whole run's exact tick timing from HDR histograms.
 //!
 //! One `Metrics` per server, no globals: tests can run several servers in one process.
 //! Names are documented in the README; keep the two in step.
 
 use std::sync::atomic::AtomicU64;
-use std::time::Duration;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -13,7 +16,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::timing::TickSummary;
+use tickwire_shared::stats::{ServerStats, TickWindow};
+
+use crate::timing::{Window, distribution, histogram};
 
 /// A reason label (why a session ended, why a connection was refused).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -34,14 +39,6 @@ pub struct Metrics {
     tick_overruns: Counter,
     /// Ticks run.
     ticks: Counter,
-    /// Tick duration median over the last second.
-    tick_p50: Gauge<f64, AtomicU64>,
-    /// Tick duration p99 over the last second.
-    tick_p99: Gauge<f64, AtomicU64>,
-    /// Longest tick in the last second.
-    tick_max: Gauge<f64, AtomicU64>,
-    /// Tick lateness p99 over the last second.
-    lateness_p99: Gauge<f64, AtomicU64>,
     /// Live sessions (past Hello).
     pub sessions: Gauge,
     /// Entities in the world.
@@ -55,7 +52,7 @@ pub struct Metrics {
     /// Messages received from clients.
     pub messages_received: Counter,
     /// Size of each snapshot message sent.
-    pub snapshot_bytes: Histogram,
+    snapshot_bytes: Histogram,
     /// Sessions ended, by reason.
     pub sessions_closed: Family<ReasonLabel, Counter>,
     /// Connections refused before a session started, by reason.
@@ -66,6 +63,19 @@ pub struct Metrics {
     rss: Gauge,
     /// Process CPU seconds (user + system), refreshed at each scrape.
     cpu: Gauge<f64, AtomicU64>,
+    /// When the server started.
+    started: Instant,
+    /// Every tick since the start, exactly (for `/stats`).
+    run: Mutex<Window>,
+    /// The last whole second of ticks.
+    last_second: Mutex<TickWindow>,
+    /// Every snapshot size since the start, exactly.
+    snapshot_sizes: Mutex<hdrhistogram::Histogram<u64>>,
+}
+
+/// Locks `m`, carrying on past a panic elsewhere (the figures stay usable).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Default for Metrics {
@@ -88,10 +98,6 @@ impl Metrics {
             tick_lateness: Histogram::new(time_buckets()),
             tick_overruns: Counter::default(),
             ticks: Counter::default(),
-            tick_p50: Gauge::default(),
-            tick_p99: Gauge::default(),
-            tick_max: Gauge::default(),
-            lateness_p99: Gauge::default(),
             sessions: Gauge::default(),
             entities: Gauge::default(),
             bytes_sent: Counter::default(),
@@ -104,6 +110,10 @@ impl Metrics {
             messages_dropped: Family::default(),
             rss: Gauge::default(),
             cpu: Gauge::default(),
+            started: Instant::now(),
+            run: Mutex::new(Window::new()),
+            last_second: Mutex::new(TickWindow::default()),
+            snapshot_sizes: Mutex::new(histogram()),
             registry: Registry::default(),
         };
         registry.register(
@@ -122,26 +132,6 @@ impl Metrics {
             m.tick_overruns.clone(),
         );
         registry.register("ticks", "Ticks run", m.ticks.clone());
-        registry.register(
-            "tick_duration_p50_seconds",
-            "Tick duration median over the last second",
-            m.tick_p50.clone(),
-        );
-        registry.register(
-            "tick_duration_p99_seconds",
-            "Tick duration 99th percentile over the last second",
-            m.tick_p99.clone(),
-        );
-        registry.register(
-            "tick_duration_max_seconds",
-            "Longest tick over the last second",
-            m.tick_max.clone(),
-        );
-        registry.register(
-            "tick_lateness_p99_seconds",
-            "Tick start lateness 99th percentile over the last second",
-            m.lateness_p99.clone(),
-        );
         registry.register("sessions", "Live sessions", m.sessions.clone());
         registry.register("entities", "Entities in the world", m.entities.clone());
         registry.register(
@@ -205,14 +195,49 @@ impl Metrics {
         if overrun {
             self.tick_overruns.inc();
         }
+        let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        lock(&self.run).record(us(duration), us(lateness), overrun);
     }
 
-    /// Publishes the last second's tick percentiles.
-    pub fn set_tick_window(&self, s: &TickSummary) {
-        self.tick_p50.set(s.duration_p50_us as f64 / 1e6);
-        self.tick_p99.set(s.duration_p99_us as f64 / 1e6);
-        self.tick_max.set(s.duration_max_us as f64 / 1e6);
-        self.lateness_p99.set(s.lateness_p99_us as f64 / 1e6);
+    /// Publishes the last whole second's tick percentiles.
+    pub fn set_last_second(&self, window: TickWindow) {
+        *lock(&self.last_second) = window;
+    }
+
+    /// Counts a snapshot message of `bytes` sent to one client.
+    pub fn snapshot_sent(&self, bytes: usize) {
+        self.snapshot_bytes.observe(bytes as f64);
+        lock(&self.snapshot_sizes).saturating_record(bytes.max(1) as u64);
+    }
+
+    /// The `/stats` document: everything since the start.
+    #[must_use]
+    pub fn stats(&self) -> ServerStats {
+        let (tick_duration_us, tick_lateness_us, overruns) = {
+            let run = lock(&self.run);
+            (
+                distribution(&run.duration),
+                distribution(&run.lateness),
+                run.overruns,
+            )
+        };
+        let count = |c: &Counter| c.get();
+        ServerStats {
+            uptime_s: self.started.elapsed().as_secs_f64(),
+            ticks: tick_duration_us.count,
+            overruns,
+            tick_duration_us,
+            tick_lateness_us,
+            last_second: *lock(&self.last_second),
+            sessions: u64::try_from(self.sessions.get()).unwrap_or(0),
+            entities: u64::try_from(self.entities.get()).unwrap_or(0),
+            bytes_sent: count(&self.bytes_sent),
+            bytes_received: count(&self.bytes_received),
+            messages_sent: count(&self.messages_sent),
+            messages_received: count(&self.messages_received),
+            snapshot_bytes: distribution(&lock(&self.snapshot_sizes)),
+            process: tickwire_shared::process::usage(),
+        }
     }
 
     /// Counts a session end.
@@ -245,7 +270,7 @@ impl Metrics {
     /// Renders every metric as Prometheus text, refreshing the process gauges first.
     #[must_use]
     pub fn render(&self) -> String {
-        if let Some(stats) = crate::process_stats::read() {
+        if let Some(stats) = tickwire_shared::process::usage() {
             self.rss.set(stats.rss_bytes as i64);
             self.cpu.set(stats.cpu_seconds);
         }
@@ -266,6 +291,7 @@ mod tests {
         let m = Metrics::new();
         m.record_tick(Duration::from_micros(300), Duration::from_micros(50), false);
         m.session_closed("malformed");
+        m.snapshot_sent(300);
         let text = m.render();
         for name in [
             "tickwire_tick_duration_seconds_bucket",
@@ -281,5 +307,10 @@ mod tests {
         ] {
             assert!(text.contains(name), "missing {name} in\n{text}");
         }
+        let stats = m.stats();
+        assert_eq!((stats.ticks, stats.overruns), (1, 0));
+        assert!((299..=301).contains(&stats.tick_duration_us.p99));
+        assert_eq!(stats.snapshot_bytes.count, 1);
+        assert!(stats.process.is_some() || !cfg!(target_os = "linux"));
     }
 }

@@ -1,64 +1,57 @@
 //! Tick timing: each tick's duration and its start lateness against the ideal absolute
-//! deadline, kept in HDR histograms for the periodic log line and the live gauges, and
-//! fed to the Prometheus histograms.
+//! deadline, kept in HDR histograms: a window for the periodic log line, one for the last
+//! second, and (in `Metrics`) the whole run behind `/stats` and the Prometheus histograms.
 
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use tickwire_shared::stats::{Distribution, TickWindow};
 
 use crate::metrics::Metrics;
 
-/// Percentiles of one window of ticks, in microseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct TickSummary {
-    /// Ticks in the window.
-    pub ticks: u64,
-    /// Duration median.
-    pub duration_p50_us: u64,
-    /// Duration 99th percentile.
-    pub duration_p99_us: u64,
-    /// Longest duration.
-    pub duration_max_us: u64,
-    /// Lateness median.
-    pub lateness_p50_us: u64,
-    /// Lateness 99th percentile.
-    pub lateness_p99_us: u64,
-    /// Latest start.
-    pub lateness_max_us: u64,
-    /// Ticks that started more than one period late.
-    pub overruns: u64,
+/// An HDR histogram of microseconds (or bytes): 1 to 60 million at 3 significant digits;
+/// `saturating_record` clamps beyond.
+pub(crate) fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant histogram bounds are valid")
+}
+
+/// Every recorded value of `h` with its count, as a `Distribution`.
+pub(crate) fn distribution(h: &Histogram<u64>) -> Distribution {
+    Distribution::from_counts(
+        h.iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect(),
+    )
 }
 
 /// A window of tick measurements.
 #[derive(Debug)]
-struct Window {
-    duration: Histogram<u64>,
-    lateness: Histogram<u64>,
-    overruns: u64,
+pub(crate) struct Window {
+    /// Tick durations, µs.
+    pub(crate) duration: Histogram<u64>,
+    /// Tick start lateness, µs.
+    pub(crate) lateness: Histogram<u64>,
+    /// Ticks that started more than one period late.
+    pub(crate) overruns: u64,
 }
 
 impl Window {
-    fn new() -> Window {
-        // 1 µs to 60 s at 3 significant digits; `saturating_record` clamps beyond.
-        let h = || {
-            Histogram::new_with_bounds(1, 60_000_000, 3)
-                .expect("constant histogram bounds are valid")
-        };
+    pub(crate) fn new() -> Window {
         Window {
-            duration: h(),
-            lateness: h(),
+            duration: histogram(),
+            lateness: histogram(),
             overruns: 0,
         }
     }
 
-    fn record(&mut self, duration_us: u64, lateness_us: u64, overrun: bool) {
+    pub(crate) fn record(&mut self, duration_us: u64, lateness_us: u64, overrun: bool) {
         self.duration.saturating_record(duration_us.max(1));
         self.lateness.saturating_record(lateness_us.max(1));
         self.overruns += u64::from(overrun);
     }
 
-    fn summary(&self) -> TickSummary {
-        TickSummary {
+    pub(crate) fn summary(&self) -> TickWindow {
+        TickWindow {
             ticks: self.duration.len(),
             duration_p50_us: self.duration.value_at_quantile(0.5),
             duration_p99_us: self.duration.value_at_quantile(0.99),
@@ -82,10 +75,10 @@ impl Window {
 pub struct TickTimer {
     /// One tick period.
     period: Duration,
-    /// The short window behind the live gauges.
-    gauge_window: Window,
-    /// When the gauge window started.
-    gauge_since: Instant,
+    /// The last second's window (published to `/stats` when it is full).
+    second_window: Window,
+    /// When the second's window started.
+    second_since: Instant,
     /// The long window behind the log line.
     log_window: Window,
     /// When the log window started.
@@ -94,8 +87,8 @@ pub struct TickTimer {
     log_every: Duration,
 }
 
-/// How long the live gauge window lasts.
-const GAUGE_WINDOW: Duration = Duration::from_secs(1);
+/// How long the window behind `/stats`'s `last_second` lasts.
+const SECOND: Duration = Duration::from_secs(1);
 
 impl TickTimer {
     /// A timer for ticks of `period`, logging every `log_every`.
@@ -104,8 +97,8 @@ impl TickTimer {
         let now = Instant::now();
         TickTimer {
             period,
-            gauge_window: Window::new(),
-            gauge_since: now,
+            second_window: Window::new(),
+            second_since: now,
             log_window: Window::new(),
             log_since: now,
             log_every,
@@ -120,18 +113,18 @@ impl TickTimer {
         started: Instant,
         duration: Duration,
         metrics: &Metrics,
-    ) -> Option<TickSummary> {
+    ) -> Option<TickWindow> {
         let lateness = started.saturating_duration_since(deadline);
         let overrun = lateness > self.period;
         let (d_us, l_us) = (duration.as_micros() as u64, lateness.as_micros() as u64);
-        self.gauge_window.record(d_us, l_us, overrun);
+        self.second_window.record(d_us, l_us, overrun);
         self.log_window.record(d_us, l_us, overrun);
         metrics.record_tick(duration, lateness, overrun);
         let now = started + duration;
-        if now.duration_since(self.gauge_since) >= GAUGE_WINDOW {
-            metrics.set_tick_window(&self.gauge_window.summary());
-            self.gauge_window.reset();
-            self.gauge_since = now;
+        if now.duration_since(self.second_since) >= SECOND {
+            metrics.set_last_second(self.second_window.summary());
+            self.second_window.reset();
+            self.second_since = now;
         }
         if !self.log_every.is_zero() && now.duration_since(self.log_since) >= self.log_every {
             let s = self.log_window.summary();

@@ -13,9 +13,12 @@ pub mod ids;
 pub mod join_token;
 pub mod layout;
 pub mod mirror;
+#[cfg(feature = "process")]
+pub mod process;
 pub mod protocol;
 pub mod schema;
 pub mod snapshot;
+pub mod stats;
 
 pub use codec::CodecError;
 pub use component::{FieldReader, FieldWriter, Replicated};

@@ -502,7 +502,7 @@ fn bots_and_soak_play_a_tls_server_that_requires_join_tokens() {
         SECRET,
     ]);
     let url = format!("wss://{}/ws", process.addr());
-    let metrics_url = format!("https://{}/metrics", process.addr());
+    let stats_url = format!("https://{}/stats", process.addr());
 
     // Without the secret every bot is refused, and `bots` says so by failing.
     let denied = run_tool(
@@ -564,8 +564,8 @@ fn bots_and_soak_play_a_tls_server_that_requires_join_tokens() {
         &[
             "--url",
             &url,
-            "--metrics-url",
-            &metrics_url,
+            "--stats-url",
+            &stats_url,
             "--bots",
             "5",
             "--duration",

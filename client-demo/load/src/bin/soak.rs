@@ -47,11 +47,11 @@ struct Args {
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     server_args: Vec<String>,
     /// Target a running server at this WebSocket URL instead of starting one.
-    #[arg(long, requires = "metrics_url")]
+    #[arg(long, requires = "stats_url")]
     url: Option<String>,
-    /// The running server's metrics URL (with --url).
+    /// The running server's `/stats` URL (with --url), e.g. http://host:7777/stats.
     #[arg(long, requires = "url")]
-    metrics_url: Option<String>,
+    stats_url: Option<String>,
     /// Fail if the run's tick duration p99 exceeds this many milliseconds.
     #[arg(long, default_value_t = Thresholds::default().max_tick_p99_ms)]
     max_tick_p99_ms: f64,
@@ -85,8 +85,8 @@ fn main() -> anyhow::Result<ExitCode> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let target = match (args.url, args.metrics_url) {
-        (Some(url), Some(metrics_url)) => Target::Running { url, metrics_url },
+    let target = match (args.url, args.stats_url) {
+        (Some(url), Some(stats_url)) => Target::Running { url, stats_url },
         _ => Target::Spawn {
             server_bin: args.server_bin,
             extra_args: args.server_args,

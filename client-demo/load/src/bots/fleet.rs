@@ -10,10 +10,10 @@ use tokio_util::sync::CancellationToken;
 use super::behavior::Behavior;
 use super::bot::{self, BotPlan};
 use super::live::Live;
-use super::process_cpu;
 use super::summary::BotsSummary;
 use super::tally::Tally;
 use tickwire_client::{Mode, TlsTrust};
+use tickwire_shared::process;
 
 /// How to run a fleet of bots.
 #[derive(Clone, Debug)]
@@ -122,8 +122,8 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> BotsSummary {
     let t0 = Instant::now();
-    let cpu0 = process_cpu::own_cpu_seconds();
-    let load0 = process_cpu::load_average();
+    let cpu0 = process::usage().map(|u| u.cpu_seconds);
+    let load0 = process::load_average();
     let url: Arc<str> = Arc::from(config.url.as_str());
     let mut tasks = JoinSet::new();
     for index in 0..config.count {
@@ -146,10 +146,10 @@ pub async fn run(
     let elapsed = t0.elapsed().as_secs_f64();
     let mut summary = BotsSummary::from_tallies(config.behavior.name(), &tallies, elapsed);
     summary.load_generator_cpu_pct = cpu0
-        .zip(process_cpu::own_cpu_seconds())
+        .zip(process::usage().map(|u| u.cpu_seconds))
         .filter(|_| elapsed > 0.0)
         .map(|(a, b)| (b - a) / elapsed * 100.0);
-    summary.load_average = (load0, process_cpu::load_average());
+    summary.load_average = (load0, process::load_average());
     summary
 }
 

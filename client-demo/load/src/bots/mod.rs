@@ -8,7 +8,6 @@ pub mod behavior;
 pub mod bot;
 pub mod fleet;
 pub mod live;
-pub mod process_cpu;
 pub mod progress;
 pub mod runtime;
 pub mod summary;

@@ -28,8 +28,8 @@ pub enum Target {
     Running {
         /// Its WebSocket URL.
         url: String,
-        /// Its metrics URL.
-        metrics_url: String,
+        /// Its `/stats` URL.
+        stats_url: String,
     },
 }
 

@@ -5,9 +5,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use super::http_get::HttpError;
 use super::plot::PlotError;
-use super::prometheus::ParseError;
 use super::server_process::ServerError;
 
 /// A soak run that could not be carried out or recorded.
@@ -22,21 +20,13 @@ pub enum SoakError {
         /// Its log file.
         log: PathBuf,
     },
-    /// `/metrics` could not be fetched.
-    #[error("scraping {url}: {source}")]
-    Scrape {
-        /// The metrics URL.
+    /// `/stats` could not be fetched or did not parse.
+    #[error("reading {url}: {message}")]
+    Stats {
+        /// The stats URL.
         url: String,
         /// What went wrong.
-        source: HttpError,
-    },
-    /// `/metrics` did not parse as Prometheus text.
-    #[error("parsing {url}: {source}")]
-    Parse {
-        /// The metrics URL.
-        url: String,
-        /// Where and why.
-        source: ParseError,
+        message: String,
     },
     /// A chart could not be drawn.
     #[error(transparent)]

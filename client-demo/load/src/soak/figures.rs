@@ -1,9 +1,10 @@
-//! The whole-run figures of a soak: tick timing quantiles from the server's histograms,
-//! overruns, memory growth, CPU and bandwidth, and the client side's desyncs.
+//! The whole-run figures of a soak: exact tick timing quantiles of the run (the server's
+//! distributions at the end minus those at the start), overruns, memory growth, CPU and
+//! bandwidth, and the client side's desyncs.
 
 use serde::{Deserialize, Serialize};
+use tickwire_shared::stats::{Distribution, ServerStats};
 
-use super::reading::Reading;
 use super::series::Point;
 
 /// Whole-run results, the input of the thresholds and the headline of the report.
@@ -15,29 +16,23 @@ pub struct Figures {
     pub ticks: Option<f64>,
     /// Ticks per second over the measurement.
     pub tick_rate_hz: Option<f64>,
-    /// Tick duration p50 over the run (histogram estimate), ms.
+    /// Tick duration p50 over the run, ms.
     pub tick_p50_ms: Option<f64>,
-    /// Tick duration p99 over the run (histogram estimate; the thresholded figure), ms.
-    /// Falls back to the worst window p99 when the server has no histogram.
+    /// Tick duration p99 over the run (the thresholded figure), ms.
     pub tick_p99_ms: Option<f64>,
-    /// Tick duration p99.9 over the run (histogram estimate), ms.
+    /// Tick duration p99.9 over the run, ms.
     pub tick_p999_ms: Option<f64>,
-    /// Upper bound of the histogram bucket holding the run's tick p99, ms.
-    pub tick_p99_bucket_ms: Option<f64>,
-    /// The worst of the server's windowed tick p99 gauges, ms.
+    /// The worst p99 of any sampled second, ms.
     pub tick_p99_worst_window_ms: Option<f64>,
-    /// The longest tick seen in any sampled window, ms (windows are sampled once a
-    /// second, so this can miss a window; the histogram quantiles are capped at it).
+    /// The longest tick of the run, ms.
     pub tick_max_ms: Option<f64>,
     /// Mean tick duration over the run, ms.
     pub tick_mean_ms: Option<f64>,
     /// Tick-start lateness p50 over the run, ms.
     pub lateness_p50_ms: Option<f64>,
-    /// Tick-start lateness p99 over the run (thresholded), ms; falls back like the tick p99.
+    /// Tick-start lateness p99 over the run (thresholded), ms.
     pub lateness_p99_ms: Option<f64>,
-    /// Upper bound of the bucket holding the run's lateness p99, ms.
-    pub lateness_p99_bucket_ms: Option<f64>,
-    /// The worst windowed lateness p99 gauge, ms.
+    /// The worst lateness p99 of any sampled second, ms.
     pub lateness_p99_worst_window_ms: Option<f64>,
     /// Ticks that started more than one period late, during the run.
     pub overruns: Option<f64>,
@@ -57,7 +52,7 @@ pub struct Figures {
     pub bytes_per_s_per_client: Option<f64>,
     /// Mean snapshot message size over the run, bytes.
     pub snapshot_bytes_mean: Option<f64>,
-    /// Snapshot message size p99 over the run (histogram estimate), bytes.
+    /// Snapshot message size p99 over the run, bytes.
     pub snapshot_bytes_p99: Option<f64>,
     /// Desyncs the decoding bots saw.
     pub desyncs: u64,
@@ -65,8 +60,9 @@ pub struct Figures {
     pub failed_connects: u64,
 }
 
-fn ms(v: Option<f64>) -> Option<f64> {
-    v.map(|s| s * 1000.0)
+/// Microseconds as milliseconds, `None` for an empty distribution.
+fn ms(d: &Distribution, us: u64) -> Option<f64> {
+    (d.count > 0).then(|| us as f64 / 1000.0)
 }
 
 fn max_of(points: &[Point], f: impl Fn(&Point) -> Option<f64>) -> Option<f64> {
@@ -78,17 +74,13 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
     values.get(values.len() / 2).copied()
 }
 
-fn diff(end: Option<f64>, start: Option<f64>) -> Option<f64> {
-    end.zip(start).map(|(e, s)| (e - s).max(0.0))
-}
-
 /// The soak's first and last readings, between which the whole-run figures are taken.
 #[derive(Clone, Copy, Debug)]
 pub struct Moments<'a> {
     /// The first sample (before or as the bots start).
-    pub start: &'a Reading,
+    pub start: &'a ServerStats,
     /// The last sample.
-    pub end: &'a Reading,
+    pub end: &'a ServerStats,
 }
 
 impl Figures {
@@ -104,21 +96,13 @@ impl Figures {
         failed_connects: u64,
     ) -> Figures {
         let Moments { start, end } = at;
-        let window = |e: &Option<_>, s: &Option<_>| match (e, s) {
-            (Some(e), Some(s)) => Some(super::prometheus::Histogram::since(e, s)),
-            (Some(e), None) => Some(Clone::clone(e)),
-            _ => None,
-        };
-        let tick = window(&end.tick_duration, &start.tick_duration);
-        let late = window(&end.tick_lateness, &start.tick_lateness);
-        let snap = window(&end.snapshot_bytes, &start.snapshot_bytes);
-        let q = |h: &Option<super::prometheus::Histogram>, q: f64| h.as_ref()?.quantile(q);
-        let qb =
-            |h: &Option<super::prometheus::Histogram>, q: f64| h.as_ref()?.quantile_upper_bound(q);
+        let tick = end.tick_duration_us.since(&start.tick_duration_us);
+        let late = end.tick_lateness_us.since(&start.tick_lateness_us);
+        let snap = end.snapshot_bytes.since(&start.snapshot_bytes);
 
         let tick_worst = max_of(points, |p| p.tick_p99_ms);
         let late_worst = max_of(points, |p| p.lateness_p99_ms);
-        let ticks = diff(end.ticks, start.ticks);
+        let ticks = Some(end.ticks.saturating_sub(start.ticks) as f64);
         let warm_points: Vec<&Point> = points.iter().filter(|p| p.t >= warmup_s).collect();
         let bw: Vec<f64> = warm_points
             .iter()
@@ -150,39 +134,35 @@ impl Figures {
             .map(|(w, e)| (e - w) / w * 100.0);
         let per_s = |v: Option<f64>| v.filter(|_| measured_s > 0.0).map(|v| v / measured_s);
 
-        // Interpolating inside a wide top bucket can put a high quantile above the longest
-        // tick any window saw; no quantile exceeds the maximum, so cap it there.
-        let tick_max = max_of(points, |p| p.tick_max_ms);
-        let capped = |v: Option<f64>| match (v, tick_max) {
-            (Some(v), Some(m)) => Some(v.min(m)),
-            (v, _) => v,
-        };
         Figures {
             measured_s,
             ticks,
             tick_rate_hz: per_s(ticks),
-            tick_p50_ms: capped(ms(q(&tick, 0.5))),
-            tick_p99_ms: capped(ms(q(&tick, 0.99))).or(tick_worst),
-            tick_p999_ms: capped(ms(q(&tick, 0.999))),
-            tick_p99_bucket_ms: ms(qb(&tick, 0.99)),
+            tick_p50_ms: ms(&tick, tick.p50),
+            tick_p99_ms: ms(&tick, tick.p99),
+            tick_p999_ms: ms(&tick, tick.p99_9),
             tick_p99_worst_window_ms: tick_worst,
-            tick_max_ms: tick_max,
-            tick_mean_ms: ms(tick.as_ref().and_then(|h| h.mean())),
-            lateness_p50_ms: ms(q(&late, 0.5)),
-            lateness_p99_ms: ms(q(&late, 0.99)).or(late_worst),
-            lateness_p99_bucket_ms: ms(qb(&late, 0.99)),
+            tick_max_ms: ms(&tick, tick.max),
+            tick_mean_ms: (tick.count > 0).then(|| tick.mean / 1000.0),
+            lateness_p50_ms: ms(&late, late.p50),
+            lateness_p99_ms: ms(&late, late.p99),
             lateness_p99_worst_window_ms: late_worst,
-            overruns: diff(end.overruns, start.overruns),
+            overruns: Some(end.overruns.saturating_sub(start.overruns) as f64),
             warmup_s,
             rss_warmup_mib,
             rss_end_mib,
             rss_peak_mib: max_of(points, |p| p.rss_mib),
             rss_growth_pct,
-            cpu_avg_pct: per_s(diff(end.cpu_seconds, start.cpu_seconds)).map(|c| c * 100.0),
+            cpu_avg_pct: per_s(
+                end.process
+                    .zip(start.process)
+                    .map(|(e, s)| (e.cpu_seconds - s.cpu_seconds).max(0.0)),
+            )
+            .map(|c| c * 100.0),
             bytes_per_s_per_client: (!bw.is_empty())
                 .then(|| bw.iter().sum::<f64>() / bw.len() as f64),
-            snapshot_bytes_mean: snap.as_ref().and_then(|h| h.mean()),
-            snapshot_bytes_p99: q(&snap, 0.99),
+            snapshot_bytes_mean: (snap.count > 0).then_some(snap.mean),
+            snapshot_bytes_p99: (snap.count > 0).then_some(snap.p99 as f64),
             desyncs,
             failed_connects,
         }
@@ -192,37 +172,27 @@ impl Figures {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::soak::prometheus::Histogram;
+    use tickwire_shared::stats::ProcessUsage;
 
-    fn hist(counts: [f64; 3]) -> Histogram {
-        Histogram {
-            buckets: vec![
-                (0.001, counts[0]),
-                (0.002, counts[1]),
-                (f64::INFINITY, counts[2]),
-            ],
-            sum: counts[2] * 0.001,
-            count: counts[2],
+    fn stats(ticks: u64, cpu_seconds: f64, counts: Vec<(u64, u64)>) -> ServerStats {
+        ServerStats {
+            ticks,
+            overruns: 1,
+            process: Some(ProcessUsage {
+                rss_bytes: 0,
+                cpu_seconds,
+            }),
+            tick_duration_us: Distribution::from_counts(counts),
+            ..ServerStats::default()
         }
     }
 
     #[test]
-    fn whole_run_figures_come_from_histogram_deltas_and_growth_from_warmup() {
-        let start = Reading {
-            ticks: Some(100.0),
-            overruns: Some(1.0),
-            cpu_seconds: Some(10.0),
-            tick_duration: Some(hist([100.0, 100.0, 100.0])),
-            ..Reading::default()
-        };
-        let end = Reading {
-            ticks: Some(400.0),
-            overruns: Some(1.0),
-            cpu_seconds: Some(15.0),
-            // 300 new ticks: 200 under 1 ms, 100 in (1, 2] ms.
-            tick_duration: Some(hist([300.0, 400.0, 400.0])),
-            ..Reading::default()
-        };
+    fn whole_run_figures_are_the_difference_of_two_readings_and_growth_from_warmup() {
+        // 100 ticks before the run (at 5 ms, outside it), then 300 in it: 200 at 0.8 ms
+        // and 100 at 1.6 ms.
+        let start = stats(100, 10.0, vec![(800, 0), (5000, 100)]);
+        let end = stats(400, 15.0, vec![(800, 200), (1600, 100), (5000, 100)]);
         let points = vec![
             Point {
                 t: 1.0,
@@ -235,7 +205,6 @@ mod tests {
                 t: 5.0,
                 rss_mib: Some(100.0),
                 tick_p99_ms: Some(1.2),
-                tick_max_ms: Some(4.0),
                 bytes_per_s_per_client: Some(100.0),
                 ..Point::default()
             },
@@ -259,12 +228,12 @@ mod tests {
         assert_eq!(f.rss_warmup_mib, Some(100.0));
         assert_eq!(f.rss_peak_mib, Some(104.0));
         assert!((f.rss_growth_pct.unwrap() - 4.0).abs() < 1e-9);
-        assert!((f.tick_p99_ms.unwrap() - 1.97).abs() < 1e-9);
-        assert_eq!(f.tick_p99_bucket_ms, Some(2.0));
+        assert_eq!((f.tick_p50_ms, f.tick_p99_ms), (Some(0.8), Some(1.6)));
+        // The 5 ms ticks before the start are not the run's.
+        assert_eq!(f.tick_max_ms, Some(1.6));
         assert_eq!(f.tick_p99_worst_window_ms, Some(1.9));
-        assert_eq!(f.tick_max_ms, Some(4.0));
         assert_eq!(f.bytes_per_s_per_client, Some(200.0));
-        // No lateness histogram: the figure falls back to the worst window (none here).
+        // No lateness recorded: no figure.
         assert_eq!(f.lateness_p99_ms, None);
     }
 }

@@ -73,13 +73,6 @@ pub fn render(s: &SoakSummary) -> Result<String, PlotError> {
     rows_table(&mut out, &server_rows(s));
     out.push_str("<h2>Bots</h2>\n");
     rows_table(&mut out, &s.client.rows());
-    if !s.missing_metrics.is_empty() {
-        let _ = writeln!(
-            out,
-            "<p class=\"fail\">Metrics the server did not expose: {}</p>",
-            escape(&s.missing_metrics.join(", "))
-        );
-    }
 
     out.push_str("<h2>Over time</h2>\n");
     for chart in charts(s) {
@@ -87,11 +80,11 @@ pub fn render(s: &SoakSummary) -> Result<String, PlotError> {
         let _ = writeln!(out, "<figure>{svg}</figure>");
     }
     out.push_str(
-        "<p>Tick charts show the server's own summary window (gauges sampled once a second; \
-         over a window of a few dozen ticks the p99 is usually the max, so the two lines \
-         overlap). The tables' whole-run quantiles are estimated from the server's \
-         histograms by interpolating inside a bucket, so the bucket bound is shown too. \
-         summary.json holds every figure and sample.</p>\n</body></html>\n",
+        "<p>Tick charts show the server's last whole second at each sample (over a few \
+         dozen ticks the p99 is usually the max, so the two lines overlap). The tables' \
+         whole-run figures are exact: the server's recorded tick times at the end of the \
+         run minus those at its start (to 0.1%). summary.json holds every figure and \
+         sample.</p>\n</body></html>\n",
     );
     Ok(out)
 }

@@ -1,5 +1,5 @@
 //! The soak run itself: start (or find) the server, ramp the bots up in-process, sample
-//! `/metrics` every second into a time series, then judge and write the report.
+//! `/stats` every second into a time series, then judge and write the report.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,23 +11,22 @@ use tokio_util::sync::CancellationToken;
 use super::config::{SoakConfig, Target};
 use super::error::SoakError;
 use super::figures::{Figures, Moments};
-use super::http_get;
-use super::reading::Reading;
 use super::report_html;
 use super::series::{ClientSide, Point};
 use super::server_process::{ServerProcess, find_binary, http_base};
+use super::stats_client::StatsClient;
 use super::summary::SoakSummary;
 use crate::bots::{BotsSummary, FleetConfig, Live, fleet};
-use tickwire_client::TlsTrust;
+use tickwire_shared::stats::ServerStats;
 
-/// How long the server may take to print its address and answer `/metrics`.
+/// How long the server may take to print its address and answer `/stats`.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// How long one scrape may take.
-const SCRAPE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long one `/stats` request may take.
+const STATS_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Consecutive failed scrapes after which the run is abandoned.
-const MAX_SCRAPE_FAILURES: u32 = 5;
+/// Consecutive failed `/stats` requests after which the run is abandoned.
+const MAX_STATS_FAILURES: u32 = 5;
 
 /// Runs a soak as configured, writes `summary.json` and `report.html` (and `server.log`
 /// when it started the server) into the report directory, and returns the summary.
@@ -42,7 +41,7 @@ pub async fn run(
         source,
     })?;
     let log = dir.join("server.log");
-    let (mut server, url, metrics_url) = match &config.target {
+    let (mut server, url, stats_url) = match &config.target {
         Target::Spawn { server_bin, .. } => {
             let bin = find_binary(server_bin.as_deref())?;
             let server = ServerProcess::start(
@@ -54,12 +53,15 @@ pub async fn run(
             )
             .await?;
             let url = server.ws_url.clone();
-            let metrics = format!("{}/metrics", http_base(&url).unwrap_or_default());
-            (Some(server), url, metrics)
+            let stats = format!("{}/stats", http_base(&url).unwrap_or_default());
+            (Some(server), url, stats)
         }
-        Target::Running { url, metrics_url } => (None, url.clone(), metrics_url.clone()),
+        Target::Running { url, stats_url } => (None, url.clone(), stats_url.clone()),
     };
-    let measured = measure(config, &url, &metrics_url, server.as_mut(), &log, shutdown).await;
+    let measured = match StatsClient::new(&stats_url, STATS_TIMEOUT, config.tls.as_ref()) {
+        Ok(stats) => measure(config, &url, &stats, server.as_mut(), &log, shutdown).await,
+        Err(e) => Err(e),
+    };
     if let Some(server) = server {
         server.stop(Duration::from_secs(5)).await;
     }
@@ -79,24 +81,12 @@ pub fn write_report(summary: &SoakSummary, dir: &Path) -> Result<(), SoakError> 
     Ok(())
 }
 
-async fn scrape(url: &str, tls: Option<&TlsTrust>) -> Result<Reading, SoakError> {
-    let text = http_get::get(url, SCRAPE_TIMEOUT, tls)
-        .await
-        .map_err(|source| SoakError::Scrape {
-            url: url.to_owned(),
-            source,
-        })?;
-    Reading::parse(&text).map_err(|source| SoakError::Parse {
-        url: url.to_owned(),
-        source,
-    })
-}
-
-/// Scrapes until the server answers (it may still be binding), up to `STARTUP_TIMEOUT`.
-async fn scrape_when_ready(url: &str, tls: Option<&TlsTrust>) -> Result<Reading, SoakError> {
+/// Reads `/stats` until the server answers (it may still be binding), up to
+/// `STARTUP_TIMEOUT`.
+async fn stats_when_ready(stats: &StatsClient) -> Result<ServerStats, SoakError> {
     let give_up = Instant::now() + STARTUP_TIMEOUT;
     loop {
-        match scrape(url, tls).await {
+        match stats.get().await {
             Ok(r) => return Ok(r),
             Err(e) if Instant::now() >= give_up => return Err(e),
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
@@ -133,13 +123,12 @@ fn progress_message(p: &Point, bots: usize) -> String {
 async fn measure(
     config: &SoakConfig,
     url: &str,
-    metrics_url: &str,
+    stats: &StatsClient,
     mut server: Option<&mut ServerProcess>,
     log: &Path,
     shutdown: CancellationToken,
 ) -> Result<SoakSummary, SoakError> {
-    let start = scrape_when_ready(metrics_url, config.tls.as_ref()).await?;
-    let missing: Vec<String> = start.missing().into_iter().map(str::to_owned).collect();
+    let start = stats_when_ready(stats).await?;
     let started_unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -196,14 +185,14 @@ async fn measure(
         if elapsed > last_sample_at {
             continue;
         }
-        let reading = match scrape(metrics_url, config.tls.as_ref()).await {
+        let reading = match stats.get().await {
             Ok(r) => {
                 failures = 0;
                 r
             }
             Err(e) => {
                 failures += 1;
-                if failures >= MAX_SCRAPE_FAILURES {
+                if failures >= MAX_STATS_FAILURES {
                     stop_bots.cancel();
                     return Err(e);
                 }
@@ -241,9 +230,8 @@ async fn measure(
         bots: config.bots,
         duration_s: config.duration.as_secs_f64(),
         url: url.to_owned(),
-        metrics_url: metrics_url.to_owned(),
+        stats_url: stats.url().to_owned(),
         started_unix_ms,
-        missing_metrics: missing,
         passed: verdicts.iter().all(|v| v.passed),
         figures,
         client,

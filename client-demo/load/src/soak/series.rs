@@ -1,9 +1,8 @@
-//! The soak run's time series: one `Point` per metrics sample, with counters turned into
-//! per-second rates between consecutive scrapes.
+//! The soak run's time series: one `Point` per `/stats` sample, with counters turned into
+//! per-second rates between consecutive samples.
 
 use serde::{Deserialize, Serialize};
-
-use super::reading::Reading;
+use tickwire_shared::stats::ServerStats;
 
 /// What the bots side knew at the moment of a sample.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -17,7 +16,8 @@ pub struct ClientSide {
 }
 
 /// One point of the time series. Rates cover the interval since the previous point;
-/// gauges are as read. `None` where the server did not expose the metric.
+/// gauges are as read. `None` where there is no figure (no interval yet, no sessions, or
+/// a system that does not report process memory and CPU).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Point {
     /// Seconds since the soak started.
@@ -28,13 +28,13 @@ pub struct Point {
     pub sessions: Option<f64>,
     /// Entities in the server's world.
     pub entities: Option<f64>,
-    /// Tick duration p50 over the server's last window, ms.
+    /// Tick duration p50 over the server's last whole second, ms.
     pub tick_p50_ms: Option<f64>,
-    /// Tick duration p99 over the server's last window, ms.
+    /// Tick duration p99 over the server's last whole second, ms.
     pub tick_p99_ms: Option<f64>,
-    /// Longest tick over the server's last window, ms.
+    /// Longest tick over the server's last whole second, ms.
     pub tick_max_ms: Option<f64>,
-    /// Tick-start lateness p99 over the server's last window, ms.
+    /// Tick-start lateness p99 over the server's last whole second, ms.
     pub lateness_p99_ms: Option<f64>,
     /// Overruns since the soak started (cumulative).
     pub overruns: Option<f64>,
@@ -52,15 +52,8 @@ pub struct Point {
     pub desyncs: u64,
 }
 
-fn ms(v: Option<f64>) -> Option<f64> {
-    v.map(|s| s * 1000.0)
-}
-
-fn rate(now: Option<f64>, before: Option<f64>, dt: f64) -> Option<f64> {
-    match (now, before) {
-        (Some(n), Some(b)) if dt > 0.0 && n >= b => Some((n - b) / dt),
-        _ => None,
-    }
+fn rate(now: u64, before: u64, dt: f64) -> Option<f64> {
+    (dt > 0.0 && now >= before).then(|| (now - before) as f64 / dt)
 }
 
 impl Point {
@@ -70,33 +63,36 @@ impl Point {
     pub fn new(
         t: f64,
         dt: f64,
-        now: (&Reading, ClientSide),
-        prev: (&Reading, ClientSide),
-        start: &Reading,
+        now: (&ServerStats, ClientSide),
+        prev: (&ServerStats, ClientSide),
+        start: &ServerStats,
     ) -> Point {
         let (r, c) = now;
         let (p, pc) = prev;
-        let sessions = r.sessions.filter(|s| *s > 0.0);
+        let sessions = (r.sessions > 0).then_some(r.sessions as f64);
         let per_client = |total: Option<f64>| total.zip(sessions).map(|(t, s)| t / s);
         let snaps = (dt > 0.0 && c.connected > 0 && c.snapshots >= pc.snapshots)
             .then(|| (c.snapshots - pc.snapshots) as f64 / dt / c.connected as f64);
+        let ms = |us: u64| Some(us as f64 / 1000.0);
+        let second = &r.last_second;
+        let cpu = r.process.zip(p.process).and_then(|(n, b)| {
+            (dt > 0.0 && n.cpu_seconds >= b.cpu_seconds)
+                .then(|| (n.cpu_seconds - b.cpu_seconds) / dt * 100.0)
+        });
         Point {
             t,
             bots_connected: c.connected,
-            sessions: r.sessions,
-            entities: r.entities,
-            tick_p50_ms: ms(r.tick_p50),
-            tick_p99_ms: ms(r.tick_p99),
-            tick_max_ms: ms(r.tick_max),
-            lateness_p99_ms: ms(r.lateness_p99),
-            overruns: r
-                .overruns
-                .zip(start.overruns)
-                .map(|(n, s)| (n - s).max(0.0)),
+            sessions: Some(r.sessions as f64),
+            entities: Some(r.entities as f64),
+            tick_p50_ms: ms(second.duration_p50_us),
+            tick_p99_ms: ms(second.duration_p99_us),
+            tick_max_ms: ms(second.duration_max_us),
+            lateness_p99_ms: ms(second.lateness_p99_us),
+            overruns: Some(r.overruns.saturating_sub(start.overruns) as f64),
             ticks_per_s: rate(r.ticks, p.ticks, dt),
             bytes_per_s_per_client: per_client(rate(r.bytes_sent, p.bytes_sent, dt)),
-            cpu_pct: rate(r.cpu_seconds, p.cpu_seconds, dt).map(|c| c * 100.0),
-            rss_mib: r.rss.map(|b| b / (1024.0 * 1024.0)),
+            cpu_pct: cpu,
+            rss_mib: r.process.map(|u| u.rss_bytes as f64 / (1024.0 * 1024.0)),
             snapshots_per_s_per_bot: snaps,
             desyncs: c.desyncs,
         }
@@ -117,26 +113,35 @@ mod tests {
 
     #[test]
     fn rates_are_per_second_and_per_client() {
-        let start = Reading {
-            overruns: Some(5.0),
-            ..Reading::default()
+        use tickwire_shared::stats::{ProcessUsage, TickWindow};
+        let start = ServerStats {
+            overruns: 5,
+            ..ServerStats::default()
         };
-        let prev = Reading {
-            ticks: Some(300.0),
-            bytes_sent: Some(1000.0),
-            cpu_seconds: Some(1.0),
-            overruns: Some(5.0),
-            ..Reading::default()
+        let prev = ServerStats {
+            ticks: 300,
+            bytes_sent: 1000,
+            overruns: 5,
+            process: Some(ProcessUsage {
+                rss_bytes: 0,
+                cpu_seconds: 1.0,
+            }),
+            ..ServerStats::default()
         };
-        let now = Reading {
-            ticks: Some(360.0),
-            bytes_sent: Some(41_000.0),
-            cpu_seconds: Some(1.5),
-            overruns: Some(7.0),
-            sessions: Some(10.0),
-            rss: Some(2.0 * 1024.0 * 1024.0),
-            tick_p99: Some(0.0015),
-            ..Reading::default()
+        let now = ServerStats {
+            ticks: 360,
+            bytes_sent: 41_000,
+            overruns: 7,
+            sessions: 10,
+            process: Some(ProcessUsage {
+                rss_bytes: 2 * 1024 * 1024,
+                cpu_seconds: 1.5,
+            }),
+            last_second: TickWindow {
+                duration_p99_us: 1500,
+                ..TickWindow::default()
+            },
+            ..ServerStats::default()
         };
         let c0 = ClientSide {
             connected: 10,
@@ -159,6 +164,7 @@ mod tests {
             column(std::slice::from_ref(&p), |p| p.ticks_per_s),
             vec![(3.0, 30.0)]
         );
-        assert!(column(&[p], |p| p.entities).is_empty());
+        let idle = Point::new(3.0, 2.0, (&start, c0), (&start, c0), &start);
+        assert!(column(&[idle], |p| p.bytes_per_s_per_client).is_empty());
     }
 }

@@ -20,12 +20,10 @@ pub struct SoakSummary {
     pub duration_s: f64,
     /// The WebSocket URL the bots used.
     pub url: String,
-    /// The metrics URL sampled.
-    pub metrics_url: String,
+    /// The `/stats` URL sampled.
+    pub stats_url: String,
     /// When the run started, milliseconds since the Unix epoch.
     pub started_unix_ms: u64,
-    /// Documented metrics the server did not expose (their figures are missing).
-    pub missing_metrics: Vec<String>,
     /// The whole-run figures.
     pub figures: Figures,
     /// The bots' own summary (connections, snapshot rates and gaps, RTT, bytes, desyncs).

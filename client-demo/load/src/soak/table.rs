@@ -41,20 +41,15 @@ pub fn server_rows(s: &SoakSummary) -> Vec<(&'static str, String)> {
             ),
         ),
         (
-            "tick p99 detail",
-            format!(
-                "bucket bound {}  worst window {}",
-                opt(f.tick_p99_bucket_ms, 3, " ms"),
-                opt(f.tick_p99_worst_window_ms, 3, " ms")
-            ),
+            "worst second's tick p99",
+            opt(f.tick_p99_worst_window_ms, 3, " ms"),
         ),
         (
             "tick-start lateness",
             format!(
-                "p50 {}  p99 {}  (bucket bound {}, worst window {})",
+                "p50 {}  p99 {}  (worst second's p99 {})",
                 opt(f.lateness_p50_ms, 3, ""),
                 opt(f.lateness_p99_ms, 3, " ms"),
-                opt(f.lateness_p99_bucket_ms, 3, " ms"),
                 opt(f.lateness_p99_worst_window_ms, 3, " ms"),
             ),
         ),
@@ -87,15 +82,12 @@ pub fn server_rows(s: &SoakSummary) -> Vec<(&'static str, String)> {
 #[must_use]
 pub fn to_text(s: &SoakSummary) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "server ({})", s.metrics_url);
+    let _ = writeln!(out, "server ({})", s.stats_url);
     for (k, v) in server_rows(s) {
         let _ = writeln!(out, "  {k:<28} {v}");
     }
     let _ = writeln!(out, "bots ({})", s.url);
     out.push_str(&s.client.to_text());
-    if !s.missing_metrics.is_empty() {
-        let _ = writeln!(out, "missing metrics: {}", s.missing_metrics.join(", "));
-    }
     let _ = writeln!(out, "thresholds");
     for v in &s.verdicts {
         let mark = if v.passed { "pass" } else { "FAIL" };

@@ -56,7 +56,7 @@ pub struct Verdict {
 fn check(flag: &str, unit: &str, decimals: usize, limit: f64, actual: Option<f64>) -> Verdict {
     let d = decimals;
     let (passed, detail) = match actual {
-        None => (false, format!("{flag}: not measured (metric missing)")),
+        None => (false, format!("{flag}: not measured (no figure)")),
         Some(a) if a <= limit => (true, format!("{flag}: {a:.d$}{unit} <= {limit}{unit}")),
         Some(a) => {
             let over = a - limit;
