@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::Message;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use tickwire_server::frame::Frame;
+use tickwire_server::tick_output::TickOutput;
 use tickwire_server::games::controls::{self, Controls};
 use tickwire_server::games::demo::{Demo, DemoConfig};
 use tickwire_server::guard::{Guard, MAX_SEQ_LEAP, Verdict};
@@ -294,7 +294,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                     vec![]
                 };
                 assert_eq!(acks, want_acks, "the slots ack other seqs than they took");
-                let frame = Frame {
+                let frame = TickOutput {
                     snapshot: Arc::new(sim.step()),
                     input_acks: acks,
                 };
@@ -343,7 +343,8 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
             }
             Event::Resume => {
                 inputs.open(PLAYER);
-                guard.reset_input_seq();
+                // A resumed client is a new session, with a guard of its own.
+                guard = Guard::new(&config, now);
                 last_input = None;
                 if !slot_open {
                     let info = PlayerInfo {

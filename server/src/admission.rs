@@ -55,7 +55,8 @@ impl IpLimiter {
         }))
     }
 
-    /// Open connections from `ip` (for tests and diagnostics).
+    /// Open connections from `ip`.
+    #[cfg(test)]
     #[must_use]
     pub fn open_from(&self, ip: IpAddr) -> usize {
         self.open.get(&ip).map_or(0, |n| *n)

@@ -26,7 +26,6 @@ use tracing::{error, warn};
 
 use crate::admission::{IpLimiter, origin_allowed};
 use crate::config::{Config, ConfigError};
-use crate::frame::{Frame, History};
 use crate::game::Game;
 use crate::inputs::Inputs;
 use crate::metrics::Metrics;
@@ -37,6 +36,7 @@ use crate::roster::Roster;
 use crate::session;
 use crate::sim::Sim;
 use crate::tick_loop::TickLoop;
+use crate::tick_output::{History, TickOutput};
 use crate::tls::{TlsError, TlsListener};
 use crate::upgrade_deadline::{Deadlined, Pending};
 
@@ -84,7 +84,7 @@ pub struct App {
     /// The game's schema, sent in every Welcome and on `/schema`.
     pub schema: Arc<Schema>,
     /// The newest frame.
-    pub frames: watch::Receiver<Arc<Frame>>,
+    pub frames: watch::Receiver<Arc<TickOutput>>,
     /// Chat and events, encoded once, for every session.
     pub broadcast: broadcast::Sender<Bytes>,
     /// Shared encodings of full-view delta bodies.
@@ -148,7 +148,7 @@ impl Server {
         let inputs = Arc::new(Inputs::<G>::default());
         let (roster, commands) = Roster::new(config.max_sessions, inputs.clone());
         let roster = Arc::new(roster);
-        let first = Arc::new(Frame {
+        let first = Arc::new(TickOutput {
             snapshot: Arc::new(sim.capture()),
             input_acks: Vec::new(),
         });

@@ -148,11 +148,6 @@ impl Guard {
         }
     }
 
-    /// Forgets the input seq, so a resumed client may start its numbering again.
-    pub fn reset_input_seq(&mut self) {
-        self.last_seq = None;
-    }
-
     fn drop_or_end(&mut self, now: Instant, label: &'static str) -> Verdict {
         if self.strikes.strike(now) {
             Verdict::End(
@@ -247,8 +242,6 @@ mod tests {
             Verdict::Drop("input_seq_leap")
         );
         assert!(matches!(g.check(t, input(6)), Verdict::Accept(_)));
-        g.reset_input_seq();
-        assert!(matches!(g.check(t, input(1)), Verdict::Accept(_)));
     }
 
     #[test]

@@ -8,42 +8,60 @@
 //! `launch::main::<MyGame>()` is a game binary's whole `main`; tests call `run` on
 //! `127.0.0.1:0`. The built-in games live in `games`, written against this same API.
 
-pub mod admission;
-pub mod app;
+// The public API: what a game developer writes against and runs.
+pub mod cli;
+pub mod config;
+pub mod game;
+pub mod games;
+pub mod launch;
+pub mod replicate;
+pub mod sim;
+
 /// The ECS a game's world lives in (the engine's version of it).
 pub use hecs;
 /// The shared protocol crate: schema, encodings, ids, the snapshot model.
 pub use tickwire_shared as shared;
 /// Join tokens (defined in `tickwire-shared`, so clients and tools can mint them too).
 pub use tickwire_shared::join_token as auth;
-pub mod cli;
-pub mod config;
-pub mod frame;
-pub mod game;
-pub mod games;
-pub mod guard;
-pub mod handshake;
-pub mod inputs;
-pub mod launch;
-pub mod live;
-pub mod metrics;
-pub mod net_ids;
-pub mod replicate;
-pub mod replication;
-pub mod resume;
-pub mod roster;
-pub mod session;
-pub mod sim;
-pub mod thread_priority;
-pub mod tick_loop;
-pub mod timing;
-pub mod tls;
-pub mod upgrade_deadline;
-pub mod web;
-pub mod wire;
 
 pub use app::{Server, ServerError, run};
-pub use config::Config;
+pub use config::{Config, ConfigError};
 pub use game::{Ctx, Game, PlayerInfo};
 pub use replicate::Replicate;
 pub use sim::Sim;
+pub use thread_priority::TickPriority;
+pub use tls::TlsError;
+
+/// Declares engine modules that are private to the crate, except with the `fuzzing`
+/// feature, which makes them public (and hidden from the docs) for the fuzz targets.
+macro_rules! internal {
+    ($($module:ident),* $(,)?) => {
+        $(
+            #[cfg(feature = "fuzzing")]
+            #[doc(hidden)]
+            pub mod $module;
+            #[cfg(not(feature = "fuzzing"))]
+            mod $module;
+        )*
+    };
+}
+
+// What the fuzz targets drive directly: the input guard and slots, the tick's published
+// output, the per-client replication, and the wire classifier.
+internal!(guard, inputs, replication, tick_output, wire);
+
+mod admission;
+mod app;
+mod handshake;
+mod live;
+mod metrics;
+mod net_ids;
+mod resume;
+mod roster;
+mod session;
+mod thread_priority;
+mod tick_loop;
+mod timing;
+mod tls;
+mod upgrade_deadline;
+mod web;

@@ -6,8 +6,8 @@
 //! Names are documented in the README; keep the two in step.
 
 use std::sync::atomic::AtomicU64;
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -16,9 +16,11 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use tickwire_shared::stats::{ServerStats, TickWindow};
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use tickwire_shared::stats::{Distribution, ServerStats};
 
-use crate::timing::{Window, distribution, histogram};
+use crate::timing::{TickReport, distribution, histogram};
 
 /// A reason label (why a session ended, why a connection was refused).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -31,10 +33,6 @@ pub struct ReasonLabel {
 pub struct Metrics {
     /// Where the metrics are registered, for encoding.
     registry: Registry,
-    /// Time spent running each tick.
-    tick_duration: Histogram,
-    /// How late each tick started against its ideal deadline.
-    tick_lateness: Histogram,
     /// Ticks that started more than one period late.
     tick_overruns: Counter,
     /// Ticks run.
@@ -65,12 +63,48 @@ pub struct Metrics {
     cpu: Gauge<f64, AtomicU64>,
     /// When the server started.
     started: Instant,
-    /// Every tick since the start, exactly (for `/stats`).
-    run: Mutex<Window>,
-    /// The last whole second of ticks.
-    last_second: Mutex<TickWindow>,
+    /// The tick thread's latest report (its handover only ever `try_lock`s this).
+    ticks_report: Arc<Mutex<Arc<TickReport>>>,
     /// Every snapshot size since the start, exactly.
     snapshot_sizes: Mutex<hdrhistogram::Histogram<u64>>,
+}
+
+/// A Prometheus histogram of one of the tick report's distributions (in seconds),
+/// encoded at scrape time from what the tick thread last published, so the tick thread
+/// shares no lock with a scrape.
+#[derive(Debug)]
+struct TickHistogram {
+    report: Arc<Mutex<Arc<TickReport>>>,
+    pick: fn(&TickReport) -> &Distribution,
+}
+
+/// The tick histograms' bucket bounds, seconds: 10 µs to ~0.66 s in quarter octaves.
+fn tick_bucket_bounds() -> impl Iterator<Item = f64> {
+    exponential_buckets(10e-6, 2f64.powf(0.25), 64)
+}
+
+impl EncodeMetric for TickHistogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let report = lock(&self.report).clone();
+        let d = (self.pick)(&report);
+        let mut values = d.counts.iter().peekable();
+        let mut buckets: Vec<(f64, u64)> = tick_bucket_bounds()
+            .map(|bound| {
+                let mut n = 0;
+                while let Some(&(_, c)) = values.next_if(|&&(v, _)| v as f64 / 1e6 <= bound) {
+                    n += c;
+                }
+                (bound, n)
+            })
+            .collect();
+        buckets.push((f64::INFINITY, values.map(|&(_, c)| c).sum()));
+        let sum = d.mean * d.count as f64 / 1e6;
+        encoder.encode_histogram::<NoLabelSet>(sum, d.count, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
 }
 
 /// Locks `m`, carrying on past a panic elsewhere (the figures stay usable).
@@ -89,13 +123,8 @@ impl Metrics {
     #[must_use]
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("tickwire");
-        // 10 µs .. ~0.66 s in quarter octaves (each bound 19% above the last): a quantile
-        // read from these is within a few percent, fine enough to hold a sub-millisecond
-        // tick against a threshold over a whole soak.
-        let time_buckets = || exponential_buckets(10e-6, 2f64.powf(0.25), 64);
+        let ticks_report = Arc::new(Mutex::new(Arc::new(TickReport::default())));
         let m = Metrics {
-            tick_duration: Histogram::new(time_buckets()),
-            tick_lateness: Histogram::new(time_buckets()),
             tick_overruns: Counter::default(),
             ticks: Counter::default(),
             sessions: Gauge::default(),
@@ -111,20 +140,25 @@ impl Metrics {
             rss: Gauge::default(),
             cpu: Gauge::default(),
             started: Instant::now(),
-            run: Mutex::new(Window::new()),
-            last_second: Mutex::new(TickWindow::default()),
+            ticks_report: ticks_report.clone(),
             snapshot_sizes: Mutex::new(histogram()),
             registry: Registry::default(),
         };
         registry.register(
             "tick_duration_seconds",
-            "Time spent running each tick",
-            m.tick_duration.clone(),
+            "Time spent running each tick (as of the last whole second)",
+            TickHistogram {
+                report: ticks_report.clone(),
+                pick: |r| &r.duration_us,
+            },
         );
         registry.register(
             "tick_lateness_seconds",
-            "How late each tick started against its ideal deadline",
-            m.tick_lateness.clone(),
+            "How late each tick started against its ideal deadline (as of the last whole second)",
+            TickHistogram {
+                report: ticks_report,
+                pick: |r| &r.lateness_us,
+            },
         );
         registry.register(
             "tick_overruns",
@@ -187,21 +221,24 @@ impl Metrics {
         Metrics { registry, ..m }
     }
 
-    /// Records one tick's timing.
-    pub fn record_tick(&self, duration: Duration, lateness: Duration, overrun: bool) {
+    /// Counts one tick (lock-free: called by the tick thread every tick).
+    pub fn count_tick(&self, overrun: bool) {
         self.ticks.inc();
-        self.tick_duration.observe(duration.as_secs_f64());
-        self.tick_lateness.observe(lateness.as_secs_f64());
         if overrun {
             self.tick_overruns.inc();
         }
-        let us = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        lock(&self.run).record(us(duration), us(lateness), overrun);
     }
 
-    /// Publishes the last whole second's tick percentiles.
-    pub fn set_last_second(&self, window: TickWindow) {
-        *lock(&self.last_second) = window;
+    /// Hands the tick thread's report over if no reader holds it right now; otherwise
+    /// gives it back, to be offered again on the next tick. Never waits.
+    pub fn try_publish_ticks(&self, report: TickReport) -> Option<TickReport> {
+        match self.ticks_report.try_lock() {
+            Ok(mut slot) => {
+                *slot = Arc::new(report);
+                None
+            }
+            Err(_) => Some(report),
+        }
     }
 
     /// Counts a snapshot message of `bytes` sent to one client.
@@ -213,22 +250,15 @@ impl Metrics {
     /// The `/stats` document: everything since the start.
     #[must_use]
     pub fn stats(&self) -> ServerStats {
-        let (tick_duration_us, tick_lateness_us, overruns) = {
-            let run = lock(&self.run);
-            (
-                distribution(&run.duration),
-                distribution(&run.lateness),
-                run.overruns,
-            )
-        };
+        let report = lock(&self.ticks_report).clone();
         let count = |c: &Counter| c.get();
         ServerStats {
             uptime_s: self.started.elapsed().as_secs_f64(),
-            ticks: tick_duration_us.count,
-            overruns,
-            tick_duration_us,
-            tick_lateness_us,
-            last_second: *lock(&self.last_second),
+            ticks: count(&self.ticks),
+            overruns: count(&self.tick_overruns),
+            tick_duration_us: report.duration_us.clone(),
+            tick_lateness_us: report.lateness_us.clone(),
+            last_second: report.last_second,
             sessions: u64::try_from(self.sessions.get()).unwrap_or(0),
             entities: u64::try_from(self.entities.get()).unwrap_or(0),
             bytes_sent: count(&self.bytes_sent),
@@ -289,7 +319,20 @@ mod tests {
     #[test]
     fn render_names_every_documented_series() {
         let m = Metrics::new();
-        m.record_tick(Duration::from_micros(300), Duration::from_micros(50), false);
+        m.count_tick(false);
+        let report = TickReport {
+            duration_us: Distribution::from_counts(vec![(300, 1)]),
+            lateness_us: Distribution::from_counts(vec![(50, 1)]),
+            ..TickReport::default()
+        };
+        // While a reader holds the report, the tick thread's handover gives it back
+        // instead of waiting; afterwards it goes through.
+        let held = lock(&m.ticks_report);
+        let report = m
+            .try_publish_ticks(report)
+            .expect("handed back while locked");
+        drop(held);
+        assert!(m.try_publish_ticks(report).is_none());
         m.session_closed("malformed");
         m.snapshot_sent(300);
         let text = m.render();
@@ -307,9 +350,19 @@ mod tests {
         ] {
             assert!(text.contains(name), "missing {name} in\n{text}");
         }
+        // 300 µs lands in the first bucket at or above 0.0003 s, and in every one after.
+        let buckets: Vec<(f64, u64)> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("tickwire_tick_duration_seconds_bucket{le=\""))
+            .filter_map(|l| l.split_once("\"} "))
+            .map(|(le, n)| (le.parse().unwrap_or(f64::INFINITY), n.parse().unwrap()))
+            .collect();
+        assert_eq!(buckets.len(), 65);
+        assert!(buckets.iter().all(|&(le, n)| n == u64::from(le >= 0.0003)));
+        assert!(text.contains("tickwire_tick_duration_seconds_count 1"));
         let stats = m.stats();
         assert_eq!((stats.ticks, stats.overruns), (1, 0));
-        assert!((299..=301).contains(&stats.tick_duration_us.p99));
+        assert_eq!(stats.tick_duration_us.p99, 300);
         assert_eq!(stats.snapshot_bytes.count, 1);
         assert!(stats.process.is_some() || !cfg!(target_os = "linux"));
     }

@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use tickwire_shared::codec::{encode_body, encode_snapshot};
 use tickwire_shared::{NetId, PlayerId, Schema, SnapshotHeader, Tick, View, WorldSnapshot, diff};
 
-use crate::frame::Frame;
+use crate::tick_output::TickOutput;
 
 /// One cached body: the key and its bytes, encoded by whichever writer got there first.
 type CacheEntry = ((Option<Tick>, Tick), Arc<OnceLock<Bytes>>);
@@ -184,7 +184,7 @@ impl Replicator {
 
     /// The message that brings the client from its baseline to `frame`, or `None` when it
     /// already holds `frame`. Marks `frame` as written: it becomes the new baseline.
-    pub fn next_message(&mut self, frame: &Frame, cache: &BodyCache) -> Option<(Bytes, usize)> {
+    pub fn next_message(&mut self, frame: &TickOutput, cache: &BodyCache) -> Option<(Bytes, usize)> {
         let latest = &frame.snapshot;
         if self
             .baseline
@@ -243,7 +243,7 @@ mod tests {
         BodyCache::new(schema())
     }
 
-    fn frame(tick: u32, xs: &[i32]) -> Frame {
+    fn frame(tick: u32, xs: &[i32]) -> TickOutput {
         let entities = xs
             .iter()
             .enumerate()
@@ -254,7 +254,7 @@ mod tests {
                 strs: vec![],
             })
             .collect();
-        Frame {
+        TickOutput {
             snapshot: Arc::new(WorldSnapshot::new(Tick(tick), entities)),
             input_acks: vec![(PlayerId(1), InputSeq(4))],
         }

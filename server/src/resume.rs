@@ -119,12 +119,6 @@ impl ResumeBook {
             .filter_map(|k| self.parked.remove(&k).map(|(_, p)| p))
             .collect()
     }
-
-    /// How many players are parked.
-    #[must_use]
-    pub fn parked_count(&self) -> usize {
-        self.parked.len()
-    }
 }
 
 #[cfg(test)]

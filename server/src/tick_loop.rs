@@ -14,13 +14,13 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::frame::{Frame, History};
 use crate::game::{Game, PlayerInfo};
 use crate::inputs::Inputs;
 use crate::metrics::Metrics;
 use crate::roster::RosterCommand;
 use crate::sim::Sim;
 use crate::thread_priority::TickPriority;
+use crate::tick_output::{History, TickOutput};
 use crate::timing::TickTimer;
 
 /// How many periods behind schedule the loop may fall before it stops catching up and
@@ -37,7 +37,7 @@ pub struct TickLoop<G: Game> {
     /// Joins and leaves, drained each tick.
     pub commands: mpsc::Receiver<RosterCommand>,
     /// Where each tick's frame is published.
-    pub frames: watch::Sender<Arc<Frame>>,
+    pub frames: watch::Sender<Arc<TickOutput>>,
     /// Recent snapshots, for inspection.
     pub history: Arc<History>,
     /// Game events go out here, encoded once.
@@ -139,7 +139,7 @@ impl<G: Game> TickLoop<G> {
         let snapshot = Arc::new(self.sim.step());
         self.metrics.entities.set(snapshot.entities.len() as i64);
         self.history.push(snapshot.clone());
-        self.frames.send_replace(Arc::new(Frame {
+        self.frames.send_replace(Arc::new(TickOutput {
             snapshot,
             input_acks,
         }));

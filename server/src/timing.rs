@@ -1,6 +1,9 @@
 //! Tick timing: each tick's duration and its start lateness against the ideal absolute
-//! deadline, kept in HDR histograms: a window for the periodic log line, one for the last
-//! second, and (in `Metrics`) the whole run behind `/stats` and the Prometheus histograms.
+//! deadline, kept in HDR histograms owned by the tick thread: a window for the periodic
+//! log line, one for the last second, and the whole run. Once a second the tick thread
+//! publishes a `TickReport` of them to `Metrics` (behind `/stats` and the Prometheus
+//! histograms) without ever waiting for a lock a request handler holds: a real-time
+//! thread blocked behind an ordinary one would start its next tick late.
 
 use std::time::{Duration, Instant};
 
@@ -70,9 +73,25 @@ impl Window {
     }
 }
 
+/// What the tick thread publishes once a second: the whole run's tick timing and the last
+/// whole second's.
+#[derive(Clone, Debug, Default)]
+pub struct TickReport {
+    /// Every tick's duration since the start, µs.
+    pub duration_us: Distribution,
+    /// Every tick's start lateness since the start, µs.
+    pub lateness_us: Distribution,
+    /// The last whole second.
+    pub last_second: TickWindow,
+}
+
 /// Records tick timing; owned by the tick thread.
 #[derive(Debug)]
 pub struct TickTimer {
+    /// Every tick since the start.
+    run: Window,
+    /// A report not yet handed over (the handover never waits; it retries next tick).
+    unpublished: Option<TickReport>,
     /// One tick period.
     period: Duration,
     /// The last second's window (published to `/stats` when it is full).
@@ -96,6 +115,8 @@ impl TickTimer {
     pub fn new(period: Duration, log_every: Duration) -> TickTimer {
         let now = Instant::now();
         TickTimer {
+            run: Window::new(),
+            unpublished: None,
             period,
             second_window: Window::new(),
             second_since: now,
@@ -117,14 +138,22 @@ impl TickTimer {
         let lateness = started.saturating_duration_since(deadline);
         let overrun = lateness > self.period;
         let (d_us, l_us) = (duration.as_micros() as u64, lateness.as_micros() as u64);
+        self.run.record(d_us, l_us, overrun);
         self.second_window.record(d_us, l_us, overrun);
         self.log_window.record(d_us, l_us, overrun);
-        metrics.record_tick(duration, lateness, overrun);
+        metrics.count_tick(overrun);
         let now = started + duration;
         if now.duration_since(self.second_since) >= SECOND {
-            metrics.set_last_second(self.second_window.summary());
+            self.unpublished = Some(TickReport {
+                duration_us: distribution(&self.run.duration),
+                lateness_us: distribution(&self.run.lateness),
+                last_second: self.second_window.summary(),
+            });
             self.second_window.reset();
             self.second_since = now;
+        }
+        if let Some(report) = self.unpublished.take() {
+            self.unpublished = metrics.try_publish_ticks(report);
         }
         if !self.log_every.is_zero() && now.duration_since(self.log_since) >= self.log_every {
             let s = self.log_window.summary();

@@ -42,6 +42,7 @@ impl Pending {
     }
 
     /// Whether none are.
+    #[cfg(test)]
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.flags.is_empty()

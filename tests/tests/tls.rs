@@ -17,9 +17,7 @@ use tickwire_client::{Client, ClientError, ConnectOptions, TlsTrust};
 use tickwire_server::games::components::Body;
 use tickwire_server::games::controls::{Controls, LEFT, RIGHT};
 use tickwire_server::games::demo::Demo;
-use tickwire_server::metrics::Metrics;
-use tickwire_server::tls::{HandshakeLimits, TlsError, TlsListener, load_server_config};
-use tickwire_server::{Config, Server, ServerError};
+use tickwire_server::{Config, Server, ServerError, TlsError};
 use tickwire_shared::codec::{decode_server, encode_client, encode_value};
 use tickwire_shared::{
     ClientMsg, InputSeq, Mirror, NetId, PROTOCOL_VERSION, Schema, ServerMsg, SnapshotBody,
@@ -322,80 +320,6 @@ async fn the_binary_serves_https_and_wss_with_the_tls_flags() {
     let mut ws = connect_wss(process.addr(), id.client_config()).await;
     join(&mut ws, "bin").await;
     next_snapshot(&mut ws).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_listener_drops_a_silent_handshake_at_the_deadline_and_serves_others() {
-    use axum::serve::Listener;
-
-    let id = Identity::new("deadline");
-    let tcp = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("cannot bind 127.0.0.1:0: {e}"));
-    let config = load_server_config(&id.cert, &id.key).unwrap_or_else(|e| panic!("{e}"));
-    let metrics = Arc::new(Metrics::new());
-    let shutdown = CancellationToken::new();
-    let limits = HandshakeLimits {
-        timeout: Duration::from_millis(1500),
-        ..HandshakeLimits::default()
-    };
-    let mut listener = TlsListener::with_limits(tcp, config, metrics.clone(), &shutdown, limits)
-        .unwrap_or_else(|e| panic!("starting the TLS listener: {e}"));
-    let addr = listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("local_addr: {e}"));
-
-    let mut silent = TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("connecting the silent client: {e}"));
-
-    // A real client connecting after the silent one is handed over well before the silent
-    // one's deadline: handshakes do not queue behind each other.
-    let connector = TlsConnector::from(id.client_config());
-    let client = tokio::spawn(async move {
-        let tcp = TcpStream::connect(addr).await?;
-        let name = ServerName::try_from("127.0.0.1").map_err(std::io::Error::other)?;
-        let mut tls = connector.connect(name, tcp).await?;
-        tls.write_all(b"ping").await?;
-        tls.flush().await?;
-        Ok::<_, std::io::Error>(tls)
-    });
-    let (mut accepted, peer) = within(
-        Duration::from_millis(1000),
-        "the real client",
-        listener.accept(),
-    )
-    .await;
-    let _client = within(STEP, "the client handshake", client)
-        .await
-        .unwrap_or_else(|e| panic!("client task: {e}"))
-        .unwrap_or_else(|e| panic!("client handshake: {e}"));
-    let mut got = [0u8; 4];
-    within(STEP, "the client's bytes", accepted.read_exact(&mut got))
-        .await
-        .unwrap_or_else(|e| panic!("reading from the accepted stream: {e}"));
-    assert_eq!(&got, b"ping");
-    assert!(peer.ip().is_loopback(), "unexpected peer {peer}");
-
-    // The silent one is closed by the server at the deadline, and counted.
-    let mut buf = [0u8; 1];
-    let closed = within(
-        STEP,
-        "the silent connection to be closed",
-        silent.read(&mut buf),
-    )
-    .await;
-    assert!(
-        matches!(closed, Ok(0) | Err(_)),
-        "the silent connection got data: {closed:?}"
-    );
-    within(STEP, "the timeout to be counted", async {
-        while !metrics.render().contains("reason=\"tls_timeout\"") {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
-    shutdown.cancel();
 }
 
 #[tokio::test]

@@ -11,7 +11,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::{ListenerExt, TapIo};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_rustls::TlsAcceptor;
@@ -47,14 +46,6 @@ impl Default for HandshakeLimits {
         }
     }
 }
-
-/// The `Listener` to give `axum::serve`: a `TlsListener` behind a no-op `tap_io`.
-///
-/// axum can fill in `ConnectInfo<SocketAddr>` only for `TcpListener` and for a `TapIo`
-/// around any listener whose address is a `SocketAddr`; the orphan rule keeps us from
-/// adding our own listener to that list, so the wrapper is how handlers keep seeing the
-/// client's address.
-pub type AxumTlsListener = TapIo<TlsListener, fn(&mut TlsStream<TcpStream>)>;
 
 /// Accepts TLS connections (see the module docs). Dropping it stops its background task
 /// and every handshake still in flight.
@@ -111,13 +102,6 @@ impl TlsListener {
             local_addr,
             _stop: stop.drop_guard(),
         })
-    }
-
-    /// Wraps the listener for `axum::serve`, so `ConnectInfo<SocketAddr>` works.
-    #[must_use]
-    pub fn for_axum(self) -> AxumTlsListener {
-        fn keep(_: &mut TlsStream<TcpStream>) {}
-        self.tap_io(keep as fn(&mut TlsStream<TcpStream>))
     }
 }
 
@@ -237,5 +221,111 @@ impl Handshaker {
             // An error means axum has stopped listening; the stream is simply dropped.
             _ = self.ready.send((stream, peer)) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::serve::Listener as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio_rustls::TlsConnector;
+    use tokio_rustls::rustls::crypto::ring;
+    use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+    use super::*;
+
+    /// How long any single expected step may take.
+    const STEP: Duration = Duration::from_secs(5);
+
+    async fn within<T>(limit: Duration, what: &str, f: impl Future<Output = T>) -> T {
+        tokio::time::timeout(limit, f)
+            .await
+            .unwrap_or_else(|_| panic!("{what} took longer than {limit:?}"))
+    }
+
+    /// A server and a client configuration for a fresh self-signed `127.0.0.1`.
+    fn configs() -> (Arc<ServerConfig>, Arc<ClientConfig>) {
+        let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+        let provider = || Arc::new(ring::default_provider());
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.signing_key.serialize_der()));
+        let server = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![made.cert.der().clone()], key)
+            .unwrap();
+        let mut roots = RootCertStore::empty();
+        roots.add(made.cert.der().clone()).unwrap();
+        let client = ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        (Arc::new(server), Arc::new(client))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_silent_handshake_is_dropped_at_the_deadline_while_others_are_served() {
+        let (server, client) = configs();
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics = Arc::new(Metrics::new());
+        let shutdown = CancellationToken::new();
+        let limits = HandshakeLimits {
+            timeout: Duration::from_millis(1500),
+            ..HandshakeLimits::default()
+        };
+        let mut listener =
+            TlsListener::with_limits(tcp, server, metrics.clone(), &shutdown, limits).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut silent = TcpStream::connect(addr).await.unwrap();
+
+        // A real client connecting after the silent one is handed over well before the
+        // silent one's deadline: handshakes do not queue behind each other.
+        let connector = TlsConnector::from(client);
+        let client = tokio::spawn(async move {
+            let tcp = TcpStream::connect(addr).await?;
+            let name = ServerName::try_from("127.0.0.1").map_err(std::io::Error::other)?;
+            let mut tls = connector.connect(name, tcp).await?;
+            tls.write_all(b"ping").await?;
+            tls.flush().await?;
+            Ok::<_, std::io::Error>(tls)
+        });
+        let (mut accepted, peer) = within(
+            Duration::from_millis(1000),
+            "the real client",
+            listener.accept(),
+        )
+        .await;
+        let _client = within(STEP, "the client handshake", client)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut got = [0u8; 4];
+        within(STEP, "the client's bytes", accepted.read_exact(&mut got))
+            .await
+            .unwrap();
+        assert_eq!(&got, b"ping");
+        assert!(peer.ip().is_loopback(), "unexpected peer {peer}");
+
+        // The silent one is closed by the server at the deadline, and counted.
+        let mut buf = [0u8; 1];
+        let closed = within(
+            STEP,
+            "the silent connection to close",
+            silent.read(&mut buf),
+        )
+        .await;
+        assert!(
+            matches!(closed, Ok(0) | Err(_)),
+            "the silent connection got data: {closed:?}"
+        );
+        within(STEP, "the timeout to be counted", async {
+            while !metrics.render().contains("reason=\"tls_timeout\"") {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        shutdown.cancel();
     }
 }

@@ -9,5 +9,5 @@
 mod identity;
 mod listener;
 
-pub use identity::{TlsError, load_from_config, load_server_config};
-pub use listener::{AxumTlsListener, HandshakeLimits, TlsListener};
+pub use identity::{TlsError, load_from_config};
+pub use listener::TlsListener;

@@ -8,14 +8,14 @@ use tickwire_shared::{InputSeq, PlayerId, Tick, WorldSnapshot};
 
 /// One tick's published output.
 #[derive(Debug, Default)]
-pub struct Frame {
+pub struct TickOutput {
     /// The world at this tick.
     pub snapshot: Arc<WorldSnapshot>,
     /// The newest input seq applied for each player by this tick, sorted by player.
     pub input_acks: Vec<(PlayerId, InputSeq)>,
 }
 
-impl Frame {
+impl TickOutput {
     /// The tick of this frame.
     #[must_use]
     pub fn tick(&self) -> Tick {
