@@ -8,16 +8,17 @@ use std::hint::black_box;
 
 use divan::Bencher;
 use tickwire_server::Sim;
-use tickwire_server::games::arena::{Arena, ArenaConfig};
+use tickwire_server::games::arena::Arena;
+use tickwire_server::games::field::FieldConfig;
 use tickwire_shared::codec::{decode_body, encode_body};
 use tickwire_shared::{Mirror, View, diff};
 
 const SIZES: [u32; 2] = [1_000, 10_000];
 
 fn arena(npcs: u32) -> Sim<Arena> {
-    let config = ArenaConfig {
-        npcs,
-        ..ArenaConfig::default()
+    let config = FieldConfig {
+        npcs: Some(npcs),
+        ..FieldConfig::default()
     };
     let mut sim = Sim::<Arena>::new(&config, 30).expect("the arena's schema is valid");
     sim.step();

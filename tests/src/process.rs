@@ -9,6 +9,8 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use tickwire_load::soak::server_process::{find_binary, find_ws_url, ws_url_addr};
+
 /// How long the binary may take to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -22,27 +24,13 @@ pub fn tickwire_binary() -> PathBuf {
 }
 
 /// The workspace binary `name` (`tickwire`, `bots`, `soak`) of the same build profile as
-/// the running test.
+/// the running test, found as the soak tool finds the server.
 ///
 /// # Panics
 /// When it has not been built, with the command that builds it.
 #[must_use]
 pub fn workspace_binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe()
-        .unwrap_or_else(|e| panic!("cannot locate the test executable: {e}"));
-    // target/<profile>/deps/<test> → target/<profile>/tickwire
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap_or_else(|| panic!("unexpected test executable path {}", exe.display()));
-    let bin = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.is_file(),
-        "the binary {} does not exist: run `cargo build --workspace --bins` \
-         (with the same profile as the tests) before the end-to-end tests",
-        bin.display()
-    );
-    bin
+    find_binary(name, None).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The example binary `name` of the server crate (`cargo build --examples -p
@@ -94,19 +82,10 @@ pub fn run_to_end(mut command: Command, limit: Duration) -> Output {
     }
 }
 
-/// Finds `host:port` in a line such as `listening on ws://127.0.0.1:4242/ws` or
-/// `addr=127.0.0.1:4242`.
+/// The server address in a line of a server's banner (`websocket: ws://127.0.0.1:4242/ws`).
 #[must_use]
 pub fn find_socket_addr(line: &str) -> Option<SocketAddr> {
-    line.split_whitespace().find_map(|word| {
-        let word = word
-            .trim_start_matches("ws://")
-            .trim_start_matches("http://")
-            .trim_matches(|c: char| c == ',' || c == '"' || c == '\'' || c == '(' || c == ')');
-        let word = word.rsplit('=').next()?;
-        let host_port = word.split('/').next()?;
-        host_port.parse().ok()
-    })
+    ws_url_addr(&find_ws_url(line)?)
 }
 
 /// A running `tickwire` process.
@@ -151,8 +130,9 @@ impl ServerProcess {
         ServerProcess::spawn(command)
     }
 
-    /// Spawns `command` and waits for the address it prints.
-    fn spawn(mut command: Command) -> ServerProcess {
+    /// Spawns `command` (a server binary with its arguments) and waits for the address
+    /// it prints.
+    pub fn spawn(mut command: Command) -> ServerProcess {
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -236,24 +216,5 @@ impl Drop for ServerProcess {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_are_found_in_the_usual_banner_shapes() {
-        let want: SocketAddr = "127.0.0.1:4242".parse().unwrap_or_else(|e| panic!("{e}"));
-        for line in [
-            "127.0.0.1:4242",
-            "listening on ws://127.0.0.1:4242/ws",
-            "tickwire: http://127.0.0.1:4242/healthz, ws://127.0.0.1:4242/ws",
-            "addr=127.0.0.1:4242",
-        ] {
-            assert_eq!(find_socket_addr(line), Some(want), "in {line:?}");
-        }
-        assert_eq!(find_socket_addr("tick 30 Hz, 24 orbs"), None);
     }
 }

@@ -120,9 +120,10 @@ fn bytes_sent(server: &TestServer) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_still_has_its_inputs_applied() {
-    use tickwire_server::games::arena::{Arena, ArenaConfig};
+    use tickwire_server::games::arena::Arena;
     use tickwire_server::games::components::Body;
     use tickwire_server::games::controls::{Controls, LEFT, RIGHT};
+    use tickwire_server::games::field::FieldConfig;
     use tickwire_shared::codec::{encode_client, encode_value};
     use tickwire_shared::component::read_component;
     use tickwire_shared::{ClientMsg, InputSeq, PROTOCOL_VERSION, ServerMsg};
@@ -135,9 +136,9 @@ async fn a_client_that_stops_reading_still_has_its_inputs_applied() {
         send_window_ms: 10_000,
         ..test_config()
     };
-    let game = ArenaConfig {
-        npcs: 40_000,
-        ..ArenaConfig::default()
+    let game = FieldConfig {
+        npcs: Some(40_000),
+        ..FieldConfig::default()
     };
     let server = TestServer::start_game::<Arena>(config, game).await;
     let mut ws = raw_connect(&server.url()).await;

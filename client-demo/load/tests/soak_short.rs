@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tickwire_load::bots::{Behavior, FleetConfig, Live, fleet};
 use tickwire_load::soak::run::run;
-use tickwire_load::soak::server_process::{ServerProcess, find_binary};
+use tickwire_load::soak::server_process::{SERVER_BIN, ServerProcess, find_binary};
 use tickwire_load::soak::{SoakConfig, SoakSummary, Thresholds};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
@@ -91,7 +91,7 @@ async fn churning_decoding_bots_rejoin_without_desyncs() {
     let _serial = SERIAL.lock().await;
     let dir = report_dir("churn");
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let bin = find_binary(None).unwrap_or_else(|e| panic!("{e}"));
+    let bin = find_binary(SERVER_BIN, None).unwrap_or_else(|e| panic!("{e}"));
     let args: Vec<String> = ["--port", "0", "--scenario", "arena"]
         .map(String::from)
         .to_vec();

@@ -5,81 +5,42 @@
 use std::f32::consts::PI;
 
 use hecs::World;
+use rand::Rng;
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
 
-use super::avatars::{self, Avatars};
-use super::components::{Body, Orb, Player};
-use super::controls::{self, Controls};
-use crate::game::{Ctx, Game, PlayerInfo};
+use super::components::{Body, Orb};
+use super::controls;
+use super::field::{Field, Npcs};
+use crate::game::Ctx;
 use crate::replicate::Replicate;
-use crate::shared::PlayerId;
 
-/// Player speed, units per second.
-pub const PLAYER_SPEED: f32 = 100.0;
 /// NPC speed, units per second.
 pub const NPC_SPEED: f32 = 50.0;
 /// NPC turn per tick: uniform in ±this many radians.
 pub const NPC_TURN: f32 = 0.25;
 
-/// The arena's settings: the `[game]` table.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ArenaConfig {
-    /// World width in units.
-    pub width: u32,
-    /// World height in units.
-    pub height: u32,
-    /// NPCs (K).
-    pub npcs: u32,
-    /// Seed of the game's random numbers.
-    pub seed: u64,
-}
+/// The arena game.
+pub type Arena = Field<Walkers>;
 
-impl Default for ArenaConfig {
-    fn default() -> ArenaConfig {
-        ArenaConfig {
-            width: 1000,
-            height: 1000,
-            npcs: 500,
-            seed: 1,
-        }
-    }
-}
+/// The arena's NPCs: orbs on a random walk, each turning by up to `NPC_TURN` a tick.
+pub struct Walkers;
 
-/// The arena game (no events: nothing happens but movement).
-pub struct Arena {
-    /// World size in units.
-    size: (f32, f32),
-    /// The game's only source of randomness.
-    rng: SmallRng,
-    /// Each present player's avatar.
-    avatars: Avatars,
-}
-
-impl Game for Arena {
-    type Config = ArenaConfig;
-    type Input = Controls;
-    type Event = ();
+impl Npcs for Walkers {
     const NAME: &'static str = "arena";
+    const COUNT: u32 = 500;
 
-    fn replicate(config: &ArenaConfig) -> Replicate {
-        Replicate::new()
-            .component::<Body>()
-            .component::<Player>()
-            .component::<Orb>()
-            .position::<Body>("x", "y")
-            .input(Controls::LAYOUT)
-            .param("width", f64::from(config.width))
-            .param("height", f64::from(config.height))
-            .param("player_speed", f64::from(PLAYER_SPEED))
+    fn replicate(r: Replicate) -> Replicate {
+        r.component::<Orb>()
     }
 
-    fn new(config: &ArenaConfig, world: &mut World, ctx: &mut Ctx<'_, ()>) -> Arena {
-        let size = (config.width as f32, config.height as f32);
-        let mut rng = SmallRng::seed_from_u64(config.seed);
-        for _ in 0..config.npcs {
+    fn spawn(
+        count: u32,
+        size: (f32, f32),
+        world: &mut World,
+        ctx: &mut Ctx<'_, ()>,
+        rng: &mut SmallRng,
+    ) -> Walkers {
+        for _ in 0..count {
             let body = Body {
                 x: rng.random_range(0.0..size.0),
                 y: rng.random_range(0.0..size.1),
@@ -87,34 +48,12 @@ impl Game for Arena {
             };
             world.spawn((ctx.new_id(), body, Orb { hp: 1 }));
         }
-        Arena {
-            size,
-            rng,
-            avatars: Avatars::default(),
-        }
+        Walkers
     }
 
-    fn validate(input: Controls) -> Result<Controls, &'static str> {
-        Ok(input.cleaned())
-    }
-
-    fn join(&mut self, world: &mut World, _: &mut Ctx<'_, ()>, player: &PlayerInfo) {
-        let body = avatars::spawn_point(self.size, &mut self.rng);
-        self.avatars.spawn(world, player, body, 0, ());
-    }
-
-    fn leave(&mut self, world: &mut World, _: &mut Ctx<'_, ()>, player: PlayerId) {
-        self.avatars.despawn(world, player);
-    }
-
-    fn input(&mut self, world: &mut World, _: &mut Ctx<'_, ()>, player: PlayerId, input: Controls) {
-        self.avatars.hold(world, player, input);
-    }
-
-    fn step(&mut self, world: &mut World, ctx: &mut Ctx<'_, ()>) {
-        avatars::steer_all(world, PLAYER_SPEED, ctx.dt, self.size, true);
+    fn step(&mut self, world: &mut World, dt: f32, size: (f32, f32), rng: &mut SmallRng) {
         for (body, _) in world.query_mut::<(&mut Body, &Orb)>() {
-            controls::walk(body, NPC_SPEED, NPC_TURN, ctx.dt, self.size, &mut self.rng);
+            controls::walk(body, NPC_SPEED, NPC_TURN, dt, size, rng);
         }
     }
 }
@@ -122,6 +61,9 @@ impl Game for Arena {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::games::controls::Controls;
+    use crate::games::field::FieldConfig;
+    use crate::shared::PlayerId;
     use crate::shared::codec::encode_body;
     use crate::shared::{View, diff};
     use crate::sim::Sim;
@@ -130,7 +72,7 @@ mod tests {
     /// entity still costs at most 6 bytes per update on average.
     #[test]
     fn a_moving_entity_costs_at_most_six_bytes() {
-        let mut sim = Sim::<Arena>::new(&ArenaConfig::default(), 30).unwrap();
+        let mut sim = Sim::<Arena>::new(&FieldConfig::default(), 30).unwrap();
         for p in 0..8 {
             sim.join_new(&format!("bot{p}"));
         }
@@ -168,9 +110,9 @@ mod tests {
     #[test]
     fn players_move_by_keys_and_face_where_they_go() {
         let mut sim = Sim::<Arena>::new(
-            &ArenaConfig {
-                npcs: 3,
-                ..ArenaConfig::default()
+            &FieldConfig {
+                npcs: Some(3),
+                ..FieldConfig::default()
             },
             30,
         )

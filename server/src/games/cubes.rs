@@ -4,81 +4,43 @@
 use std::f32::consts::PI;
 
 use hecs::World;
+use rand::Rng;
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
 
-use super::avatars::{self, Avatars};
-use super::components::{Body, Cube, Player, Slide};
-use super::controls::Controls;
-use crate::game::{Ctx, Game, PlayerInfo};
+use super::components::{Body, Cube, Slide};
+use super::field::{Field, Npcs};
+use crate::game::Ctx;
 use crate::replicate::Replicate;
-use crate::shared::PlayerId;
-
-/// The cubes' settings: the `[game]` table.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CubesConfig {
-    /// World width in units.
-    pub width: u32,
-    /// World height in units.
-    pub height: u32,
-    /// How many cubes.
-    pub npcs: u32,
-    /// Seed of the game's random numbers.
-    pub seed: u64,
-}
-
-impl Default for CubesConfig {
-    fn default() -> CubesConfig {
-        CubesConfig {
-            width: 1000,
-            height: 1000,
-            npcs: 901,
-            seed: 1,
-        }
-    }
-}
 
 /// Cubes per grid row.
 const COLUMNS: u32 = 30;
 
-/// Player speed, units per second.
-const PLAYER_SPEED: f32 = 100.0;
+/// The cubes game.
+pub type Cubes = Field<Sliders>;
 
-/// The cubes game: players steer avatars among the cubes.
-pub struct Cubes {
-    /// Each present player's avatar.
-    avatars: Avatars,
-    /// World size in units.
-    size: (f32, f32),
-    /// The game's only source of randomness.
-    rng: SmallRng,
+/// The cubes: a grid of boxes at rest, a breathing share of them sliding at a time.
+pub struct Sliders {
     /// Simulated seconds since start (the moving share breathes with it).
     time: f32,
 }
 
-impl Game for Cubes {
-    type Config = CubesConfig;
-    type Input = Controls;
-    type Event = ();
+impl Npcs for Sliders {
     const NAME: &'static str = "cubes";
+    const COUNT: u32 = 901;
 
-    fn replicate(config: &CubesConfig) -> Replicate {
-        Replicate::new()
-            .component::<Body>()
-            .component::<Player>()
-            .component::<Cube>()
-            .position::<Body>("x", "y")
-            .input(Controls::LAYOUT)
-            .param("width", f64::from(config.width))
-            .param("height", f64::from(config.height))
-            .param("player_speed", f64::from(PLAYER_SPEED))
+    fn replicate(r: Replicate) -> Replicate {
+        r.component::<Cube>()
     }
 
-    fn new(config: &CubesConfig, world: &mut World, ctx: &mut Ctx<'_, ()>) -> Cubes {
-        let (w, h) = (config.width as f32, config.height as f32);
-        for n in 0..config.npcs {
+    fn spawn(
+        count: u32,
+        size: (f32, f32),
+        world: &mut World,
+        ctx: &mut Ctx<'_, ()>,
+        _: &mut SmallRng,
+    ) -> Sliders {
+        let (w, h) = size;
+        for n in 0..count {
             let (cx, cy) = (n % COLUMNS, (n / COLUMNS) % COLUMNS);
             let body = Body {
                 x: (cx as f32 + 0.5) * w / COLUMNS as f32,
@@ -92,35 +54,11 @@ impl Game for Cubes {
             };
             world.spawn((ctx.new_id(), body, Cube, slide));
         }
-        Cubes {
-            avatars: Avatars::default(),
-            size: (w, h),
-            rng: SmallRng::seed_from_u64(config.seed),
-            time: 0.0,
-        }
+        Sliders { time: 0.0 }
     }
 
-    fn validate(input: Controls) -> Result<Controls, &'static str> {
-        Ok(input.cleaned())
-    }
-
-    fn join(&mut self, world: &mut World, _: &mut Ctx<'_, ()>, player: &PlayerInfo) {
-        let body = avatars::spawn_point(self.size, &mut self.rng);
-        self.avatars.spawn(world, player, body, 0, ());
-    }
-
-    fn leave(&mut self, world: &mut World, _: &mut Ctx<'_, ()>, player: PlayerId) {
-        self.avatars.despawn(world, player);
-    }
-
-    fn input(&mut self, world: &mut World, _: &mut Ctx<'_, ()>, player: PlayerId, input: Controls) {
-        self.avatars.hold(world, player, input);
-    }
-
-    fn step(&mut self, world: &mut World, ctx: &mut Ctx<'_, ()>) {
-        avatars::steer_all(world, PLAYER_SPEED, ctx.dt, self.size, true);
-        let (w, h) = self.size;
-        let dt = ctx.dt;
+    fn step(&mut self, world: &mut World, dt: f32, size: (f32, f32), rng: &mut SmallRng) {
+        let (w, h) = size;
         let mut total = 0usize;
         let mut moving = 0usize;
         for (body, cube) in world.query_mut::<(&mut Body, &mut Slide)>() {
@@ -154,14 +92,14 @@ impl Game for Cubes {
             if to_start == 0 {
                 break;
             }
-            if cube.moving_for > 0.0 || !self.rng.random_bool(0.05) {
+            if cube.moving_for > 0.0 || !rng.random_bool(0.05) {
                 continue;
             }
-            let heading = self.rng.random_range(-PI..PI);
-            let speed = self.rng.random_range(40.0..120.0);
+            let heading = rng.random_range(-PI..PI);
+            let speed = rng.random_range(40.0..120.0);
             cube.vx = heading.cos() * speed;
             cube.vy = heading.sin() * speed;
-            cube.moving_for = self.rng.random_range(0.5..2.5);
+            cube.moving_for = rng.random_range(0.5..2.5);
             body.angle = heading;
             to_start -= 1;
         }
@@ -171,13 +109,14 @@ impl Game for Cubes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::games::field::FieldConfig;
     use crate::shared::{View, diff};
     use crate::sim::Sim;
 
     /// Most cubes rest, and a resting cube costs nothing: it is in no update.
     #[test]
     fn resting_cubes_cost_nothing() {
-        let mut sim = Sim::<Cubes>::new(&CubesConfig::default(), 60).unwrap();
+        let mut sim = Sim::<Cubes>::new(&FieldConfig::default(), 60).unwrap();
         let schema = sim.schema().clone();
         let mut prev = sim.step();
         assert_eq!(prev.entities.len(), 901);

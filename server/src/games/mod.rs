@@ -10,6 +10,7 @@ pub mod components;
 pub mod controls;
 pub mod cubes;
 pub mod demo;
+pub mod field;
 
 use std::process::ExitCode;
 
@@ -160,8 +161,8 @@ mod tests {
         .unwrap();
         let c = cli.to_config().unwrap();
         assert_eq!((c.tick_hz, c.view_radius), (30, 600));
-        let game: arena::ArenaConfig = c.game_config().unwrap();
-        assert_eq!((game.width, game.height, game.npcs), (300, 200, 7));
+        let game: field::FieldConfig = c.game_config().unwrap();
+        assert_eq!((game.width, game.height, game.npcs), (300, 200, Some(7)));
         assert!(BuiltinCli::try_parse_from(["tickwire", "--arena", "big"]).is_err());
         let demo = BuiltinCli::try_parse_from(["tickwire"])
             .unwrap()

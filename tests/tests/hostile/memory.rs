@@ -1,14 +1,10 @@
 //! The server's own memory under the 2000-connection storm, measured on the real
 //! `tickwire` binary: in the test process the attackers' sockets would be counted too.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
-use tickwire_tests::process::find_socket_addr;
-use tickwire_tests::tickwire_binary;
+use tickwire_tests::{ServerProcess, tickwire_binary};
 
 use crate::report::{Row, metric};
 use crate::{Ctx, crowd};
@@ -19,51 +15,6 @@ use crate::{Ctx, crowd};
 /// MiB. With tungstenite's default 128 KiB it was +105 to +205 MiB (a plateau of about
 /// 240 MiB over six storms): this bound keeps the buffer small.
 const RSS_GROWTH_BOUND: f64 = 96.0 * 1024.0 * 1024.0;
-
-/// A quiet `tickwire` child process (errors only on stderr), killed on drop.
-struct Quiet {
-    /// The child.
-    child: Child,
-}
-
-impl Drop for Quiet {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `tickwire` on 127.0.0.1:0 with `args` and waits for its address.
-fn start(args: &[String]) -> (Quiet, SocketAddr) {
-    let mut child = Command::new(tickwire_binary())
-        .args(["--bind", "127.0.0.1", "--port", "0"])
-        .args(args)
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start tickwire: {e}"));
-    let stdout = child
-        .stdout
-        .take()
-        .unwrap_or_else(|| panic!("tickwire has no stdout pipe"));
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if !sent && let Some(addr) = find_socket_addr(&line) {
-                sent = tx.send(addr).is_ok();
-            }
-        }
-    });
-    let process = Quiet { child };
-    let addr = rx
-        .recv_timeout(Duration::from_secs(15))
-        .unwrap_or_else(|_| panic!("tickwire printed no address within 15 s"));
-    (process, addr)
-}
 
 /// The 2000-connection storm against the real binary, twice, with its resident memory
 /// read from its metrics before, between and after.
@@ -83,7 +34,13 @@ pub async fn herd_memory(ctx: &Ctx) -> Row {
     .into_iter()
     .flat_map(|(flag, value)| [flag.to_owned(), value])
     .collect();
-    let (process, addr) = tokio::task::block_in_place(|| start(&args));
+    let mut command = Command::new(tickwire_binary());
+    command
+        .args(["--bind", "127.0.0.1", "--port", "0"])
+        .args(&args)
+        .env("RUST_LOG", "error");
+    let process = tokio::task::block_in_place(|| ServerProcess::spawn(command));
+    let addr = process.addr();
     let remote = Ctx {
         addr,
         server: None,

@@ -13,7 +13,7 @@ use super::error::SoakError;
 use super::figures::{Figures, Moments};
 use super::report_html;
 use super::series::{ClientSide, Point};
-use super::server_process::{ServerProcess, find_binary, http_base};
+use super::server_process::{SERVER_BIN, ServerProcess, find_binary, http_base};
 use super::stats_client::StatsClient;
 use super::summary::SoakSummary;
 use crate::bots::{BotsSummary, FleetConfig, Live, fleet};
@@ -43,7 +43,7 @@ pub async fn run(
     let log = dir.join("server.log");
     let (mut server, url, stats_url) = match &config.target {
         Target::Spawn { server_bin, .. } => {
-            let bin = find_binary(server_bin.as_deref())?;
+            let bin = find_binary(SERVER_BIN, server_bin.as_deref())?;
             let server = ServerProcess::start(
                 &bin,
                 &config.server_args(),

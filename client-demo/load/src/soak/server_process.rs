@@ -1,6 +1,8 @@
 //! The server under test as a child process: find the `tickwire` binary, start it on a
-//! free port, learn its address from its output, keep its log, and stop it.
+//! free port, learn its address from its output, keep its log, and stop it. The finding
+//! and the banner reading are public: the end-to-end tests start binaries the same way.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -40,10 +42,10 @@ pub enum ServerError {
     NoAddress(Duration),
 }
 
-/// Finds the server binary: `explicit` if given, else `tickwire` next to the running
-/// executable or one directory up (where it sits relative to cargo's test binaries in
-/// `target/*/deps/`).
-pub fn find_binary(explicit: Option<&Path>) -> Result<PathBuf, ServerError> {
+/// Finds a workspace binary (`tickwire`, `bots`, `soak`): `explicit` if given, else
+/// `name` next to the running executable or one directory up (where it sits relative to
+/// cargo's test binaries in `target/*/deps/`).
+pub fn find_binary(name: &str, explicit: Option<&Path>) -> Result<PathBuf, ServerError> {
     if let Some(path) = explicit {
         return if path.is_file() {
             Ok(path.to_owned())
@@ -58,7 +60,7 @@ pub fn find_binary(explicit: Option<&Path>) -> Result<PathBuf, ServerError> {
         let mut dir = exe.parent().map(Path::to_path_buf);
         for _ in 0..2 {
             let Some(d) = dir else { break };
-            let candidate = d.join(format!("{SERVER_BIN}{}", std::env::consts::EXE_SUFFIX));
+            let candidate = d.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
             if candidate.is_file() {
                 return Ok(candidate);
             }
@@ -83,6 +85,14 @@ pub fn find_ws_url(line: &str) -> Option<String> {
         .collect();
     let rest = url.split_once("://").map_or("", |(_, rest)| rest);
     (rest.contains(':')).then_some(url)
+}
+
+/// The socket address of a `ws://` or `wss://` URL with a literal IP (as the server's
+/// banner prints it).
+#[must_use]
+pub fn ws_url_addr(ws_url: &str) -> Option<SocketAddr> {
+    let rest = ws_url.split_once("://")?.1;
+    rest.split('/').next()?.parse().ok()
 }
 
 /// The HTTP base (`http://host:port`, or `https://` for `wss://`) of a WebSocket URL.
@@ -228,11 +238,16 @@ mod tests {
             Some("https://[::1]:5")
         );
         assert_eq!(http_base("http://127.0.0.1:5/ws"), None);
+        assert_eq!(
+            ws_url_addr("wss://[::1]:5/ws"),
+            Some(SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 5)))
+        );
+        assert_eq!(ws_url_addr("ws://localhost:5/ws"), None);
     }
 
     #[test]
     fn a_missing_binary_names_where_it_looked() {
-        let err = find_binary(Some(Path::new("/nonexistent/tickwire"))).unwrap_err();
+        let err = find_binary(SERVER_BIN, Some(Path::new("/nonexistent/tickwire"))).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("/nonexistent/tickwire"), "{text}");
         assert!(text.contains("cargo build"), "{text}");
