@@ -15,7 +15,7 @@ use crate::event::ClientEvent;
 use crate::inbound::Inbound;
 use crate::options::{ConnectOptions, Mode};
 use crate::stats::ClientStats;
-use crate::welcome::Welcome;
+use tickwire_shared::Welcome;
 
 /// How long `close` waits for the server to answer our close frame.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);

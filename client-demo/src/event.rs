@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tickwire_shared::{ByeCode, InputSeq, PlayerId, Tick};
+use tickwire_shared::{ByeCode, ChatLine, InputSeq, Presence, Tick};
 
 /// One thing that happened on the connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,14 +11,7 @@ pub enum ClientEvent {
     /// been acked either way.
     Snapshot(SnapshotEvent),
     /// A chat line from a player (ours included).
-    Chat {
-        /// Who said it.
-        from: PlayerId,
-        /// Their name.
-        name: String,
-        /// What they said.
-        text: String,
-    },
+    Chat(ChatLine),
     /// The answer to one of our pings.
     Pong {
         /// Round-trip time of that ping; `None` if the echoed time was not one of ours.
@@ -31,19 +24,9 @@ pub enum ClientEvent {
     /// A game event (join, leave, knockout).
 
     /// A player joined (or came back).
-    Joined {
-        /// Who.
-        player: PlayerId,
-        /// Their name.
-        name: String,
-    },
+    Joined(Presence),
     /// A player left for good.
-    Left {
-        /// Who.
-        player: PlayerId,
-        /// Their name.
-        name: String,
-    },
+    Left(Presence),
     /// A game event, encoded as the game's event type: decode it with
     /// `tickwire_shared::codec::decode_server_value::<MyEvent>(&data)`, or by the schema's
     /// event layout (`tickwire_shared::layout::decode_event`).

@@ -14,7 +14,7 @@ use crate::error::ClientError;
 use crate::event::{BodyCounts, ClientEvent, SnapshotEvent};
 use crate::options::Mode;
 use crate::stats::ClientStats;
-use crate::welcome::Welcome;
+use tickwire_shared::Welcome;
 
 /// The receiving half of a session's state.
 #[derive(Debug)]
@@ -100,27 +100,13 @@ impl Inbound {
     /// Reads the server's answer to `Hello`.
     pub(crate) fn on_handshake(&mut self, bytes: &[u8]) -> Result<Welcome, ClientError> {
         match decode_server(bytes)? {
-            ServerMsg::Welcome {
-                player,
-                entity,
-                tick_hz,
-                tick,
-                resume_token,
-                schema,
-            } => {
+            ServerMsg::Welcome(welcome) => {
                 // A different game (or a first Welcome) starts the mirror afresh.
-                if *self.mirror.schema() != schema {
-                    self.mirror = Mirror::new(schema.clone());
+                if *self.mirror.schema() != welcome.schema {
+                    self.mirror = Mirror::new(welcome.schema.clone());
                     self.last_tick = None;
                 }
-                Ok(Welcome {
-                    player,
-                    entity,
-                    tick_hz,
-                    tick,
-                    resume_token,
-                    schema,
-                })
+                Ok(welcome)
             }
             ServerMsg::Bye { code, reason } => Err(ClientError::Refused { code, reason }),
             other => Err(ClientError::Protocol(format!(
@@ -141,7 +127,7 @@ impl Inbound {
             ServerMsg::Snapshot { header, body } => {
                 return self.on_snapshot(header, Some(&body), bytes.len());
             }
-            ServerMsg::Chat { from, name, text } => ClientEvent::Chat { from, name, text },
+            ServerMsg::Chat(line) => ClientEvent::Chat(line),
             ServerMsg::Pong {
                 client_time,
                 server_tick,
@@ -158,10 +144,10 @@ impl Inbound {
                 }
             }
             ServerMsg::Event { data } => ClientEvent::Game { data },
-            ServerMsg::Joined { player, name } => ClientEvent::Joined { player, name },
-            ServerMsg::Left { player, name } => ClientEvent::Left { player, name },
+            ServerMsg::Joined(who) => ClientEvent::Joined(who),
+            ServerMsg::Left(who) => ClientEvent::Left(who),
             ServerMsg::Bye { code, reason } => ClientEvent::Bye { code, reason },
-            ServerMsg::Welcome { .. } => {
+            ServerMsg::Welcome(_) => {
                 return Err(ClientError::Protocol(
                     "a second Welcome on the same connection".into(),
                 ));
@@ -217,14 +203,14 @@ impl Inbound {
 /// A message's variant name, for error text (never its contents).
 fn variant_name(msg: &ServerMsg) -> &'static str {
     match msg {
-        ServerMsg::Welcome { .. } => "Welcome",
+        ServerMsg::Welcome(_) => "Welcome",
         ServerMsg::Snapshot { .. } => "Snapshot",
         ServerMsg::Pong { .. } => "Pong",
-        ServerMsg::Chat { .. } => "Chat",
+        ServerMsg::Chat(_) => "Chat",
         ServerMsg::Event { .. } => "Event",
         ServerMsg::Bye { .. } => "Bye",
-        ServerMsg::Joined { .. } => "Joined",
-        ServerMsg::Left { .. } => "Left",
+        ServerMsg::Joined(_) => "Joined",
+        ServerMsg::Left(_) => "Left",
     }
 }
 
@@ -242,29 +228,21 @@ mod tests {
         View, WorldSnapshot, diff,
     };
 
+    /// One component of one small integer.
     fn schema() -> Arc<Schema> {
-        Arc::new(
-            Schema::new(SchemaDef {
-                game: "t".into(),
-                components: vec![ComponentDef {
-                    name: "X".into(),
-                    fields: vec![FieldDef::new("x", Encoding::int(-100, 100))],
-                }],
-                ..SchemaDef::default()
-            })
-            .unwrap(),
-        )
+        let x = ComponentDef::new("X", vec![FieldDef::new("x", Encoding::int(-100, 100))]);
+        Arc::new(Schema::new(SchemaDef::new("t", vec![x])).unwrap())
     }
 
     fn welcome() -> ServerMsg {
-        ServerMsg::Welcome {
+        ServerMsg::Welcome(Welcome {
             player: PlayerId(7),
             entity: NetId(70),
             tick_hz: 30,
             tick: Tick(5),
             resume_token: "tok".into(),
             schema: schema(),
-        }
+        })
     }
 
     /// An inbound side that has been welcomed into the test game.

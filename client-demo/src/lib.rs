@@ -41,12 +41,11 @@ mod options;
 mod outbox;
 mod stats;
 mod tls;
-mod welcome;
 
 pub use client::Client;
 pub use error::ClientError;
 pub use event::{BodyCounts, ClientEvent, CloseInfo, SnapshotEvent};
 pub use options::{ConnectOptions, Mode};
 pub use stats::ClientStats;
+pub use tickwire_shared::Welcome;
 pub use tls::{TlsTrust, TlsTrustError};
-pub use welcome::Welcome;

@@ -18,8 +18,8 @@ use tickwire_server::games::controls::{self, Controls};
 use tickwire_server::games::demo::{Demo, DemoConfig, DemoEvent};
 use tickwire_shared::codec::{encode_body, encode_client, encode_server, encode_value};
 use tickwire_shared::{
-    ByeCode, ClientMsg, InputSeq, NetId, PROTOCOL_VERSION, PlayerId, Resume, Schema, ServerMsg,
-    SnapshotBody, SnapshotHeader, Tick, View, WorldSnapshot, diff,
+    ByeCode, ChatLine, ClientMsg, InputSeq, NetId, PROTOCOL_VERSION, PlayerId, Presence, Resume,
+    Schema, ServerMsg, SnapshotBody, SnapshotHeader, Tick, View, Welcome, WorldSnapshot, diff,
 };
 use worlds::{DEMO, HELD, SchemaSpec, edit, held_world};
 
@@ -193,14 +193,14 @@ fn server_messages(schema: &Arc<Schema>, next: &WorldSnapshot) -> Vec<(&'static 
         ),
         (
             "welcome",
-            ServerMsg::Welcome {
+            ServerMsg::Welcome(Welcome {
                 player: PlayerId(1),
                 entity: NetId(25),
                 tick_hz: 30,
                 tick: HELD,
                 resume_token: "00112233445566778899aabbccddeeff".into(),
                 schema: schema.clone(),
-            },
+            }),
         ),
     ]
 }
@@ -255,17 +255,17 @@ fn main() {
         ),
         (
             "joined",
-            ServerMsg::Joined {
+            ServerMsg::Joined(Presence {
                 player: PlayerId(2),
                 name: "bö".into(),
-            },
+            }),
         ),
         (
             "left",
-            ServerMsg::Left {
+            ServerMsg::Left(Presence {
                 player: PlayerId(2),
                 name: "bö".into(),
-            },
+            }),
         ),
         (
             "pong",
@@ -284,11 +284,11 @@ fn main() {
         ),
         (
             "chat",
-            ServerMsg::Chat {
+            ServerMsg::Chat(ChatLine {
                 from: PlayerId(1),
                 name: "ann".into(),
                 text: "hi".into(),
-            },
+            }),
         ),
     ] {
         seed(&format!("demo_{name}"), &[4], &encode_server(&msg));

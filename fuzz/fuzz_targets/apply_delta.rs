@@ -45,7 +45,7 @@ use tickwire_shared::layout::{Value, decode_event};
 use tickwire_shared::mirror::apply_unverified;
 use tickwire_shared::{
     ApplyError, Entity, InputSeq, Mirror, NetId, Schema, ServerMsg, SnapshotBody, SnapshotHeader,
-    Tick, View, WorldSnapshot, diff,
+    Tick, View, Welcome, WorldSnapshot, diff,
 };
 use worlds::{DEMO, HELD, SchemaSpec, edit, full_mask, held_world, take, view};
 
@@ -198,7 +198,9 @@ fn check_event(data: &[u8]) {
 /// Whether a message holds a NaN (a parameter), which no value equals, itself included.
 fn has_nan(msg: &ServerMsg) -> bool {
     match msg {
-        ServerMsg::Welcome { schema, .. } => schema.def().params.iter().any(|p| p.value.is_nan()),
+        ServerMsg::Welcome(Welcome { schema, .. }) => {
+            schema.def().params.iter().any(|p| p.value.is_nan())
+        }
         _ => false,
     }
 }
@@ -231,7 +233,7 @@ fn check_message(schema: &Arc<Schema>, held: &[Entity], input: &[u8]) {
             assert_eq!(encode_snapshot(&header, &encode_body(&body)), bytes);
             check_apply(schema, held, header.tick, header.baseline, &body);
         }
-        ServerMsg::Welcome { schema, .. } => {
+        ServerMsg::Welcome(Welcome { schema, .. }) => {
             assert_eq!(peeked, None);
             check_schema(&schema);
         }
@@ -270,11 +272,7 @@ fn check_body(schema: &Arc<Schema>, held: &[Entity], input: &[u8]) {
 
 /// The entities of `s` visible in `v`.
 fn visible(schema: &Schema, s: &WorldSnapshot, v: View) -> Vec<Entity> {
-    s.entities
-        .iter()
-        .filter(|e| v.contains(schema, e))
-        .cloned()
-        .collect()
+    v.visible(schema, &s.entities).cloned().collect()
 }
 
 /// Checks that `body` carries `old` to `new` with nothing extra: spawns are exactly the

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use tickwire_shared::codec::encode_server;
 use tickwire_shared::{
-    ByeCode, ClientMsg, Encoding, NetId, PROTOCOL_VERSION, PlayerId, Resume, ServerMsg,
+    ByeCode, ClientMsg, Encoding, NetId, PROTOCOL_VERSION, PlayerId, Resume, ServerMsg, Welcome,
 };
 use tracing::info;
 
@@ -87,14 +87,14 @@ pub async fn handshake(
         Some(resumed) => resumed,
         None => join_player(app, authed.as_deref().unwrap_or(&name))?,
     };
-    let welcome = ServerMsg::Welcome {
+    let welcome = ServerMsg::Welcome(Welcome {
         player: who.player,
         entity: who.entity,
         tick_hz: app.config.tick_hz as u16,
         tick: app.frames.borrow().tick(),
         resume_token: who.token.clone(),
         schema: app.schema.clone(),
-    };
+    });
     Ok((who, repl, Bytes::from(encode_server(&welcome))))
 }
 

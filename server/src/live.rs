@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use tickwire_shared::codec::encode_server;
-use tickwire_shared::{ByeCode, ClientMsg, PlayerId, ServerMsg, Tick};
+use tickwire_shared::{ByeCode, ChatLine, ClientMsg, PlayerId, ServerMsg, Tick};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -161,11 +161,11 @@ fn handle(
         }
         ClientMsg::Chat { text } => match clean_chat(&text, app.config.max_chat_chars) {
             Some(text) => {
-                let line = ServerMsg::Chat {
+                let line = ServerMsg::Chat(ChatLine {
                     from: player.id,
                     name: player.name.to_owned(),
                     text,
-                };
+                });
                 // No receivers (nobody connected) is not an error.
                 let _ = app.broadcast.send(Bytes::from(encode_server(&line)));
             }

@@ -225,18 +225,10 @@ mod tests {
         ComponentDef, Encoding, Entity, FieldDef, InputSeq, Mirror, SchemaDef, ServerMsg,
     };
 
+    /// One component of one small integer.
     fn schema() -> Arc<Schema> {
-        Arc::new(
-            Schema::new(SchemaDef {
-                game: "t".into(),
-                components: vec![ComponentDef {
-                    name: "X".into(),
-                    fields: vec![FieldDef::new("x", Encoding::int(-100, 100))],
-                }],
-                ..SchemaDef::default()
-            })
-            .unwrap(),
-        )
+        let x = ComponentDef::new("X", vec![FieldDef::new("x", Encoding::int(-100, 100))]);
+        Arc::new(Schema::new(SchemaDef::new("t", vec![x])).unwrap())
     }
 
     fn cache() -> BodyCache {

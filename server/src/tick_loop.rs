@@ -8,8 +8,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use tickwire_shared::ServerMsg;
 use tickwire_shared::codec::{encode_server, encode_value};
+use tickwire_shared::{Presence, ServerMsg};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -118,18 +118,18 @@ impl<G: Game> TickLoop<G> {
                         entity,
                     };
                     if self.sim.join(&info) {
-                        said.push(ServerMsg::Joined {
+                        said.push(ServerMsg::Joined(Presence {
                             player,
                             name: name.to_string(),
-                        });
+                        }));
                     }
                 }
                 RosterCommand::Leave { player } => {
                     if let Some(name) = self.sim.leave(player) {
-                        said.push(ServerMsg::Left {
+                        said.push(ServerMsg::Left(Presence {
                             player,
                             name: name.to_string(),
-                        });
+                        }));
                     }
                 }
             }

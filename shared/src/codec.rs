@@ -239,26 +239,22 @@ mod tests {
     use super::*;
     use crate::delta::diff;
     use crate::ids::{InputSeq, NetId, PlayerId, Tick};
-    use crate::protocol::{ByeCode, PROTOCOL_VERSION};
+    use crate::protocol::{ByeCode, ChatLine, PROTOCOL_VERSION, Presence};
     use crate::schema::{ComponentDef, Encoding, FieldDef, Schema, SchemaDef};
     use crate::snapshot::{Entity, View, WorldSnapshot};
     use proptest::prelude::*;
 
     /// A schema of one component: x, y (fixed point) and an 8-bit angle.
     fn schema() -> Schema {
-        Schema::new(SchemaDef {
-            game: "t".into(),
-            components: vec![ComponentDef {
-                name: "Body".into(),
-                fields: vec![
-                    FieldDef::new("x", Encoding::fixed(16.0, -1e5, 1e5)),
-                    FieldDef::new("y", Encoding::fixed(16.0, -1e5, 1e5)),
-                    FieldDef::new("angle", Encoding::angle(8)),
-                ],
-            }],
-            ..SchemaDef::default()
-        })
-        .unwrap()
+        let body = ComponentDef::new(
+            "Body",
+            vec![
+                FieldDef::new("x", Encoding::fixed(16.0, -1e5, 1e5)),
+                FieldDef::new("y", Encoding::fixed(16.0, -1e5, 1e5)),
+                FieldDef::new("angle", Encoding::angle(8)),
+            ],
+        );
+        Schema::new(SchemaDef::new("t", vec![body])).unwrap()
     }
 
     fn npc(id: u32, x: i32, y: i32, angle: u8) -> Entity {
@@ -288,10 +284,10 @@ mod tests {
         assert_eq!(spliced, derived);
         assert_eq!(peek_snapshot_header(&spliced), Some(header));
         assert_eq!(
-            peek_snapshot_header(&encode_server(&ServerMsg::Left {
+            peek_snapshot_header(&encode_server(&ServerMsg::Left(Presence {
                 player: PlayerId(1),
                 name: String::new()
-            })),
+            }))),
             None
         );
         match decode_server(&spliced).unwrap() {
@@ -388,11 +384,11 @@ mod tests {
             reason: "server full".into(),
         };
         assert_eq!(decode_server(&encode_server(&bye)).unwrap(), bye);
-        let chat = ServerMsg::Chat {
+        let chat = ServerMsg::Chat(ChatLine {
             from: PlayerId(1),
             name: "a".into(),
             text: "b".into(),
-        };
+        });
         assert_eq!(decode_server(&encode_server(&chat)).unwrap(), chat);
     }
 

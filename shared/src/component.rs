@@ -49,10 +49,7 @@ pub trait Replicated: Sized + Send + Sync + 'static {
     /// The definition that goes into the schema.
     #[must_use]
     fn def() -> ComponentDef {
-        ComponentDef {
-            name: Self::NAME.to_owned(),
-            fields: Self::fields(),
-        }
+        ComponentDef::new(Self::NAME, Self::fields())
     }
 }
 

@@ -155,15 +155,8 @@ pub fn diff(
         Some((snap, v)) => (snap.entities.as_slice(), v),
         None => (empty, View::All),
     };
-    let mut olds = old
-        .iter()
-        .filter(|e| old_view.contains(schema, e))
-        .peekable();
-    let mut news = latest
-        .entities
-        .iter()
-        .filter(|e| view.contains(schema, e))
-        .peekable();
+    let mut olds = old_view.visible(schema, old).peekable();
+    let mut news = view.visible(schema, &latest.entities).peekable();
     loop {
         match (olds.peek(), news.peek()) {
             (None, None) => break,

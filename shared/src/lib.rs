@@ -26,6 +26,9 @@ pub use delta::{SnapshotBody, Updates, diff};
 pub use ids::{InputSeq, NetId, PlayerId, Tick};
 pub use layout::{EventDef, LayoutField, Prim, Value};
 pub use mirror::{ApplyError, Mirror};
-pub use protocol::{ByeCode, ClientMsg, PROTOCOL_VERSION, Resume, ServerMsg, SnapshotHeader};
+pub use protocol::{
+    ByeCode, ChatLine, ClientMsg, PROTOCOL_VERSION, Presence, Resume, ServerMsg, SnapshotHeader,
+    Welcome,
+};
 pub use schema::{ComponentDef, Encoding, FieldDef, Param, PositionDef, Schema, SchemaDef};
 pub use snapshot::{Entity, View, WorldSnapshot};

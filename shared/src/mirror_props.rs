@@ -29,22 +29,18 @@ fn arb_encoding() -> impl Strategy<Value = Encoding> {
 fn arb_schema() -> impl Strategy<Value = Arc<Schema>> {
     proptest::collection::vec(proptest::collection::vec(arb_encoding(), 0..5), 0..8).prop_map(
         |comps| {
-            let mut components = vec![ComponentDef {
-                name: "P".into(),
-                fields: vec![
-                    FieldDef::new("x", Encoding::int(-3000, 3000)),
-                    FieldDef::new("y", Encoding::int(-3000, 3000)),
-                ],
-            }];
+            let position = vec![
+                FieldDef::new("x", Encoding::int(-3000, 3000)),
+                FieldDef::new("y", Encoding::int(-3000, 3000)),
+            ];
+            let mut components = vec![ComponentDef::new("P", position)];
             for (i, fields) in comps.into_iter().enumerate() {
-                components.push(ComponentDef {
-                    name: format!("C{i}"),
-                    fields: fields
-                        .into_iter()
-                        .enumerate()
-                        .map(|(j, e)| FieldDef::new(&format!("f{j}"), e))
-                        .collect(),
-                });
+                let fields = fields
+                    .into_iter()
+                    .enumerate()
+                    .map(|(j, e)| FieldDef::new(&format!("f{j}"), e))
+                    .collect();
+                components.push(ComponentDef::new(&format!("C{i}"), fields));
             }
             Arc::new(
                 Schema::new(SchemaDef {
@@ -168,11 +164,7 @@ fn arb_view() -> impl Strategy<Value = View> {
 }
 
 fn visible(schema: &Schema, s: &WorldSnapshot, v: View) -> Vec<Entity> {
-    s.entities
-        .iter()
-        .filter(|e| v.contains(schema, e))
-        .cloned()
-        .collect()
+    v.visible(schema, &s.entities).cloned().collect()
 }
 
 proptest! {
@@ -249,17 +241,8 @@ proptest! {
 }
 
 fn one_schema() -> Arc<Schema> {
-    Arc::new(
-        Schema::new(SchemaDef {
-            game: "t".into(),
-            components: vec![ComponentDef {
-                name: "P".into(),
-                fields: vec![FieldDef::new("x", Encoding::int(-9, 9))],
-            }],
-            ..SchemaDef::default()
-        })
-        .unwrap(),
-    )
+    let p = ComponentDef::new("P", vec![FieldDef::new("x", Encoding::int(-9, 9))]);
+    Arc::new(Schema::new(SchemaDef::new("t", vec![p])).unwrap())
 }
 
 #[test]

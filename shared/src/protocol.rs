@@ -128,21 +128,7 @@ impl ByeCode {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ServerMsg {
     /// The answer to a good `Hello`.
-    Welcome {
-        /// The player's id.
-        player: PlayerId,
-        /// The player's own entity (it exists once the game spawns it).
-        entity: NetId,
-        /// Ticks (and snapshots) per second.
-        tick_hz: u16,
-        /// The server's current tick.
-        tick: Tick,
-        /// Present this in a later `Hello` to take this player back after a drop.
-        resume_token: String,
-        /// The game's replication schema: how to read snapshots, write inputs and read
-        /// events.
-        schema: Arc<Schema>,
-    },
+    Welcome(Welcome),
     /// The client's view at `header.tick`, as a delta from `header.baseline`.
     Snapshot {
         /// Per-client part.
@@ -160,14 +146,7 @@ pub enum ServerMsg {
         server_time_ms: u64,
     },
     /// A chat line from a player.
-    Chat {
-        /// Who said it.
-        from: PlayerId,
-        /// Their name.
-        name: String,
-        /// What they said.
-        text: String,
-    },
+    Chat(ChatLine),
     /// A game event: the game's own event type, encoded as the schema's event layout
     /// says.
     Event {
@@ -182,17 +161,46 @@ pub enum ServerMsg {
         reason: String,
     },
     /// A player joined (or came back).
-    Joined {
-        /// Who.
-        player: PlayerId,
-        /// Their name.
-        name: String,
-    },
+    Joined(Presence),
     /// A player left for good.
-    Left {
-        /// Who.
-        player: PlayerId,
-        /// Their name.
-        name: String,
-    },
+    Left(Presence),
+}
+
+/// The session facts a server tells a client it has just let in; a client keeps them for
+/// the life of the connection.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// The player's id (chat `from`, entity `owner`).
+    pub player: PlayerId,
+    /// The player's own entity (it exists once the game spawns it).
+    pub entity: NetId,
+    /// Ticks (and snapshots) per second.
+    pub tick_hz: u16,
+    /// The server's tick when it welcomed the player.
+    pub tick: Tick,
+    /// Present this in a later `Hello` to take this player back after a drop.
+    pub resume_token: String,
+    /// The game's replication schema: how to read snapshots, write inputs and read
+    /// events.
+    pub schema: Arc<Schema>,
+}
+
+/// A chat line, as every player in the room receives it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatLine {
+    /// Who said it.
+    pub from: PlayerId,
+    /// Their name.
+    pub name: String,
+    /// What they said.
+    pub text: String,
+}
+
+/// A player arriving or leaving: who, and by what name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    /// Who.
+    pub player: PlayerId,
+    /// Their name.
+    pub name: String,
 }

@@ -209,6 +209,17 @@ pub struct ComponentDef {
     pub fields: Vec<FieldDef>,
 }
 
+impl ComponentDef {
+    /// A component named `name` with these fields.
+    #[must_use]
+    pub fn new(name: &str, fields: Vec<FieldDef>) -> ComponentDef {
+        ComponentDef {
+            name: name.to_owned(),
+            fields,
+        }
+    }
+}
+
 /// Where an entity's position is: a component and its x and y fields (numeric). Used for
 /// interest management and by generic renderers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -245,6 +256,19 @@ pub struct SchemaDef {
     pub events: Vec<EventDef>,
     /// Named numbers for clients.
     pub params: Vec<Param>,
+}
+
+impl SchemaDef {
+    /// The definition of game `game` with these components and nothing else: no
+    /// position, no input fields, no events, no parameters.
+    #[must_use]
+    pub fn new(game: &str, components: Vec<ComponentDef>) -> SchemaDef {
+        SchemaDef {
+            game: game.to_owned(),
+            components,
+            ..SchemaDef::default()
+        }
+    }
 }
 
 /// Why a schema was refused.

@@ -99,6 +99,15 @@ pub enum View {
 }
 
 impl View {
+    /// The entities of `entities` visible in this view, in their order.
+    pub fn visible<'a>(
+        self,
+        schema: &'a Schema,
+        entities: &'a [Entity],
+    ) -> impl Iterator<Item = &'a Entity> + 'a {
+        entities.iter().filter(move |e| self.contains(schema, e))
+    }
+
     /// Whether `entity` is visible in this view.
     #[must_use]
     pub fn contains(&self, schema: &Schema, entity: &Entity) -> bool {

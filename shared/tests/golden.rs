@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use tickwire_shared::checksum::entity_hash;
 use tickwire_shared::codec::{decode_client, decode_server, encode_client, encode_server};
 use tickwire_shared::layout::{decode_event, decode_fields};
-use tickwire_shared::{ClientMsg, Encoding, Mirror, PROTOCOL_VERSION, Prim, ServerMsg};
+use tickwire_shared::{ClientMsg, Encoding, Mirror, PROTOCOL_VERSION, Prim, ServerMsg, Welcome};
 
 use cases::{
     client_vectors, event_bytes, events, input_bytes, inputs, schema, server_vectors, worlds,
@@ -56,7 +56,7 @@ fn covered(client: &[(String, ClientMsg)], server: &[(String, ServerMsg)]) -> Ve
         if let ServerMsg::Bye { code, .. } = m {
             out.push(format!("bye/{}", bye_name(*code)));
         }
-        if let ServerMsg::Welcome { schema, .. } = m {
+        if let ServerMsg::Welcome(Welcome { schema, .. }) = m {
             for c in &schema.def().components {
                 for f in &c.fields {
                     out.push(format!("encoding/{}", encoding_name(&f.encoding)));

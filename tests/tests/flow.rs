@@ -126,7 +126,7 @@ async fn a_client_that_stops_reading_still_has_its_inputs_applied() {
     use tickwire_server::games::field::FieldConfig;
     use tickwire_shared::codec::{encode_client, encode_value};
     use tickwire_shared::component::read_component;
-    use tickwire_shared::{ClientMsg, InputSeq, PROTOCOL_VERSION, ServerMsg};
+    use tickwire_shared::{ClientMsg, InputSeq, PROTOCOL_VERSION, ServerMsg, Welcome};
     use tickwire_tests::raw::{RawEvent, raw_connect, raw_next, raw_send};
 
     // A world big enough (about 200 KB a tick) to fill the socket buffers of a client that
@@ -149,7 +149,7 @@ async fn a_client_that_stops_reading_still_has_its_inputs_applied() {
         auth: None,
     };
     raw_send(&mut ws, encode_client(&hello)).await;
-    let RawEvent::Msg(ServerMsg::Welcome { entity, .. }) = raw_next(&mut ws).await else {
+    let RawEvent::Msg(ServerMsg::Welcome(Welcome { entity, .. })) = raw_next(&mut ws).await else {
         panic!("expected Welcome");
     };
     // From here the client reads nothing.

@@ -8,7 +8,7 @@ use tickwire_client::{Client, ClientEvent};
 use tickwire_server::Config;
 use tickwire_server::games::components::{Body, Player};
 use tickwire_server::games::controls::{Controls, DOWN, FIRE, LEFT, RIGHT, UP};
-use tickwire_shared::NetId;
+use tickwire_shared::{ChatLine, NetId};
 use tickwire_tests::{TestServer, next_snapshot, test_config, wait_for};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -89,10 +89,10 @@ async fn two_players_see_move_chat_late_join_and_leave() {
         .unwrap_or_else(|e| panic!("ann's chat: {e}"));
     for (me, who) in [(&mut ann, "ann"), (&mut bob, "bob")] {
         let chat = wait_for(me, WAIT, "ann's chat line", |_, e| {
-            matches!(e, ClientEvent::Chat { .. })
+            matches!(e, ClientEvent::Chat(_))
         })
         .await;
-        let ClientEvent::Chat { from, name, text } = chat else {
+        let ClientEvent::Chat(ChatLine { from, name, text }) = chat else {
             unreachable!()
         };
         assert_eq!(

@@ -6,3 +6,12 @@
 
 pub mod bots;
 pub mod soak;
+
+/// Sends the tools' log lines to stderr, filtered by `RUST_LOG`, so stdout carries only
+/// what a tool reports (its summary, or JSON with `--json`).
+pub fn log_to_stderr() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+}

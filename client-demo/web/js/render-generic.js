@@ -92,9 +92,6 @@ export class GenericRenderer extends CanvasView {
       this.body(own, r, true);
       drawn += 1;
     }
-    ctx.font = '600 12px system-ui, sans-serif';
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'bottom';
     for (const t of scene.entities) this.label(t, r, t.id === scene.me);
     if (scene.reticle) this.reticle(scene.reticle);
     return drawn;
@@ -150,21 +147,7 @@ export class GenericRenderer extends CanvasView {
   label(t, r, mine) {
     const name = t.e.name;
     if (!name) return;
-    const { ctx } = this;
     const p = this.toScreen(t.x, t.y);
-    ctx.lineWidth = 3;
-    ctx.strokeStyle = 'rgba(0,0,0,0.75)';
-    ctx.strokeText(name, p.x, p.y - r - 6);
-    ctx.fillStyle = mine ? '#ffe27a' : '#eef3ff';
-    ctx.fillText(name, p.x, p.y - r - 6);
-  }
-
-  reticle(p) {
-    const { ctx } = this;
-    ctx.strokeStyle = 'rgba(255,255,255,0.85)';
-    ctx.lineWidth = 1.5;
-    ctx.beginPath();
-    ctx.arc(p.x, p.y, 8, 0, Math.PI * 2);
-    ctx.stroke();
+    this.nameTag(name, p.x, p.y - r - 6, mine);
   }
 }

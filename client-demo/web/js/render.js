@@ -182,7 +182,7 @@ export class Renderer extends CanvasView {
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     for (const tr of players) this.drawLabel(tr, tr.x, tr.y, radius, false);
     if (scene.own && scene.own.track) this.drawLabel(scene.own.track, scene.own.x, scene.own.y, radius, true);
-    if (scene.reticle) this.drawReticle(scene.reticle);
+    if (scene.reticle) this.reticle(scene.reticle);
     return scene.remote.length + (scene.own && scene.own.track ? 1 : 0);
   }
 
@@ -297,34 +297,8 @@ export class Renderer extends CanvasView {
   }
 
   drawLabel(tr, x, y, r, own) {
-    const { ctx } = this;
     const p = this.toScreen(x, y);
     const name = tr.e.name || `player${tr.e.owner ?? ''}`;
-    ctx.font = `${own ? 700 : 600} 13px system-ui, sans-serif`;
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'bottom';
-    const ty = p.y - (r + 10) * this.scale;
-    ctx.lineWidth = 3.5;
-    ctx.strokeStyle = 'rgba(0,0,0,0.75)';
-    ctx.strokeText(name, p.x, ty);
-    ctx.fillStyle = own ? '#ffe27a' : '#eef3ff';
-    ctx.fillText(name, p.x, ty);
-  }
-
-  drawReticle(p) {
-    const { ctx } = this;
-    ctx.strokeStyle = 'rgba(255,255,255,0.85)';
-    ctx.lineWidth = 1.5;
-    ctx.beginPath();
-    ctx.arc(p.x, p.y, 9, 0, Math.PI * 2);
-    ctx.moveTo(p.x - 15, p.y);
-    ctx.lineTo(p.x - 5, p.y);
-    ctx.moveTo(p.x + 5, p.y);
-    ctx.lineTo(p.x + 15, p.y);
-    ctx.moveTo(p.x, p.y - 15);
-    ctx.lineTo(p.x, p.y - 5);
-    ctx.moveTo(p.x, p.y + 5);
-    ctx.lineTo(p.x, p.y + 15);
-    ctx.stroke();
+    this.nameTag(name, p.x, p.y - (r + 10) * this.scale, own);
   }
 }

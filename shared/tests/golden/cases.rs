@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use tickwire_shared::layout::{Value, encode_fields};
 use tickwire_shared::{
-    ClientMsg, ComponentDef, Encoding, Entity, EventDef, FieldDef, InputSeq, LayoutField, NetId,
-    PROTOCOL_VERSION, Param, PlayerId, PositionDef, Prim, Schema, SchemaDef, ServerMsg,
-    SnapshotBody, SnapshotHeader, Tick, View, WorldSnapshot, diff,
+    ChatLine, ClientMsg, ComponentDef, Encoding, Entity, EventDef, FieldDef, InputSeq, LayoutField,
+    NetId, PROTOCOL_VERSION, Param, PlayerId, PositionDef, Presence, Prim, Schema, SchemaDef,
+    ServerMsg, SnapshotBody, SnapshotHeader, Tick, View, Welcome, WorldSnapshot, diff,
 };
 
 use crate::forms::{ALL_BYE, bye_name};
@@ -22,10 +22,6 @@ pub const TURRET: u64 = 8;
 
 /// The golden schema: every encoding, every input type, two event variants, parameters.
 pub fn schema() -> Arc<Schema> {
-    let comp = |name: &str, fields: Vec<FieldDef>| ComponentDef {
-        name: name.into(),
-        fields,
-    };
     let input = [
         ("buttons", Prim::U8),
         ("aim", Prim::U16),
@@ -41,7 +37,7 @@ pub fn schema() -> Arc<Schema> {
         Schema::new(SchemaDef {
             game: "golden".into(),
             components: vec![
-                comp(
+                ComponentDef::new(
                     "Body",
                     vec![
                         FieldDef::new("x", Encoding::fixed(16.0, -134_217_000.0, 134_217_000.0)),
@@ -49,7 +45,7 @@ pub fn schema() -> Arc<Schema> {
                         FieldDef::new("angle", Encoding::angle(8)),
                     ],
                 ),
-                comp(
+                ComponentDef::new(
                     "Card",
                     vec![
                         FieldDef::new("owner", Encoding::Player),
@@ -60,8 +56,8 @@ pub fn schema() -> Arc<Schema> {
                         FieldDef::new("tag", Encoding::string(8)),
                     ],
                 ),
-                comp("Marker", vec![]),
-                comp(
+                ComponentDef::new("Marker", vec![]),
+                ComponentDef::new(
                     "Turret",
                     vec![FieldDef::new("heading", Encoding::angle(12))],
                 ),
@@ -361,14 +357,14 @@ pub fn server_vectors() -> Vec<(String, ServerMsg)> {
     let mut v: Vec<(String, ServerMsg)> = vec![
         (
             "welcome".into(),
-            ServerMsg::Welcome {
+            ServerMsg::Welcome(Welcome {
                 player: PlayerId(1),
                 entity: NetId(0),
                 tick_hz: 30,
                 tick: Tick(999),
                 resume_token: "3f2a-resume".into(),
                 schema: s.clone(),
-            },
+            }),
         ),
         (
             "snapshot_full".into(),
@@ -411,25 +407,25 @@ pub fn server_vectors() -> Vec<(String, ServerMsg)> {
         ),
         (
             "chat".into(),
-            ServerMsg::Chat {
+            ServerMsg::Chat(ChatLine {
                 from: PlayerId(2),
                 name: "Zoë ✓".into(),
                 text: "gg".into(),
-            },
+            }),
         ),
         (
             "joined".into(),
-            ServerMsg::Joined {
+            ServerMsg::Joined(Presence {
                 player: PlayerId(300),
                 name: "bot-12".into(),
-            },
+            }),
         ),
         (
             "left".into(),
-            ServerMsg::Left {
+            ServerMsg::Left(Presence {
                 player: PlayerId(1),
                 name: "ann".into(),
-            },
+            }),
         ),
     ];
     for (name, variant, values) in events() {

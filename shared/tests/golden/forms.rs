@@ -5,7 +5,8 @@
 use serde_json::{Value, json};
 use tickwire_shared::layout::Value as LayoutValue;
 use tickwire_shared::{
-    ByeCode, ClientMsg, Entity, ServerMsg, SnapshotBody, SnapshotHeader, Updates,
+    ByeCode, ChatLine, ClientMsg, Entity, Presence, ServerMsg, SnapshotBody, SnapshotHeader,
+    Updates, Welcome,
 };
 
 pub fn u64s(v: u64) -> Value {
@@ -116,14 +117,14 @@ pub fn client_json(m: &ClientMsg) -> Value {
 
 pub fn server_json(m: &ServerMsg) -> Value {
     match m {
-        ServerMsg::Welcome {
+        ServerMsg::Welcome(Welcome {
             player,
             entity,
             tick_hz,
             tick,
             resume_token,
             schema,
-        } => {
+        }) => {
             json!({
                 "type": "Welcome", "player": player.0, "entity": entity.0, "tick_hz": tick_hz,
                 "tick": tick.0, "resume_token": resume_token,
@@ -150,17 +151,17 @@ pub fn server_json(m: &ServerMsg) -> Value {
             "type": "Pong", "client_time": u64s(*client_time), "server_tick": server_tick.0,
             "server_time_ms": u64s(*server_time_ms),
         }),
-        ServerMsg::Chat { from, name, text } => {
+        ServerMsg::Chat(ChatLine { from, name, text }) => {
             json!({"type": "Chat", "from": from.0, "name": name, "text": text})
         }
         ServerMsg::Event { data } => json!({"type": "Event", "data": data}),
         ServerMsg::Bye { code, reason } => {
             json!({"type": "Bye", "code": bye_name(*code), "reason": reason})
         }
-        ServerMsg::Joined { player, name } => {
+        ServerMsg::Joined(Presence { player, name }) => {
             json!({"type": "Joined", "player": player.0, "name": name})
         }
-        ServerMsg::Left { player, name } => {
+        ServerMsg::Left(Presence { player, name }) => {
             json!({"type": "Left", "player": player.0, "name": name})
         }
     }

@@ -11,6 +11,7 @@ use tickwire_server::games::components::{Body, Player};
 use tickwire_server::games::controls::{Controls, DOWN, LEFT, RIGHT, UP};
 use tickwire_server::games::demo::{Demo, DemoConfig};
 use tickwire_server::{Config, Server};
+use tickwire_shared::ChatLine;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -187,7 +188,7 @@ async fn observe(
                     .collect();
                 observed.lock().expect("observer lock").players = players;
             }
-            Ok(ClientEvent::Chat { name, text, .. }) => observed
+            Ok(ClientEvent::Chat(ChatLine { name, text, .. })) => observed
                 .lock()
                 .expect("observer lock")
                 .chats

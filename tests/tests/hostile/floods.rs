@@ -66,7 +66,7 @@ async fn pump(
 
 /// `count` players named `prefix0`, `prefix1`, … each send `message(i)` as fast as the
 /// socket takes it, for up to 5 s; each must be told Bye RateLimited with close 1008.
-/// `what` names the messages in a failure. Returns what each flooder saw and sent.
+/// `what` names the messages in a failure.
 async fn floods_are_cut_off(
     ctx: &Ctx,
     row: &mut Row,
@@ -74,7 +74,7 @@ async fn floods_are_cut_off(
     prefix: &str,
     what: &str,
     message: impl Fn(u32) -> Message + Copy,
-) -> Vec<(Seen, u32)> {
+) -> Floods {
     let floods: Vec<(Seen, u32)> = join_all((0..count).map(|i| async move {
         match ctx.join(&format!("{prefix}{i}")).await {
             Ok(ws) => pump(ws, Duration::ZERO, Duration::from_secs(5), message).await,
@@ -90,7 +90,31 @@ async fn floods_are_cut_off(
             )
         });
     }
-    floods
+    Floods {
+        most_sent: floods.iter().map(|(_, n)| *n).max().unwrap_or_default(),
+        slowest: floods
+            .iter()
+            .map(|(s, _)| s.after)
+            .max()
+            .unwrap_or_default(),
+        outcomes: tally(
+            floods
+                .iter()
+                .map(|(s, _)| s.describe())
+                .collect::<Vec<_>>()
+                .iter(),
+        ),
+    }
+}
+
+/// What a set of flooders came to.
+struct Floods {
+    /// The most messages one flooder got out.
+    most_sent: u32,
+    /// The longest any flooder took to be cut off.
+    slowest: Duration,
+    /// Each distinct outcome, with how many flooders had it.
+    outcomes: String,
 }
 
 /// Inputs as fast as the socket takes them (Bye RateLimited, 1008) and at twice the
@@ -125,23 +149,12 @@ pub async fn input_flood(ctx: &Ctx) -> Row {
     row.check(dropped > 0.0, || {
         "no input was counted as dropped for its rate".into()
     });
-    let slowest = floods
-        .iter()
-        .map(|(s, _)| s.after)
-        .max()
-        .unwrap_or_default();
-    let most = floods.iter().map(|(_, n)| *n).max().unwrap_or_default();
+    let most = floods.most_sent;
     row.scale = format!("5 floods (up to {most} inputs each) + 1 at 2× rate ({eager_sent} inputs)");
     row.response = format!(
         "floods: {} within {} ms; 2× rate: {} inputs dropped, stayed connected ({} snapshots)",
-        tally(
-            floods
-                .iter()
-                .map(|(s, _)| s.describe())
-                .collect::<Vec<_>>()
-                .iter()
-        ),
-        slowest.as_millis(),
+        floods.outcomes,
+        floods.slowest.as_millis(),
         dropped,
         eager.snapshots
     );
@@ -193,17 +206,11 @@ pub async fn chat_flood(ctx: &Ctx) -> Row {
             .all(|(_, t)| t.chars().count() <= ctx.config.max_chat_chars),
         || "an over-long chat line was broadcast".into(),
     );
-    let most = floods.iter().map(|(_, n)| *n).max().unwrap_or_default();
+    let most = floods.most_sent;
     row.scale = format!("3 floods (up to {most} lines each) + 3 over-long lines");
     row.response = format!(
         "floods: {}; over-long lines dropped, sender stays ({})",
-        tally(
-            floods
-                .iter()
-                .map(|(s, _)| s.describe())
-                .collect::<Vec<_>>()
-                .iter()
-        ),
+        floods.outcomes,
         chatty.describe()
     );
     row

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tickwire_client::{Client, ClientEvent, ConnectOptions};
 use tickwire_server::games::controls::{Controls, DOWN, FIRE, LEFT, RIGHT, UP};
-use tickwire_shared::NetId;
+use tickwire_shared::{ChatLine, NetId};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -183,7 +183,7 @@ async fn play(
                     last = Some(now);
                     report.snapshots += 1;
                 }
-                Ok(ClientEvent::Chat { name, text, .. }) => report.chats.push((name, text)),
+                Ok(ClientEvent::Chat(ChatLine { name, text, .. })) => report.chats.push((name, text)),
                 Ok(ClientEvent::Pong { rtt: Some(rtt), .. }) => {
                     report.worst_rtt = Some(report.worst_rtt.map_or(rtt, |w| w.max(rtt)));
                 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, Stream, StreamExt};
 use tickwire_shared::codec::{decode_server, encode_client};
-use tickwire_shared::{ByeCode, ClientMsg, NetId, PROTOCOL_VERSION, Resume, ServerMsg, Tick};
+use tickwire_shared::{
+    ByeCode, ChatLine, ClientMsg, NetId, PROTOCOL_VERSION, Resume, ServerMsg, Tick, Welcome,
+};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
@@ -263,12 +265,12 @@ where
             Some(Ok(Message::Binary(bytes))) => {
                 seen.bytes += bytes.len();
                 match decode_server(&bytes) {
-                    Ok(ServerMsg::Welcome {
+                    Ok(ServerMsg::Welcome(Welcome {
                         entity,
                         resume_token,
                         tick,
                         ..
-                    }) => {
+                    })) => {
                         seen.welcome = Some((entity, resume_token, tick));
                         if stop_at_welcome {
                             seen.after = start.elapsed();
@@ -276,7 +278,9 @@ where
                         }
                     }
                     Ok(ServerMsg::Snapshot { .. }) => seen.snapshots += 1,
-                    Ok(ServerMsg::Chat { name, text, .. }) => seen.chats.push((name, text)),
+                    Ok(ServerMsg::Chat(ChatLine { name, text, .. })) => {
+                        seen.chats.push((name, text))
+                    }
                     Ok(ServerMsg::Bye { code, reason }) => {
                         seen.after = start.elapsed();
                         seen.bye = Some((code, reason));

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use tickwire_load::bots::runtime::{cancel_on_ctrl_c, load_runtime, raise_open_file_limit};
-use tickwire_load::bots::{AccessArgs, FleetConfig, Live, PlayArgs, fleet, progress};
+use tickwire_load::bots::{FleetConfig, Live, PlayArgs, fleet, progress};
 use tokio_util::sync::CancellationToken;
 
 /// Run headless bots against a Tickwire server.
@@ -33,21 +33,16 @@ struct Args {
     json: bool,
     #[command(flatten)]
     play: PlayArgs,
-    #[command(flatten)]
-    access: AccessArgs,
 }
 
 fn main() -> anyhow::Result<ExitCode> {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    tickwire_load::log_to_stderr();
     // One socket per bot, plus stdio, the runtime's own and a margin.
     raise_open_file_limit(args.count + 64);
     let runtime = load_runtime(args.play.threads).context("building the tokio runtime")?;
 
-    let tls = args.access.trust().context("--ca-cert")?;
+    let tls = args.play.access.trust().context("--ca-cert")?;
     let config = FleetConfig {
         url: args.url.clone(),
         count: args.count,
@@ -61,7 +56,7 @@ fn main() -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| FleetConfig::default_ramp(args.count))
             .min(args.duration / 2),
         seed: args.play.seed,
-        auth_secret: args.access.auth_secret.as_deref().map(Arc::from),
+        auth_secret: args.play.access.auth_secret.as_deref().map(Arc::from),
         tls,
         ..FleetConfig::default()
     };

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
+use tickwire_load::bots::PlayArgs;
 use tickwire_load::bots::runtime::{cancel_on_ctrl_c, load_runtime, raise_open_file_limit};
-use tickwire_load::bots::{AccessArgs, PlayArgs};
 use tickwire_load::soak::{self, SoakConfig, Target, Thresholds};
 
 /// Soak-test a Tickwire server and report tick stability, bandwidth and memory.
@@ -75,16 +75,11 @@ struct Args {
     quiet: bool,
     #[command(flatten)]
     play: PlayArgs,
-    #[command(flatten)]
-    access: AccessArgs,
 }
 
 fn main() -> anyhow::Result<ExitCode> {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    tickwire_load::log_to_stderr();
     let target = match (args.url, args.stats_url) {
         (Some(url), Some(stats_url)) => Target::Running { url, stats_url },
         _ => Target::Spawn {
@@ -116,8 +111,8 @@ fn main() -> anyhow::Result<ExitCode> {
         },
         seed: args.play.seed,
         progress: !args.quiet,
-        tls: args.access.trust().context("--ca-cert")?,
-        auth_secret: args.access.auth_secret,
+        tls: args.play.access.trust().context("--ca-cert")?,
+        auth_secret: args.play.access.auth_secret,
         ..SoakConfig::default()
     };
     // One socket per bot, the scrapes, the server's pipes, and a margin.

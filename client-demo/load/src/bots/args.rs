@@ -1,6 +1,6 @@
-//! Command-line flags shared by `bots` and `soak`: how the bots play (`PlayArgs`) and
-//! how they get into a locked-down server (`AccessArgs`: the auth secret they mint their
-//! join tokens with, and the CA file to trust on `wss://`/`https://`).
+//! Command-line flags shared by `bots` and `soak`: how the bots play (`PlayArgs`), and
+//! within it how they get into a locked-down server (`AccessArgs`: the auth secret they
+//! mint their join tokens with, and the CA file to trust on `wss://`/`https://`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,6 +30,9 @@ pub struct PlayArgs {
     /// Runtime worker threads for the bots; 1 keeps the load generator on one core.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// How the bots get in: the server's auth secret and the CA to trust.
+    #[command(flatten)]
+    pub access: AccessArgs,
 }
 
 /// `--auth-secret` and `--ca-cert`.

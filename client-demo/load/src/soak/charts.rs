@@ -1,124 +1,92 @@
 //! Which charts a soak report shows, built from the run's time series and thresholds.
 
 use super::plot::{Chart, Limit, Line};
-use super::series::column;
+use super::series::{Point, column};
 use super::summary::SoakSummary;
+
+/// One plotted line: its legend label and the field of each point it draws.
+type Pick<'a> = (&'a str, fn(&Point) -> Option<f64>);
 
 /// The report's charts, in display order.
 #[must_use]
 pub fn charts(s: &SoakSummary) -> Vec<Chart<'_>> {
-    let p = &s.series;
-    let d = s.duration_s;
+    let chart =
+        |title, y_label, lines: &[Pick<'static>], limit: Option<(&'static str, f64)>| Chart {
+            title,
+            y_label,
+            lines: lines
+                .iter()
+                .map(|&(label, pick)| Line {
+                    label,
+                    points: column(&s.series, pick),
+                })
+                .collect(),
+            limit: limit.map(|(label, value)| Limit { label, value }),
+            duration_s: s.duration_s,
+        };
+    let limits = &s.thresholds;
     vec![
-        Chart {
-            title: "Tick duration (server window)",
-            y_label: "ms",
-            lines: vec![
-                // Drawn max first so p99 (often equal to the max over a short window)
-                // stays visible on top of it.
-                Line {
-                    label: "max",
-                    points: column(p, |x| x.tick_max_ms),
-                },
-                Line {
-                    label: "p99",
-                    points: column(p, |x| x.tick_p99_ms),
-                },
-                Line {
-                    label: "p50",
-                    points: column(p, |x| x.tick_p50_ms),
-                },
+        chart(
+            "Tick duration (server window)",
+            "ms",
+            // Max first, so p99 (often equal to the max over a short window) is drawn
+            // on top of it and stays visible.
+            &[
+                ("max", |x| x.tick_max_ms),
+                ("p99", |x| x.tick_p99_ms),
+                ("p50", |x| x.tick_p50_ms),
             ],
-            limit: Some(Limit {
-                label: "p99 limit",
-                value: s.thresholds.max_tick_p99_ms,
-            }),
-            duration_s: d,
-        },
-        Chart {
-            title: "Tick-start lateness p99 (server window)",
-            y_label: "ms",
-            lines: vec![Line {
-                label: "p99",
-                points: column(p, |x| x.lateness_p99_ms),
-            }],
-            limit: Some(Limit {
-                label: "p99 limit",
-                value: s.thresholds.max_lateness_p99_ms,
-            }),
-            duration_s: d,
-        },
-        Chart {
-            title: "Tick overruns since start",
-            y_label: "ticks",
-            lines: vec![Line {
-                label: "overruns",
-                points: column(p, |x| x.overruns),
-            }],
-            limit: None,
-            duration_s: d,
-        },
-        Chart {
-            title: "Connected clients",
-            y_label: "clients",
-            lines: vec![
-                Line {
-                    label: "bots connected",
-                    points: column(p, |x| Some(x.bots_connected as f64)),
-                },
-                Line {
-                    label: "server sessions",
-                    points: column(p, |x| x.sessions),
-                },
+            Some(("p99 limit", limits.max_tick_p99_ms)),
+        ),
+        chart(
+            "Tick-start lateness p99 (server window)",
+            "ms",
+            &[("p99", |x| x.lateness_p99_ms)],
+            Some(("p99 limit", limits.max_lateness_p99_ms)),
+        ),
+        chart(
+            "Tick overruns since start",
+            "ticks",
+            &[("overruns", |x| x.overruns)],
+            None,
+        ),
+        chart(
+            "Connected clients",
+            "clients",
+            &[
+                ("bots connected", |x| Some(x.bots_connected as f64)),
+                ("server sessions", |x| x.sessions),
             ],
-            limit: None,
-            duration_s: d,
-        },
-        Chart {
-            title: "Bytes sent per second per client",
-            y_label: "KiB/s",
-            lines: vec![Line {
-                label: "server → client",
-                points: column(p, |x| x.bytes_per_s_per_client.map(|b| b / 1024.0)),
-            }],
-            limit: None,
-            duration_s: d,
-        },
-        Chart {
-            title: "Snapshots per second per bot (client side)",
-            y_label: "snapshots/s",
-            lines: vec![
-                Line {
-                    label: "received",
-                    points: column(p, |x| x.snapshots_per_s_per_bot),
-                },
-                Line {
-                    label: "server ticks/s",
-                    points: column(p, |x| x.ticks_per_s),
-                },
+            None,
+        ),
+        chart(
+            "Bytes sent per second per client",
+            "KiB/s",
+            &[("server → client", |x| {
+                x.bytes_per_s_per_client.map(|b| b / 1024.0)
+            })],
+            None,
+        ),
+        chart(
+            "Snapshots per second per bot (client side)",
+            "snapshots/s",
+            &[
+                ("received", |x| x.snapshots_per_s_per_bot),
+                ("server ticks/s", |x| x.ticks_per_s),
             ],
-            limit: None,
-            duration_s: d,
-        },
-        Chart {
-            title: "Server resident memory",
-            y_label: "MiB",
-            lines: vec![Line {
-                label: "RSS",
-                points: column(p, |x| x.rss_mib),
-            }],
-            limit: None,
-            duration_s: d,
-        },
-        Chart {
-            title: "Server CPU",
-            y_label: "% of one core",
-            lines: vec![Line {
-                label: "CPU",
-                points: column(p, |x| x.cpu_pct),
-            }],
-            limit: None,
-            duration_s: d,
-        },
+            None,
+        ),
+        chart(
+            "Server resident memory",
+            "MiB",
+            &[("RSS", |x| x.rss_mib)],
+            None,
+        ),
+        chart(
+            "Server CPU",
+            "% of one core",
+            &[("CPU", |x| x.cpu_pct)],
+            None,
+        ),
     ]
 }
