@@ -167,6 +167,12 @@ impl ServerProcess {
         Ok(ServerProcess { child, ws_url })
     }
 
+    /// The process id (`None` once it has been reaped).
+    #[must_use]
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// True if the process has exited.
     pub fn has_exited(&mut self) -> bool {
         !matches!(self.child.try_wait(), Ok(None))
