@@ -119,7 +119,7 @@ impl Client {
             Ok(Recv::Binary(bytes)) => {
                 let received = self.inbound.on_message(&bytes)?;
                 if let Some(tick) = received.ack {
-                    conn.ack(tick);
+                    conn.applied(tick);
                 }
                 Ok(received.event)
             }
@@ -175,7 +175,7 @@ impl Client {
     async fn send_input_bytes(&mut self, data: Vec<u8>) -> Result<InputSeq, ClientError> {
         let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
         let seq = InputSeq(self.last_input.0.wrapping_add(1));
-        conn.queue(&ClientMsg::Input { seq, data })?;
+        conn.queue_input(seq, data)?;
         self.last_input = seq;
         conn.send_queued().await?;
         Ok(seq)

@@ -5,13 +5,16 @@
 //! has said it is ready, and a received message is returned in the same poll that read
 //! it. Dropping a pending call loses nothing.
 
-use std::future::poll_fn;
+use std::future::{Future as _, poll_fn};
+use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use tickwire_shared::codec::SERVER_DECODE_LIMIT;
-use tickwire_shared::{ClientMsg, Tick};
+use tickwire_shared::{ClientMsg, InputSeq, Tick};
 use tokio::net::TcpStream;
+use tokio::time::Sleep;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Bytes, Message};
@@ -46,6 +49,9 @@ pub(crate) struct Conn {
     ws: Ws,
     /// Messages waiting for the socket.
     outbox: Outbox,
+    /// Fires when a standalone ack falls due with no input to carry it (polled while
+    /// receiving, so a client that only reads still acks what it applied).
+    ack_timer: Pin<Box<Sleep>>,
     /// Something was handed to the sink since the last completed flush.
     unflushed: bool,
     /// Writing failed (the peer went away); nothing more will be sent.
@@ -83,6 +89,7 @@ impl Conn {
         Ok(Conn {
             ws,
             outbox: Outbox::default(),
+            ack_timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
             unflushed: false,
             write_failed: false,
             bytes_received: 0,
@@ -113,12 +120,23 @@ impl Conn {
             .map_err(|_| ClientError::Backlogged(OUTBOX_LIMIT))
     }
 
-    /// Queues an ack, and tries to send it right away without waiting.
-    pub(crate) fn ack(&mut self, tick: Tick) {
+    /// Queues an input; it leaves on the next `send_queued` or `recv`, carrying the
+    /// newest applied tick as its ack.
+    pub(crate) fn queue_input(&mut self, seq: InputSeq, data: Vec<u8>) -> Result<(), ClientError> {
         if self.write_failed {
+            return Err(ClientError::Closed);
+        }
+        self.outbox
+            .push_input(seq, data)
+            .map_err(|_| ClientError::Backlogged(OUTBOX_LIMIT))
+    }
+
+    /// Notes that snapshot `tick` has been applied. When no input has carried an ack
+    /// for a while, queues a standalone one and tries to send it right away.
+    pub(crate) fn applied(&mut self, tick: Tick) {
+        if self.write_failed || !self.outbox.applied(tick, Instant::now()) {
             return;
         }
-        self.outbox.push_ack(tick);
         // One non-blocking attempt; if the socket is not ready, the next `recv` or
         // `send_queued` (polled with the task's real waker) finishes the job.
         let mut cx = Context::from_waker(Waker::noop());
@@ -149,7 +167,7 @@ impl Conn {
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
                 Poll::Pending => return Poll::Pending,
             }
-            let Some(bytes) = self.outbox.pop() else {
+            let Some(bytes) = self.outbox.pop(Instant::now()) else {
                 break;
             };
             self.bytes_sent += bytes.len() as u64;
@@ -173,6 +191,7 @@ impl Conn {
     pub(crate) async fn recv(&mut self) -> Result<Recv, ClientError> {
         poll_fn(|cx| {
             if !self.write_failed {
+                self.poll_ack_timer(cx);
                 if let Poll::Ready(Err(_)) = self.poll_send(cx) {
                     self.write_failed = true;
                     self.outbox.clear();
@@ -181,6 +200,21 @@ impl Conn {
             self.poll_recv(cx)
         })
         .await
+    }
+
+    /// Queues the standalone ack that has fallen due, or arms the timer for when it will.
+    fn poll_ack_timer(&mut self, cx: &mut Context<'_>) {
+        let Some(deadline) = self.outbox.ack_deadline(Instant::now()) else {
+            return;
+        };
+        let at = tokio::time::Instant::from_std(deadline);
+        if self.ack_timer.deadline() != at {
+            self.ack_timer.as_mut().reset(at);
+        }
+        if self.ack_timer.as_mut().poll(cx).is_ready() {
+            // The timer has fired, so the deadline has come, whatever the clocks' rounding.
+            self.outbox.ack_if_due(Instant::now().max(deadline));
+        }
     }
 
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Recv, ClientError>> {

@@ -34,6 +34,7 @@ fn input(seq: u32, data: Vec<u8>) -> ClientMsg {
     ClientMsg::Input {
         seq: InputSeq(seq),
         data,
+        ack: Some(HELD),
     }
 }
 

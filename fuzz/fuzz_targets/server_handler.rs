@@ -123,9 +123,16 @@ fn event(u: &mut Unstructured<'_>, next_seq: u32, last_tick: u32) -> Result<Even
             } else {
                 next_seq.wrapping_add_signed(i32::from(jump))
             };
+            let ack = if u.ratio(1u8, 4)? {
+                None
+            } else {
+                let back: u8 = u.arbitrary()?;
+                Some(Tick(last_tick.wrapping_sub(u32::from(back % 20))))
+            };
             binary(&ClientMsg::Input {
                 seq: InputSeq(seq),
                 data: payload(u)?,
+                ack,
             })
         }
         9 => {
@@ -387,7 +394,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                     Err(End::ClientGone | End::Io(_)) => return Ok(()),
                 };
                 match guard.check(now, msg) {
-                    Verdict::Accept(ClientMsg::Input { seq, data }) => {
+                    Verdict::Accept(ClientMsg::Input { seq, data, .. }) => {
                         if let Some(last) = last_input {
                             let ahead = seq.since(last);
                             assert!(

@@ -165,7 +165,7 @@ impl Guard {
             ClientMsg::Hello { .. } => {
                 Verdict::End(ByeCode::Malformed, "Hello was already received".into())
             }
-            ClientMsg::Input { seq, data } => {
+            ClientMsg::Input { seq, data, ack } => {
                 if !self.inputs.take(now) {
                     return self.drop_or_end(now, "input_rate");
                 }
@@ -179,7 +179,7 @@ impl Guard {
                     }
                 }
                 self.last_seq = Some(seq);
-                Verdict::Accept(ClientMsg::Input { seq, data })
+                Verdict::Accept(ClientMsg::Input { seq, data, ack })
             }
             ClientMsg::Chat { text } => {
                 if text.chars().count() > self.max_chat_chars {
@@ -217,6 +217,7 @@ mod tests {
         ClientMsg::Input {
             seq: InputSeq(seq),
             data: vec![0xFF, 3],
+            ack: None,
         }
     }
 

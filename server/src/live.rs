@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use tickwire_shared::codec::encode_server;
-use tickwire_shared::{ByeCode, ChatLine, ClientMsg, PlayerId, ServerMsg, Tick};
+use tickwire_shared::{ByeCode, ChatLine, ClientMsg, InputSeq, PlayerId, ServerMsg, Tick};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -122,6 +122,40 @@ async fn read(
     }
 }
 
+/// Tells the writer the client's newest applied tick, waking it only when that changed
+/// (an input repeats the ack until the next snapshot is applied).
+fn note_ack(acks: &watch::Sender<Option<Tick>>, tick: Tick) {
+    acks.send_if_modified(|newest| {
+        let changed = *newest != Some(tick);
+        *newest = Some(tick);
+        changed
+    });
+}
+
+/// Hands one input to the player's slot; a refused one is counted, or ends the session
+/// when it is not the game's input type at all.
+fn input(app: &App, player: &Player<'_>, seq: InputSeq, data: &[u8]) -> Result<(), End> {
+    match app.roster.input(player.id, seq, data) {
+        Ok(()) => Ok(()),
+        Err(InputRefused::Stale) => {
+            app.metrics.message_dropped("stale_input");
+            Ok(())
+        }
+        Err(InputRefused::NoSlot) => {
+            app.metrics.message_dropped("no_input_slot");
+            Ok(())
+        }
+        Err(InputRefused::Invalid(why)) => {
+            app.metrics.message_dropped(why);
+            Ok(())
+        }
+        Err(InputRefused::Malformed(why)) => Err(End::Bye(
+            ByeCode::Malformed,
+            format!("input is not this game's input type: {why}"),
+        )),
+    }
+}
+
 /// Applies one accepted client message, or says why the session ends.
 fn handle(
     app: &App,
@@ -132,21 +166,14 @@ fn handle(
 ) -> Result<(), End> {
     match msg {
         ClientMsg::Hello { .. } => {}
-        ClientMsg::Input { seq, data } => match app.roster.input(player.id, seq, &data) {
-            Ok(()) => {}
-            Err(InputRefused::Stale) => app.metrics.message_dropped("stale_input"),
-            Err(InputRefused::NoSlot) => app.metrics.message_dropped("no_input_slot"),
-            Err(InputRefused::Invalid(why)) => app.metrics.message_dropped(why),
-            Err(InputRefused::Malformed(why)) => {
-                return Err(End::Bye(
-                    ByeCode::Malformed,
-                    format!("input is not this game's input type: {why}"),
-                ));
+        ClientMsg::Input { seq, data, ack } => {
+            // The ack counts whatever becomes of the input.
+            if let Some(tick) = ack {
+                note_ack(acks, tick);
             }
-        },
-        ClientMsg::Ack { tick } => {
-            acks.send_replace(Some(tick));
+            input(app, player, seq, &data)?;
         }
+        ClientMsg::Ack { tick } => note_ack(acks, tick),
         ClientMsg::Ping { client_time } => {
             let pong = ServerMsg::Pong {
                 client_time,

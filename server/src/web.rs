@@ -34,6 +34,7 @@ macro_rules! assets {
 pub const ASSETS: &[Asset] = assets![
     "index.html",
     "style.css",
+    "js/acker.js",
     "js/bincode.js",
     "js/canvas-view.js",
     "js/checksum.js",

@@ -369,6 +369,7 @@ mod tests {
             ClientMsg::Input {
                 seq: InputSeq(3),
                 data: vec![17, 251, 64, 156],
+                ack: Some(Tick(41)),
             },
             ClientMsg::Ack { tick: Tick(99) },
             ClientMsg::Ping {

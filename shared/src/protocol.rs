@@ -13,7 +13,7 @@ use crate::ids::{InputSeq, NetId, PlayerId, Tick};
 use crate::schema::Schema;
 
 /// The protocol version a client states in `Hello`; a mismatch is refused with a `Bye`.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// A message from a client to the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,8 +38,14 @@ pub enum ClientMsg {
         seq: InputSeq,
         /// The encoded input.
         data: Vec<u8>,
+        /// The newest snapshot tick the client has applied, as an `Ack` would say it
+        /// (`None` before the first): acks ride on inputs, so a playing client sends one
+        /// message where it would send two.
+        ack: Option<Tick>,
     },
-    /// The newest snapshot tick the client has applied (flow control, RTT, resume).
+    /// The newest snapshot tick the client has applied (flow control and the delta
+    /// baseline), for a client that has sent no input for a while (about 100 ms) to
+    /// carry it.
     Ack {
         /// The applied tick.
         tick: Tick,

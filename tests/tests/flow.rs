@@ -90,7 +90,12 @@ async fn a_count_only_client_acks_without_decoding_and_measures_rtt() {
     assert!(bot.mirror().entities().is_empty());
     let stats = bot.stats();
     assert_eq!(stats.snapshots as usize, snaps.len());
-    assert!(stats.messages_sent as usize > snaps.len() / 2, "{stats:?}");
+    // With no inputs to carry them, its acks go out on their own, about every 100 ms
+    // (not one per snapshot): enough to keep the 500 ms send window open.
+    assert!(
+        stats.messages_sent >= 12 && (stats.messages_sent as usize) < snaps.len() / 2,
+        "{stats:?}"
+    );
     assert!(stats.bytes_received > 0 && stats.desyncs == 0, "{stats:?}");
 
     bot.ping().await.unwrap_or_else(|e| panic!("ping: {e}"));
@@ -181,6 +186,7 @@ async fn a_client_that_stops_reading_still_has_its_inputs_applied() {
     let input = ClientMsg::Input {
         seq: InputSeq(1),
         data: encode_value(&Controls::new(keys, 0)),
+        ack: None,
     };
     raw_send(&mut ws, encode_client(&input)).await;
     // Within the same stall (3 s in all), the input reaches the game: the avatar walks.

@@ -124,7 +124,7 @@ export function decodeClient(bytes) {
       };
       break;
     case 'Input':
-      msg = { type, seq: r.u32(), data: r.bytes() };
+      msg = { type, seq: r.u32(), data: r.bytes(), ack: r.option(() => r.u32()) };
       break;
     case 'Ack':
       msg = { type, tick: r.u32() };
@@ -158,6 +158,7 @@ export function encodeClient(msg) {
     case 'Input':
       w.varint(msg.seq >>> 0);
       w.bytes(msg.data);
+      w.option(msg.ack ?? null, (t) => w.varint(t >>> 0));
       break;
     case 'Ack':
       w.varint(msg.tick >>> 0);

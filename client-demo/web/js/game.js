@@ -14,6 +14,7 @@ import { Interp } from './interp.js';
 import { PlayoutClock } from './clock.js';
 import { Predictor } from './predict.js';
 import { Effects } from './effects.js';
+import { Acker } from './acker.js';
 import { Connection, Rate } from './net.js';
 import { InputSender, SimpleSender } from './sender.js';
 import { FlatView } from './flat.js';
@@ -87,6 +88,9 @@ export class Game {
     this.lastFire = -Infinity;
     this.lastPing = -Infinity;
     this.rttMs = null;
+    /** What to ack, and when a standalone Ack is due. */
+    this.acker = new Acker();
+    this.ackTimer = null;
     this.snapshots = 0;
     /** Welcomes received (one per connection), and snapshots applied since the last. */
     this.welcomes = 0;
@@ -178,6 +182,7 @@ export class Game {
 
   onWelcome(msg, now) {
     this.welcome = msg;
+    this.acker.reset();
     // What the first snapshot after this Welcome is relative to (undefined until it
     // arrives; null = a full state): a resume should get a delta.
     this.firstBaseline = undefined;
@@ -233,12 +238,27 @@ export class Game {
     this.hud.chat(null, '', `Connected as ${this.name} — ${what}, ${msg.tick_hz} Hz.`);
   }
 
+  /** Sends a standalone Ack if one is due, or makes sure a timer will when it is: a page
+   * that sends no inputs still acks what it applied, even if no snapshot comes again. */
+  sendAckWhenDue() {
+    const now = performance.now();
+    const ack = this.acker.due(now);
+    if (ack !== null) this.conn.send({ type: 'Ack', tick: ack });
+    const wait = this.acker.waitMs(now);
+    if (wait === null || this.ackTimer !== null) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = null;
+      if (this.conn.open) this.sendAckWhenDue();
+    }, wait);
+  }
+
   /** Writes a sender's {seq, buttons, aim} by the game's input layout and sends it. */
   sendInput(m) {
     const named = {};
     if (this.input.hasButtons) named.buttons = m.buttons & 0xff;
     if (this.input.hasAim) named.aim = m.aim & 0xffff;
-    return this.conn.send({ type: 'Input', seq: m.seq, data: this.input.encode(named) });
+    const data = this.input.encode(named);
+    return this.conn.send({ type: 'Input', seq: m.seq, data, ack: this.acker.carry(performance.now()) });
   }
 
   onSnapshot(msg, now) {
@@ -260,7 +280,8 @@ export class Game {
       this.conn.drop(`resync after ${err.kind}`);
       return;
     }
-    this.conn.send({ type: 'Ack', tick: header.tick });
+    this.acker.onApplied(header.tick);
+    this.sendAckWhenDue();
     if (this.firstBaseline === undefined) this.firstBaseline = header.baseline;
     this.snapshots += 1;
     this.sinceWelcome += 1;

@@ -13,6 +13,7 @@ import { decodeClient, encodeServer } from '../js/codec.js';
 import { decodeFields, encodeFields } from '../js/layout.js';
 import { Schema } from '../js/schema.js';
 import { Game } from '../js/game.js';
+import { ACK_GRACE_MS } from '../js/acker.js';
 import { demoOrb, demoPlayer, demoSchemaDef, diff } from './model.js';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -99,7 +100,7 @@ test('a demo session: schema, prediction, inputs by layout, acks, events, resume
   game.start();
   await flush();
   let ws = FakeSocket.last();
-  assert.deepEqual(ws.sent[0], { type: 'Hello', protocol: 2, name: 'ann', resume: null, auth: null });
+  assert.deepEqual(ws.sent[0], { type: 'Hello', protocol: 3, name: 'ann', resume: null, auth: null });
 
   ws.deliver(welcome(schema));
   const w0 = [
@@ -145,6 +146,11 @@ test('a demo session: schema, prediction, inputs by layout, acks, events, resume
   assert.ok(game.stats().drawn >= 3);
   assert.ok(renderers.demo.scenes.at(-1).own !== null, 'the own player is drawn');
   assert.equal(renderers.generic.scenes.length, 0);
+  // Tick 102 came right after an input carried 101: it is acked within the grace,
+  // by an input or, with none going out, by a standalone Ack the timer sends.
+  await sleep(ACK_GRACE_MS + 50);
+  const carried = [...ws.of('Ack').map((m) => m.tick), ...ws.of('Input').map((m) => m.ack)];
+  assert.ok(carried.includes(102), `acks carried: ${carried}`);
 
   // Events by the schema's layout feed the kill feed; Joined and Left the chat.
   ws.deliver({ type: 'Joined', player: 4, name: 'bob' });
@@ -164,7 +170,7 @@ test('a demo session: schema, prediction, inputs by layout, acks, events, resume
   await sleep(700);
   ws = FakeSocket.last();
   assert.equal(FakeSocket.all.length, 2);
-  assert.deepEqual(ws.sent[0], { type: 'Hello', protocol: 2, name: 'ann', resume: { token: 'tok-3', tick: 102 }, auth: null });
+  assert.deepEqual(ws.sent[0], { type: 'Hello', protocol: 3, name: 'ann', resume: { token: 'tok-3', tick: 102 }, auth: null });
   ws.deliver(welcome(schema, { tick: 103 }));
   const w2 = [demoPlayer(10, 3, 'ann', 516, 400), w1[1], w1[2]];
   ws.deliver(snapshot(104, 102, diff(schema, w1, w2), 3));

@@ -311,11 +311,14 @@ pub fn client_vectors() -> Vec<(String, ClientMsg)> {
     ];
     for (i, (name, values)) in inputs().into_iter().enumerate() {
         let seq = [1, 251, u32::MAX][i];
+        // No ack yet, a one-byte varint's edge, and the largest.
+        let ack = [None, Some(Tick(250)), Some(Tick(u32::MAX))][i];
         v.push((
             name.into(),
             ClientMsg::Input {
                 seq: InputSeq(seq),
                 data: input_bytes(&values),
+                ack,
             },
         ));
     }

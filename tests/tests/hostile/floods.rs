@@ -22,6 +22,7 @@ fn input(seq: u32) -> Message {
         encode_client(&ClientMsg::Input {
             seq: InputSeq(seq),
             data: encode_value(&Controls::new(8, 0)),
+            ack: None,
         })
         .into(),
     )

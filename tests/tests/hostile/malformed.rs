@@ -145,6 +145,7 @@ pub async fn truncated(ctx: &Ctx) -> Row {
         data: tickwire_shared::codec::encode_value(
             &tickwire_server::games::controls::Controls::new(3, 40_000),
         ),
+        ack: Some(tickwire_shared::Tick(70_000)),
     });
     let mut cases = Vec::new();
     for cut in [

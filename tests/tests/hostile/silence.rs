@@ -151,17 +151,14 @@ pub async fn blind_acker(ctx: Ctx, duration: Duration) -> Row {
         ticker.tick().await;
         seq += 1;
         let guess = first.0 + (started.elapsed().as_secs_f64() * f64::from(hz)) as u32;
-        let msgs = [
-            ClientMsg::Input {
-                seq: InputSeq(seq),
-                data: tickwire_shared::codec::encode_value(
-                    &tickwire_server::games::controls::Controls::new(1, 0),
-                ),
-            },
-            ClientMsg::Ack {
-                tick: Tick(guess.saturating_sub(1)),
-            },
-        ];
+        // An input carrying its ack, as a playing client sends them.
+        let msgs = [ClientMsg::Input {
+            seq: InputSeq(seq),
+            data: tickwire_shared::codec::encode_value(
+                &tickwire_server::games::controls::Controls::new(1, 0),
+            ),
+            ack: Some(Tick(guess.saturating_sub(1))),
+        }];
         let mut failed = false;
         for m in msgs {
             let send = sink.send(Message::Binary(encode_client(&m).into()));
