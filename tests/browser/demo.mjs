@@ -172,6 +172,8 @@ async function main() {
     const after = await page.evaluate(() => window.tickwire.stats());
     result.own.drawnMinusServer = Math.hypot(after.own.drawnX - after.own.x, after.own.drawnY - after.own.y);
     result.own.serverReply = await ask({ moved: stats.entity, sign, heldMs });
+    // The HUD's ping, some seconds in: the lowest of the page's last eight Pongs.
+    result.ping = { ms: after.rttMs, samples: after.rttSamplesMs };
 
     if (phase === 'basic') {
       // Chat: type a line in the page; the Rust side waits for it on its own client.

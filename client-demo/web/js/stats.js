@@ -13,7 +13,7 @@ export function hudRows(game, now) {
   const kb = (n) => (n >= 10240 ? `${(n / 1024).toFixed(0)} KB/s` : `${(n / 1024).toFixed(1)} KB/s`);
   const c = game.clock;
   const rows = [
-    ['ping', game.rttMs === null ? '—' : `${game.rttMs.toFixed(0)} ms`],
+    ['ping', game.rttMs === null ? '—' : `${game.rttMs.toFixed(game.rttMs < 10 ? 1 : 0)} ms`],
     ['tick', game.mirror?.tick ?? '—'],
     ['snapshots', `${game.snapRate.perSecond(now)}/s`],
     ['down', kb(game.conn.down.perSecond(now))],
@@ -126,6 +126,7 @@ export function statsOf(game) {
     jitterMs: game.clock?.jitterMs ?? null,
     starvedFrames: game.clock?.starved ?? 0,
     rttMs: game.rttMs,
+    rttSamplesMs: game.rttSamples,
     fps: game.fps.perSecond(now),
     drawMs: game.drawMs,
     snapshotMs: game.snapshotMs,
