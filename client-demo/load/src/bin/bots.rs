@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use tickwire_load::bots::runtime::{cancel_on_ctrl_c, load_runtime, raise_open_file_limit};
-use tickwire_load::bots::{FleetConfig, Live, PlayArgs, fleet, progress};
+use tickwire_load::bots::{Live, PlayArgs, fleet, progress};
 use tokio_util::sync::CancellationToken;
 
 /// Run headless bots against a Tickwire server.
@@ -42,24 +42,10 @@ fn main() -> anyhow::Result<ExitCode> {
     raise_open_file_limit(args.count + 64);
     let runtime = load_runtime(args.play.threads).context("building the tokio runtime")?;
 
-    let tls = args.play.access.trust().context("--ca-cert")?;
-    let config = FleetConfig {
-        url: args.url.clone(),
-        count: args.count,
-        duration: args.duration,
-        behavior: args.play.behavior,
-        input_hz: args.play.input_hz,
-        decode: args.play.decode,
-        ramp: args
-            .play
-            .ramp
-            .unwrap_or_else(|| FleetConfig::default_ramp(args.count))
-            .min(args.duration / 2),
-        seed: args.play.seed,
-        auth_secret: args.play.access.auth_secret.as_deref().map(Arc::from),
-        tls,
-        ..FleetConfig::default()
-    };
+    let config = args
+        .play
+        .fleet(args.url.clone(), args.count, args.duration)
+        .context("--ca-cert")?;
     let summary = runtime.block_on(async {
         let shutdown = cancel_on_ctrl_c();
         let live = Arc::new(Live::default());

@@ -4,13 +4,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use tickwire_load::bots::PlayArgs;
 use tickwire_load::bots::runtime::{cancel_on_ctrl_c, load_runtime, raise_open_file_limit};
-use tickwire_load::bots::{FleetConfig, PlayArgs};
 use tickwire_load::floor::{CompareConfig, FloorReport, Traffic, compare, server};
 
 /// Measure Tickwire's server CPU against the floor: the same bytes, no engine.
@@ -84,23 +83,11 @@ fn main() -> anyhow::Result<ExitCode> {
         floor_bin: std::env::current_exe().context("finding this binary")?,
         server_cpu: args.server_cpu,
         rounds: args.rounds,
-        fleet: FleetConfig {
-            url: String::new(),
-            count: args.clients,
-            duration: args.duration,
-            behavior: args.play.behavior,
-            input_hz: args.play.input_hz,
-            decode: args.play.decode,
-            ramp: args
-                .play
-                .ramp
-                .unwrap_or_else(|| FleetConfig::default_ramp(args.clients))
-                .min(args.duration / 2),
-            seed: args.play.seed,
-            auth_secret: args.play.access.auth_secret.as_deref().map(Arc::from),
-            tls: args.play.access.trust().context("--ca-cert")?,
-            ..FleetConfig::default()
-        },
+        // Each round fills in its server's URL.
+        fleet: args
+            .play
+            .fleet(String::new(), args.clients, args.duration)
+            .context("--ca-cert")?,
         log_dir: args.logs.clone(),
     };
     let report = runtime.block_on(async { compare(&config, &cancel_on_ctrl_c()).await })?;

@@ -3,9 +3,11 @@
 //! mint their join tokens with, and the CA file to trust on `wss://`/`https://`).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::behavior::Behavior;
+use super::fleet::FleetConfig;
 use tickwire_client::{TlsTrust, TlsTrustError};
 
 /// How the bots play and run.
@@ -33,6 +35,37 @@ pub struct PlayArgs {
     /// How the bots get in: the server's auth secret and the CA to trust.
     #[command(flatten)]
     pub access: AccessArgs,
+}
+
+impl PlayArgs {
+    /// The fleet these flags describe: `count` bots playing on `url` for `duration`,
+    /// ramped over `--ramp` (default: 5 ms per bot, at most half the run).
+    ///
+    /// # Errors
+    /// `--ca-cert` naming a file that is not a PEM of certificates.
+    pub fn fleet(
+        &self,
+        url: String,
+        count: usize,
+        duration: Duration,
+    ) -> Result<FleetConfig, TlsTrustError> {
+        Ok(FleetConfig {
+            url,
+            count,
+            duration,
+            behavior: self.behavior,
+            input_hz: self.input_hz,
+            decode: self.decode,
+            ramp: self
+                .ramp
+                .unwrap_or_else(|| FleetConfig::default_ramp(count))
+                .min(duration / 2),
+            seed: self.seed,
+            auth_secret: self.access.auth_secret.as_deref().map(Arc::from),
+            tls: self.access.trust()?,
+            ..FleetConfig::default()
+        })
+    }
 }
 
 /// `--auth-secret` and `--ca-cert`.
