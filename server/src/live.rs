@@ -135,25 +135,20 @@ fn note_ack(acks: &watch::Sender<Option<Tick>>, tick: Tick) {
 /// Hands one input to the player's slot; a refused one is counted, or ends the session
 /// when it is not the game's input type at all.
 fn input(app: &App, player: &Player<'_>, seq: InputSeq, data: &[u8]) -> Result<(), End> {
-    match app.roster.input(player.id, seq, data) {
-        Ok(()) => Ok(()),
-        Err(InputRefused::Stale) => {
-            app.metrics.message_dropped("stale_input");
-            Ok(())
+    let dropped = match app.roster.input(player.id, seq, data) {
+        Ok(()) => return Ok(()),
+        Err(InputRefused::Stale) => "stale_input",
+        Err(InputRefused::NoSlot) => "no_input_slot",
+        Err(InputRefused::Invalid(why)) => why,
+        Err(InputRefused::Malformed(why)) => {
+            return Err(End::Bye(
+                ByeCode::Malformed,
+                format!("input is not this game's input type: {why}"),
+            ));
         }
-        Err(InputRefused::NoSlot) => {
-            app.metrics.message_dropped("no_input_slot");
-            Ok(())
-        }
-        Err(InputRefused::Invalid(why)) => {
-            app.metrics.message_dropped(why);
-            Ok(())
-        }
-        Err(InputRefused::Malformed(why)) => Err(End::Bye(
-            ByeCode::Malformed,
-            format!("input is not this game's input type: {why}"),
-        )),
-    }
+    };
+    app.metrics.message_dropped(dropped);
+    Ok(())
 }
 
 /// Applies one accepted client message, or says why the session ends.

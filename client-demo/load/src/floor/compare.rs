@@ -15,6 +15,7 @@ use super::driver::{self, Counts};
 use super::server::Traffic;
 use crate::bots::{BotsSummary, FleetConfig, Live, fleet};
 use crate::soak::SoakError;
+use crate::soak::figures::median;
 use crate::soak::server_process::{SERVER_BIN, ServerError, ServerProcess, find_binary, http_base};
 use crate::soak::stats_client::StatsClient;
 use tickwire_shared::process::usage_of;
@@ -111,6 +112,14 @@ pub enum FloorError {
     /// The Tickwire server's `/stats` could not be read.
     #[error(transparent)]
     Stats(#[from] SoakError),
+    /// The log directory could not be made.
+    #[error("creating {dir}: {source}")]
+    Logs {
+        /// The directory.
+        dir: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// A server's CPU time could not be read from `/proc`.
     #[error("cannot read the {0} server's CPU time from /proc")]
     NoUsage(&'static str),
@@ -142,11 +151,9 @@ pub async fn compare(
             ramp: f.ramp,
         });
     }
-    std::fs::create_dir_all(&config.log_dir).map_err(|source| {
-        FloorError::Server(ServerError::Spawn {
-            bin: config.log_dir.clone(),
-            source,
-        })
+    std::fs::create_dir_all(&config.log_dir).map_err(|source| FloorError::Logs {
+        dir: config.log_dir.clone(),
+        source,
     })?;
     let mut rounds = Vec::new();
     for round in 0..config.rounds.max(1) {
@@ -164,7 +171,8 @@ pub async fn compare(
             floor_failures,
         });
     }
-    let median = |pick: fn(&Round) -> f64| median(rounds.iter().map(pick).collect());
+    let median =
+        |pick: fn(&Round) -> f64| median(rounds.iter().map(pick).collect()).unwrap_or(f64::NAN);
     Ok(FloorReport {
         scenario: config.scenario.clone(),
         clients: f.count,
@@ -175,16 +183,6 @@ pub async fn compare(
         median_tickwire_bytes_per_client_s: median(|r| r.tickwire.bytes_per_client_s),
         rounds,
     })
-}
-
-/// The median of `v` (NaN when empty).
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
 }
 
 /// `bin args…`, under `taskset -c cpu` when pinned.
@@ -366,13 +364,6 @@ async fn floor_run(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_median_of_odd_and_even_counts_and_of_nothing() {
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
-        assert!(median(vec![]).is_nan());
-    }
 
     #[test]
     fn a_pinned_server_runs_under_taskset_and_an_unpinned_one_as_it_is() {

@@ -1,7 +1,6 @@
 //! The floor server: a tick that hands one shared message to every connection, and
 //! connections that send it and drop whatever they read.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -52,12 +51,9 @@ pub async fn serve(
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
 }
 
 /// Publishes one message (random bytes, made once) every `1 / out_hz` seconds.

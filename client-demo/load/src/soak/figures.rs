@@ -69,7 +69,8 @@ fn max_of(points: &[Point], f: impl Fn(&Point) -> Option<f64>) -> Option<f64> {
     points.iter().filter_map(f).reduce(f64::max)
 }
 
-fn median(mut values: Vec<f64>) -> Option<f64> {
+/// The middle value (the upper one of two), `None` for no values.
+pub(crate) fn median(mut values: Vec<f64>) -> Option<f64> {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied()
 }
