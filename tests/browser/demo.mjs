@@ -89,7 +89,10 @@ function ownResponse(trace, axisSign) {
   const press = trace.inputs.find((i) => i.buttons & (axisSign > 0 ? 8 : 4));
   if (!press) return { error: 'no key press recorded' };
   const frames = trace.frames.filter((f) => f.own);
-  const first = frames.findIndex((f) => f.t >= press.t);
+  // The first frame that can show the press: scheduled after the key's own time and drawn
+  // after the page handled it (on a busy machine the event can reach the page a frame
+  // after its timestamp; that frame was drawn without it).
+  const first = frames.findIndex((f) => f.t >= press.t && f.drawnAt >= press.sentAt);
   if (first < 1) return { error: 'no frame after the key press' };
   const x0 = frames[first - 1].own[0];
   let moved = -1;
@@ -109,6 +112,7 @@ function ownResponse(trace, axisSign) {
   }
   return {
     framesToMove: moved,
+    keyToPageMs: press.sentAt - press.t,
     msToMove: moved >= 0 ? frames[first + moved].t - press.t : null,
     maxBackwardsUnits: backwards,
     maxBackwardsUnitsPerSec: backwardsSpeed,
@@ -172,8 +176,17 @@ async function main() {
     const after = await page.evaluate(() => window.tickwire.stats());
     result.own.drawnMinusServer = Math.hypot(after.own.drawnX - after.own.x, after.own.drawnY - after.own.y);
     result.own.serverReply = await ask({ moved: stats.entity, sign, heldMs });
-    // The HUD's ping, some seconds in: the lowest of the page's last eight Pongs.
-    result.ping = { ms: after.rttMs, samples: after.rttSamplesMs };
+    // The HUD's ping (the lowest of the page's last eight Pongs), read once a second for
+    // a few seconds: the lowest reading and every sample seen.
+    const readings = [];
+    const seen = [];
+    for (let i = 0; i < 4; i++) {
+      await page.waitForTimeout(1000);
+      const s = await page.evaluate(() => window.tickwire.stats());
+      if (s.rttMs !== null) readings.push(s.rttMs);
+      seen.push(...s.rttSamplesMs);
+    }
+    result.ping = { ms: readings.length ? Math.min(...readings) : null, readings, samples: seen };
 
     if (phase === 'basic') {
       // Chat: type a line in the page; the Rust side waits for it on its own client.

@@ -28,6 +28,10 @@ use tickwire_tests::{TestServer, test_config};
 use tokio_util::sync::CancellationToken;
 
 use harness::{BOTS, Harness};
+
+/// One browser at a time: two Chromiums, their servers and bots on a two-core machine
+/// would measure each other's load instead of the page.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 use script::{browser_ready, run_generic, run_script};
 
 fn num(v: &Value, path: &[&str]) -> f64 {
@@ -41,7 +45,7 @@ fn num(v: &Value, path: &[&str]) -> f64 {
 
 /// Checks common to both runs: clean console, bots drawn, the server saw the key.
 fn check_common(r: &Value) {
-    eprintln!("browser {} run: {r:#}", r["phase"]);
+    eprintln!("browser {} run: {r}", r["phase"]);
     let errors = r["consoleErrors"].as_array().expect("consoleErrors");
     assert!(errors.is_empty(), "console errors on the page: {errors:?}");
     assert_eq!(
@@ -105,6 +109,7 @@ async fn the_demo_plays_in_headless_chromium() {
     if !browser_or_skip() {
         return;
     }
+    let _one = ONE_BROWSER.lock().await;
 
     // No added latency: load, name, play, chat, screenshot.
     let h = Harness::start(0).await;
@@ -112,11 +117,12 @@ async fn the_demo_plays_in_headless_chromium() {
     h.stop().await;
     check_common(&r);
     check_smooth(&r, "remote");
-    // On loopback the HUD's ping is the network's round trip, not the page's own delay.
+    // On loopback the HUD's ping is the network's round trip, not the page's own delay:
+    // well under one frame (16.7 ms), which is what a Pong waiting behind a paint adds.
     let samples = r["ping"]["samples"].as_array().map_or(0, Vec::len);
     assert!(
-        samples >= 3 && num(&r, &["ping", "ms"]) < 2.0,
-        "the HUD's ping on loopback should be under 2 ms: {}",
+        samples >= 3 && num(&r, &["ping", "ms"]) < 4.0,
+        "the HUD's ping on loopback should be under 4 ms: {}",
         r["ping"]
     );
     assert_eq!(
@@ -212,6 +218,7 @@ async fn the_tag_example_plays_in_headless_chromium_with_the_generic_renderer() 
     if !browser_or_skip() {
         return;
     }
+    let _one = ONE_BROWSER.lock().await;
     const RUNNERS: u8 = 3;
     let server = TestServer::start_game::<tag::Tag>(test_config(), tag::TagConfig::default()).await;
     let stop = CancellationToken::new();
@@ -224,7 +231,7 @@ async fn the_tag_example_plays_in_headless_chromium_with_the_generic_renderer() 
         let _ = b.await;
     }
     server.stop().await;
-    eprintln!("browser tag run: {r:#}");
+    eprintln!("browser tag run: {r}");
     let errors = r["consoleErrors"].as_array().expect("consoleErrors");
     assert!(errors.is_empty(), "console errors on the page: {errors:?}");
     for check in [

@@ -352,9 +352,10 @@ export class Game {
   /** One animation frame at local time `now`, `dt` ms after the previous one. */
   frame(now, dt) {
     this.fps.add(now);
+    const drawnAt = this.trace ? performance.now() : 0;
     const remote = drawFrame(this, now, dt);
     this.keepAlive(now);
-    if (this.trace) recordTrace(this, now, dt, remote);
+    if (this.trace) recordTrace(this, now, dt, remote, drawnAt);
     if (now - this.hudAt > 250) {
       this.hudAt = now;
       this.updateHud(now);

@@ -41,7 +41,8 @@ class Sender {
     this.lastSend = -Infinity;
     /** Called with the send time when a fire press goes out (for the muzzle flash). */
     this.onFire = null;
-    /** Every input sent, for tests: {t, buttons, seq}; null when not recording. */
+    /** Every input sent, for tests: {t, buttons, seq, sentAt} (`t` is the model's send
+     * time, `sentAt` the clock when it went out); null when not recording. */
     this.log = null;
   }
 
@@ -60,7 +61,7 @@ class Sender {
     this.committed = buttons;
     this.sentAim = this.aim;
     this.lastSend = now;
-    if (this.log) this.log.push({ t: now, buttons, seq });
+    if (this.log) this.log.push({ t: now, buttons, seq, sentAt: performance.now() });
   }
 
   /** Told of each input the moment it is on the wire (nothing to do without prediction). */

@@ -44,12 +44,17 @@ export function scoreRows(game) {
   return scores;
 }
 
-/** Appends one frame to `game.trace`: the own player's and the other players' drawn positions. */
-export function recordTrace(game, now, dt, remote) {
+/**
+ * Appends one frame to `game.trace`: its time `now`, when its drawing began (`drawnAt`,
+ * on the same clock; a frame's `now` is when it was scheduled, which can be before an
+ * input handled ahead of its drawing), the own player's and the other players' drawn
+ * positions.
+ */
+export function recordTrace(game, now, dt, remote, drawnAt) {
   const players = {};
   const me = game.welcome ? game.welcome.entity : null;
   for (const t of remote) if (t.id !== me && isPlayer(game, t.e) && t.diedAt === null) players[t.id] = [t.x, t.y];
-  game.trace.frames.push({ t: now, dt, own: game.ownPos ? [game.ownPos.x, game.ownPos.y] : null, players });
+  game.trace.frames.push({ t: now, drawnAt, dt, own: game.ownPos ? [game.ownPos.x, game.ownPos.y] : null, players });
   if (game.trace.frames.length > 20000) game.trace.frames.shift();
 }
 
