@@ -121,8 +121,8 @@ async fn the_demo_plays_in_headless_chromium() {
     // well under one frame (16.7 ms), which is what a Pong waiting behind a paint adds.
     let samples = r["ping"]["samples"].as_array().map_or(0, Vec::len);
     assert!(
-        samples >= 3 && num(&r, &["ping", "ms"]) < 4.0,
-        "the HUD's ping on loopback should be under 4 ms: {}",
+        samples >= 3 && num(&r, &["ping", "ms"]) < 2.0,
+        "the HUD's ping on loopback should be under 2 ms: {}",
         r["ping"]
     );
     assert_eq!(
