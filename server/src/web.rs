@@ -53,6 +53,7 @@ pub const ASSETS: &[Asset] = assets![
     "js/main.js",
     "js/mirror.js",
     "js/net.js",
+    "js/packed.js",
     "js/predict.js",
     "js/render-generic.js",
     "js/render.js",

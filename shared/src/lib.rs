@@ -13,6 +13,7 @@ pub mod ids;
 pub mod join_token;
 pub mod layout;
 pub mod mirror;
+pub mod packed;
 #[cfg(feature = "process")]
 pub mod process;
 pub mod protocol;

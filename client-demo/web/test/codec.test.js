@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import { CodecError, Reader, Writer, u64Value } from '../js/bincode.js';
 import { readBody, writeBody } from '../js/snapshot-body.js';
+import { packUpdates, unpackUpdates } from '../js/packed.js';
 import { decodeClient, decodeServer, encodeClient, encodeServer } from '../js/codec.js';
 import { entityHash } from '../js/checksum.js';
 import { ApplyError, Mirror } from '../js/mirror.js';
@@ -321,7 +322,43 @@ test('an update of the last net id (u32::MAX) survives the wire, as in Rust', ()
     r.end();
     assert.deepEqual(back.updates.map((u) => u.id), ids);
   }
-  // One past the last id is refused.
-  const past = Uint8Array.from([0, 3, 253, 1, 0, 0, 0, 1, 0, 0, 0, 1, 2, 0, 0]);
-  assert.throws(() => readBody(new Reader(past)), CodecError);
+  // One past the last id is refused: one entry, one 4-bit column, a first gap of 2^32 + 1
+  // (Elias gamma: 32 zeros, a one, 32 low bits), an explicit mask of 1 and its delta.
+  const fields = [[1, 7], [1, 1], [1, 7], [4, 6], [0, 32], [1, 1], [1, 32], [0, 1], [1, 7], [1, 1], [2, 4]];
+  const bits = fields.flatMap(([v, n]) => Array.from({ length: n }, (_, i) => Math.floor(v / 2 ** i) % 2));
+  const stream = new Uint8Array(Math.ceil(bits.length / 8));
+  bits.forEach((b, i) => (stream[i >> 3] |= b << (i & 7)));
+  const past = new Writer();
+  past.varint(0);
+  past.bytes(stream);
+  past.varint(0);
+  past.varint(0);
+  const pastBytes = past.b.subarray(0, past.p);
+  assert.throws(() => readBody(new Reader(pastBytes)), /strictly ascending/);
+  // The same stream with a first gap of 2^32 is the last id, and decodes.
+  fields[6] = [0, 32];
+  const lastBits = fields.flatMap(([v, n]) => Array.from({ length: n }, (_, i) => Math.floor(v / 2 ** i) % 2));
+  const last = new Uint8Array(Math.ceil(lastBits.length / 8));
+  lastBits.forEach((b, i) => (last[i >> 3] |= b << (i & 7)));
+  assert.deepEqual(unpackUpdates(last), [{ id: 0xffffffff, mask: 1, deltas: [1] }]);
+});
+
+test('bit-packed updates: a walking crowd costs under three bytes an entity; an outlier escapes', () => {
+  let seed = 7;
+  const next = (m) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return ((seed >>> 8) % (2 * m + 1)) - m;
+  };
+  const crowd = [];
+  for (let id = 100; id < 600; id++) crowd.push({ id, mask: 7, deltas: [next(27), next(27), next(10)] });
+  const bytes = packUpdates(crowd);
+  assert.ok(bytes.length < 3 * 500, `${bytes.length} bytes`);
+  assert.deepEqual(unpackUpdates(bytes), crowd);
+  const outlier = crowd.map((u, i) => (i === 250 ? { ...u, deltas: [1 << 30, -(2 ** 31), 0] } : u));
+  assert.ok(packUpdates(outlier).length <= bytes.length + 12);
+  assert.deepEqual(unpackUpdates(packUpdates(outlier)), outlier);
+  const wide = [{ id: 0, mask: 0xffffffffffffffffn, deltas: new Array(64).fill(-1) }, { id: 9, mask: 1n << 63n, deltas: [2147483647] }];
+  assert.deepEqual(unpackUpdates(packUpdates(wide)), wide);
+  // Every truncation of a stream is refused.
+  for (let cut = 0; cut < bytes.length; cut++) assert.throws(() => unpackUpdates(bytes.subarray(0, cut)), CodecError);
 });

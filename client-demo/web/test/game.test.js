@@ -14,6 +14,7 @@ import { decodeFields, encodeFields } from '../js/layout.js';
 import { Schema } from '../js/schema.js';
 import { Game } from '../js/game.js';
 import { ACK_GRACE_MS } from '../js/acker.js';
+import { PROTOCOL_VERSION } from '../js/net.js';
 import { demoOrb, demoPlayer, demoSchemaDef, diff } from './model.js';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -100,7 +101,7 @@ test('a demo session: schema, prediction, inputs by layout, acks, events, resume
   game.start();
   await flush();
   let ws = FakeSocket.last();
-  assert.deepEqual(ws.sent[0], { type: 'Hello', protocol: 3, name: 'ann', resume: null, auth: null });
+  assert.deepEqual(ws.sent[0], { type: 'Hello', protocol: PROTOCOL_VERSION, name: 'ann', resume: null, auth: null });
 
   ws.deliver(welcome(schema));
   const w0 = [
@@ -170,7 +171,7 @@ test('a demo session: schema, prediction, inputs by layout, acks, events, resume
   await sleep(700);
   ws = FakeSocket.last();
   assert.equal(FakeSocket.all.length, 2);
-  assert.deepEqual(ws.sent[0], { type: 'Hello', protocol: 3, name: 'ann', resume: { token: 'tok-3', tick: 102 }, auth: null });
+  assert.deepEqual(ws.sent[0], { type: 'Hello', protocol: PROTOCOL_VERSION, name: 'ann', resume: { token: 'tok-3', tick: 102 }, auth: null });
   ws.deliver(welcome(schema, { tick: 103 }));
   const w2 = [demoPlayer(10, 3, 'ann', 516, 400), w1[1], w1[2]];
   ws.deliver(snapshot(104, 102, diff(schema, w1, w2), 3));

@@ -69,9 +69,9 @@ mod tests {
     use crate::sim::Sim;
 
     /// Bandwidth, as sizes: every field of every NPC changes every tick, and a moving
-    /// entity still costs at most 6 bytes per update on average.
+    /// entity still costs at most 4 bytes per update on average.
     #[test]
-    fn a_moving_entity_costs_at_most_six_bytes() {
+    fn a_moving_entity_costs_at_most_four_bytes() {
         let mut sim = Sim::<Arena>::new(&FieldConfig::default(), 30).unwrap();
         for p in 0..8 {
             sim.join_new(&format!("bot{p}"));
@@ -102,7 +102,7 @@ mod tests {
         let per_entity = bytes as f64 / moved as f64;
         assert!(moved >= 90 * 500, "every NPC moves every tick ({moved})");
         assert!(
-            per_entity <= 6.0,
+            per_entity <= 4.0,
             "a moving entity costs {per_entity:.2} bytes per update"
         );
     }
