@@ -21,6 +21,7 @@
 
 use crate::delta::Updates;
 use crate::ids::NetId;
+use crate::schema::bits as set_bits;
 
 /// Why an update stream was refused.
 pub type PackError = &'static str;
@@ -183,18 +184,6 @@ pub fn unpack(bytes: &[u8]) -> Result<Updates, PackError> {
     }
     r.end()?;
     Ok(out)
-}
-
-/// The indices of a mask's set bits, ascending.
-fn set_bits(mut mask: u64) -> impl Iterator<Item = usize> {
-    std::iter::from_fn(move || {
-        if mask == 0 {
-            return None;
-        }
-        let i = mask.trailing_zeros() as usize;
-        mask &= mask - 1;
-        Some(i)
-    })
 }
 
 /// Writes bits least significant first.
@@ -391,6 +380,18 @@ mod tests {
         assert_eq!(unpack(&pack(&one_big)), Ok(one_big));
     }
 
+    /// A stream of one entry with one 4-bit column and first gap `gap`; `entry` writes
+    /// the rest of the entry.
+    fn one_entry(gap: u64, entry: impl FnOnce(&mut BitWriter)) -> Vec<u8> {
+        let mut w = BitWriter::with_capacity(16);
+        w.sized(1);
+        w.bits(1, 7);
+        w.bits(4, 6);
+        w.gamma(gap);
+        entry(&mut w);
+        w.finish()
+    }
+
     #[test]
     fn refuses_what_pack_never_writes() {
         let good = pack(&updates(&[(1, 0b11, &[1, 2]), (2, 0b11, &[3, 4])]));
@@ -406,37 +407,30 @@ mod tests {
         *padded.last_mut().unwrap() |= 0x80;
         assert!(unpack(&padded).is_err());
         // A first entry that reuses "the previous mask" has an empty one.
-        let mut w = BitWriter::with_capacity(8);
-        w.sized(1);
-        w.bits(1, 7);
-        w.bits(4, 6);
-        w.gamma(1);
-        w.bits(1, 1);
-        assert_eq!(unpack(&w.finish()), Err("empty field mask"));
+        let reused = one_entry(1, |w| w.bits(1, 1));
+        assert_eq!(unpack(&reused), Err("empty field mask"));
         // A mask bit past the declared columns.
-        let mut w = BitWriter::with_capacity(8);
-        w.sized(1);
-        w.bits(1, 7);
-        w.bits(4, 6);
-        w.gamma(1);
-        w.bits(0, 1);
-        w.sized(0b10);
+        let past_columns = one_entry(1, |w| {
+            w.bits(0, 1);
+            w.sized(0b10);
+        });
         assert_eq!(
-            unpack(&w.finish()),
+            unpack(&past_columns),
             Err("field mask past the update columns")
         );
-        // An id past u32::MAX.
-        let mut w = BitWriter::with_capacity(8);
-        w.sized(1);
-        w.bits(1, 7);
-        w.bits(4, 6);
-        w.gamma((1 << 32) + 1);
-        w.bits(0, 1);
-        w.sized(1);
-        w.bits(0, 4);
+        // An id past u32::MAX; the same stream with the last id decodes.
+        let entry = |w: &mut BitWriter| {
+            w.bits(0, 1);
+            w.sized(1);
+            w.bits(0, 4);
+        };
         assert_eq!(
-            unpack(&w.finish()),
+            unpack(&one_entry((1 << 32) + 1, entry)),
             Err("update ids must be strictly ascending")
+        );
+        assert_eq!(
+            unpack(&one_entry(1 << 32, entry)),
+            Ok(updates(&[(u32::MAX, 1, &[0])]))
         );
     }
 }
