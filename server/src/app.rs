@@ -159,7 +159,7 @@ impl Server {
         let (frames_tx, frames_rx) = watch::channel(first.clone());
         let (broadcast, _) = broadcast::channel(256);
         let metrics = Arc::new(Metrics::new());
-        let history = Arc::new(History::new(config.tick_hz as usize * 2));
+        let history = Arc::new(History::new(config.history_ticks));
         // The first frame is served before the tick thread's first tick; keep it too, so
         // every snapshot a client can receive is one the history can answer for.
         history.push(first.snapshot.clone());
@@ -262,7 +262,7 @@ impl Server {
         self.app.frames.borrow().snapshot.clone()
     }
 
-    /// The snapshot of `tick`, if it is among the last two seconds' worth.
+    /// The snapshot of `tick`, if it is among the last `history_ticks` the server keeps.
     #[must_use]
     pub fn snapshot_at(&self, tick: Tick) -> Option<Arc<WorldSnapshot>> {
         self.history.at(tick)

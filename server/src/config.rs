@@ -51,6 +51,11 @@ pub struct Config {
     /// acks; past that the session waits and then sends one coalesced delta.
     #[arg(long)]
     pub send_window_ms: u64,
+    /// Recent world snapshots the server keeps so `Server::snapshot_at` can answer for
+    /// them (audits that compare a client's mirror with the server, as the tests do).
+    /// Each costs about one world's state in memory; 0 keeps none.
+    #[arg(long)]
+    pub history_ticks: usize,
     /// Seconds between tick-timing summaries in the log (0 = never).
     #[arg(long)]
     pub log_summary_secs: u64,

@@ -3,20 +3,20 @@
 //! the client's inputs and acks being read.
 //!
 //! The reader decodes each message, passes it through the guard, and applies it: inputs
-//! to the player's slot, acks to the writer (the newest acked tick, on a watch channel),
-//! pings as pongs for the writer to send (a small bounded queue), chat to everyone. The
-//! writer sends, in order of arrival: pongs, the next snapshot (a coalesced delta from
-//! the client's baseline, while the send window is open), and the broadcast chat and
-//! events.
+//! to the player's slot, acks and pings to the writer (through a `Handoff` on the
+//! session's own stack: the newest acked tick and a short queue of pongs), chat to
+//! everyone. The writer sends, in order of arrival: pongs, the next snapshot (a coalesced
+//! delta from the client's baseline, while the send window is open), and the broadcast
+//! chat and events.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use tickwire_shared::codec::encode_server;
 use tickwire_shared::{ByeCode, ChatLine, ClientMsg, InputSeq, PlayerId, ServerMsg, Tick};
+use tokio::sync::Notify;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
@@ -30,6 +30,65 @@ use crate::wire::{End, Inbox, Outbox, classify};
 /// a pong that finds the queue full (its writer stalled) is dropped, like the ping of a
 /// congested link.
 const REPLY_QUEUE: usize = 8;
+
+/// What the reader hands the writer. Both run in the session's task, so this lives on
+/// its stack: no channel is allocated per session, the lock is never contended, and the
+/// writer is woken once per change.
+#[derive(Default)]
+struct Handoff {
+    /// What is waiting.
+    pending: Mutex<Pending>,
+    /// Wakes the writer; a wake while it is busy is kept for its next wait.
+    wake: Notify,
+}
+
+/// The waiting part of a `Handoff`.
+#[derive(Default)]
+struct Pending {
+    /// The client's newest applied tick.
+    ack: Option<Tick>,
+    /// Whether `ack` changed since the writer last took it.
+    ack_fresh: bool,
+    /// Encoded pongs, oldest first, at most `REPLY_QUEUE`.
+    pongs: Vec<Bytes>,
+}
+
+impl Handoff {
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records the client's newest applied tick, waking the writer only when it changed
+    /// (an input repeats the ack until the next snapshot is applied).
+    fn ack(&self, tick: Tick) {
+        let mut p = self.pending();
+        if p.ack != Some(tick) {
+            p.ack = Some(tick);
+            p.ack_fresh = true;
+            drop(p);
+            self.wake.notify_one();
+        }
+    }
+
+    /// Queues a pong; false (and it is dropped) when the queue is full.
+    fn pong(&self, pong: Bytes) -> bool {
+        let mut p = self.pending();
+        if p.pongs.len() >= REPLY_QUEUE {
+            return false;
+        }
+        p.pongs.push(pong);
+        drop(p);
+        self.wake.notify_one();
+        true
+    }
+
+    /// Takes a fresh ack, if any, and moves the queued pongs onto `pongs`.
+    fn take(&self, pongs: &mut Vec<Bytes>) -> Option<Tick> {
+        let mut p = self.pending();
+        pongs.append(&mut p.pongs);
+        std::mem::take(&mut p.ack_fresh).then_some(p.ack).flatten()
+    }
+}
 
 /// Who a live session is for.
 pub struct Player<'a> {
@@ -55,10 +114,9 @@ pub async fn play(
     if let Err(end) = send(app, outbox, welcome).await {
         return end;
     }
-    let (acks_tx, acks_rx) = watch::channel(None);
-    let (replies_tx, replies_rx) = mpsc::channel(REPLY_QUEUE);
-    let reader = read(app, &player, guard, inbox, &acks_tx, &replies_tx);
-    let writer = write(app, player.id, repl, outbox, acks_rx, replies_rx);
+    let handoff = Handoff::default();
+    let reader = read(app, &player, guard, inbox, &handoff);
+    let writer = write(app, player.id, repl, outbox, &handoff);
     tokio::select! {
         biased;
         _ = app.shutdown.cancelled() => {
@@ -88,8 +146,7 @@ async fn read(
     player: &Player<'_>,
     guard: &mut Guard,
     inbox: &mut Inbox,
-    acks: &watch::Sender<Option<Tick>>,
-    replies: &mpsc::Sender<Bytes>,
+    handoff: &Handoff,
 ) -> End {
     let idle = Duration::from_millis(app.config.idle_timeout_ms);
     let mut last_heard = tokio::time::Instant::now();
@@ -112,7 +169,7 @@ async fn read(
         last_heard = tokio::time::Instant::now();
         match guard.check(Instant::now(), msg) {
             Verdict::Accept(msg) => {
-                if let Err(end) = handle(app, player, msg, acks, replies) {
+                if let Err(end) = handle(app, player, msg, handoff) {
                     return end;
                 }
             }
@@ -120,16 +177,6 @@ async fn read(
             Verdict::End(code, reason) => return End::Bye(code, reason),
         }
     }
-}
-
-/// Tells the writer the client's newest applied tick, waking it only when that changed
-/// (an input repeats the ack until the next snapshot is applied).
-fn note_ack(acks: &watch::Sender<Option<Tick>>, tick: Tick) {
-    acks.send_if_modified(|newest| {
-        let changed = *newest != Some(tick);
-        *newest = Some(tick);
-        changed
-    });
 }
 
 /// Hands one input to the player's slot; a refused one is counted, or ends the session
@@ -152,23 +199,17 @@ fn input(app: &App, player: &Player<'_>, seq: InputSeq, data: &[u8]) -> Result<(
 }
 
 /// Applies one accepted client message, or says why the session ends.
-fn handle(
-    app: &App,
-    player: &Player<'_>,
-    msg: ClientMsg,
-    acks: &watch::Sender<Option<Tick>>,
-    replies: &mpsc::Sender<Bytes>,
-) -> Result<(), End> {
+fn handle(app: &App, player: &Player<'_>, msg: ClientMsg, handoff: &Handoff) -> Result<(), End> {
     match msg {
         ClientMsg::Hello { .. } => {}
         ClientMsg::Input { seq, data, ack } => {
             // The ack counts whatever becomes of the input.
             if let Some(tick) = ack {
-                note_ack(acks, tick);
+                handoff.ack(tick);
             }
             input(app, player, seq, &data)?;
         }
-        ClientMsg::Ack { tick } => note_ack(acks, tick),
+        ClientMsg::Ack { tick } => handoff.ack(tick),
         ClientMsg::Ping { client_time } => {
             let pong = ServerMsg::Pong {
                 client_time,
@@ -177,7 +218,7 @@ fn handle(
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64),
             };
-            if replies.try_send(Bytes::from(encode_server(&pong))).is_err() {
+            if !handoff.pong(Bytes::from(encode_server(&pong))) {
                 app.metrics.message_dropped("pong_queue_full");
             }
         }
@@ -204,28 +245,24 @@ async fn write(
     player: PlayerId,
     repl: &mut Replicator,
     outbox: &mut Outbox,
-    mut acks: watch::Receiver<Option<Tick>>,
-    mut replies: mpsc::Receiver<Bytes>,
+    handoff: &Handoff,
 ) -> End {
     let mut frames = app.frames.clone();
     frames.mark_changed();
     let mut broadcast = app.broadcast.subscribe();
+    let mut pongs = Vec::new();
     loop {
         let window_open = repl.window_open();
         tokio::select! {
             biased;
-            changed = acks.changed() => {
-                if changed.is_err() {
-                    // The reader has ended; its own ending ends the session.
-                    return std::future::pending().await;
-                }
-                if let Some(tick) = *acks.borrow_and_update() {
+            () = handoff.wake.notified() => {
+                if let Some(tick) = handoff.take(&mut pongs) {
                     repl.ack(tick);
                 }
-            }
-            Some(reply) = replies.recv() => {
-                if let Err(end) = send(app, outbox, reply).await {
-                    return end;
+                for pong in pongs.drain(..) {
+                    if let Err(end) = send(app, outbox, pong).await {
+                        return end;
+                    }
                 }
             }
             changed = frames.changed(), if window_open => {

@@ -31,8 +31,9 @@ impl TickOutput {
     }
 }
 
-/// The last few seconds of snapshots, for tests and tools that compare a client's mirror
-/// with what the server had at a tick. Sessions never read it on their hot path.
+/// The newest few snapshots (`history_ticks` of them, none by default), for tests and
+/// tools that compare a client's mirror with what the server had at a tick. Sessions
+/// never read it.
 #[derive(Debug)]
 pub struct History {
     /// Newest last.
@@ -42,17 +43,20 @@ pub struct History {
 }
 
 impl History {
-    /// Keeps the newest `capacity` snapshots.
+    /// Keeps the newest `capacity` snapshots (0: none).
     #[must_use]
     pub fn new(capacity: usize) -> History {
         History {
             snapshots: Mutex::new(VecDeque::with_capacity(capacity)),
-            capacity: capacity.max(1),
+            capacity,
         }
     }
 
     /// Adds the newest snapshot, dropping the oldest beyond capacity.
     pub fn push(&self, snapshot: Arc<WorldSnapshot>) {
+        if self.capacity == 0 {
+            return;
+        }
         let mut q = self
             .snapshots
             .lock()

@@ -17,11 +17,13 @@ use crate::wait::within;
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The engine defaults every end-to-end test starts from: 30 Hz, full view (so a mirror
-/// can be compared with the whole server snapshot).
+/// can be compared with the whole server snapshot), and two seconds of history (so the
+/// server can say what it had at a mirror's tick).
 #[must_use]
 pub fn test_config() -> Config {
     Config {
         view_radius: 0,
+        history_ticks: 60,
         ..Config::default()
     }
 }

@@ -46,6 +46,9 @@ pub struct Figures {
     pub rss_peak_mib: Option<f64>,
     /// RSS growth from the warm-up point to the end, percent.
     pub rss_growth_pct: Option<f64>,
+    /// What each connected client costs: the RSS growth from the reading before any bot
+    /// to the last one, over the sessions connected at the last one, KiB.
+    pub rss_per_client_kib: Option<f64>,
     /// Server CPU over the run, percent of one core.
     pub cpu_avg_pct: Option<f64>,
     /// Mean bytes per second sent per client after the warm-up point.
@@ -133,6 +136,11 @@ impl Figures {
             .zip(rss_end_mib)
             .filter(|(w, _)| *w > 0.0)
             .map(|(w, e)| (e - w) / w * 100.0);
+        let rss_per_client_kib = end
+            .process
+            .zip(start.process)
+            .filter(|_| end.sessions > 0)
+            .map(|(e, s)| (e.rss_bytes as f64 - s.rss_bytes as f64) / 1024.0 / end.sessions as f64);
         let per_s = |v: Option<f64>| v.filter(|_| measured_s > 0.0).map(|v| v / measured_s);
 
         Figures {
@@ -154,6 +162,7 @@ impl Figures {
             rss_end_mib,
             rss_peak_mib: max_of(points, |p| p.rss_mib),
             rss_growth_pct,
+            rss_per_client_kib,
             cpu_avg_pct: per_s(
                 end.process
                     .zip(start.process)
@@ -179,8 +188,9 @@ mod tests {
         ServerStats {
             ticks,
             overruns: 1,
+            sessions: ticks / 100,
             process: Some(ProcessUsage {
-                rss_bytes: 0,
+                rss_bytes: ticks * 1024 * 1024,
                 cpu_seconds,
             }),
             tick_duration_us: Distribution::from_counts(counts),
@@ -229,6 +239,8 @@ mod tests {
         assert_eq!(f.rss_warmup_mib, Some(100.0));
         assert_eq!(f.rss_peak_mib, Some(104.0));
         assert!((f.rss_growth_pct.unwrap() - 4.0).abs() < 1e-9);
+        // 100 MiB before the bots, 400 MiB with 4 sessions at the end: 75 MiB each.
+        assert_eq!(f.rss_per_client_kib, Some(75.0 * 1024.0));
         assert_eq!((f.tick_p50_ms, f.tick_p99_ms), (Some(0.8), Some(1.6)));
         // The 5 ms ticks before the start are not the run's.
         assert_eq!(f.tick_max_ms, Some(1.6));

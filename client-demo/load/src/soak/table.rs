@@ -65,6 +65,14 @@ pub fn server_rows(s: &SoakSummary) -> Vec<(&'static str, String)> {
                 opt(f.rss_peak_mib, 1, " MiB"),
             ),
         ),
+        (
+            "server RSS per client",
+            opt(
+                f.rss_per_client_kib,
+                2,
+                " KiB (growth from before the bots, over the sessions at the end)",
+            ),
+        ),
         ("server CPU", opt(f.cpu_avg_pct, 1, "% of one core")),
         (
             "sent per client",
