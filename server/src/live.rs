@@ -5,9 +5,10 @@
 //! The reader decodes each message, passes it through the guard, and applies it: inputs
 //! to the player's slot, acks and pings to the writer (through a `Handoff` on the
 //! session's own stack: the newest acked tick and a short queue of pongs), chat to
-//! everyone. The writer sends, in order of arrival: pongs, the next snapshot (a coalesced
-//! delta from the client's baseline, while the send window is open), and the broadcast
-//! chat and events.
+//! everyone. The writer wakes on any of: a pong or ack, a new frame, a broadcast chat
+//! line or event; it then sends everything waiting (pongs, broadcast lines, and the next
+//! snapshot, a coalesced delta from the client's baseline, while the send window is
+//! open) in one socket write.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -16,7 +17,7 @@ use axum::body::Bytes;
 use tickwire_shared::codec::encode_server;
 use tickwire_shared::{ByeCode, ChatLine, ClientMsg, InputSeq, PlayerId, ServerMsg, Tick};
 use tokio::sync::Notify;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
@@ -130,10 +131,16 @@ pub async fn play(
     }
 }
 
-/// Writes one message and counts it.
+/// Writes one message, flushed, and counts it.
 pub async fn send(app: &App, outbox: &mut Outbox, bytes: Bytes) -> Result<(), End> {
+    feed(app, outbox, bytes).await?;
+    outbox.flush().await
+}
+
+/// Queues one message for the next flush and counts it.
+async fn feed(app: &App, outbox: &mut Outbox, bytes: Bytes) -> Result<(), End> {
     let len = bytes.len() as u64;
-    outbox.send(bytes).await?;
+    outbox.feed(bytes).await?;
     app.metrics.messages_sent.inc();
     app.metrics.bytes_sent.inc_by(len);
     Ok(())
@@ -239,7 +246,9 @@ fn handle(app: &App, player: &Player<'_>, msg: ClientMsg, handoff: &Handoff) -> 
 }
 
 /// The writer: pongs, snapshots within the send window, and the broadcast, until a
-/// write fails (or times out: the client stopped reading).
+/// write fails (or times out: the client stopped reading). Whatever is waiting when it
+/// wakes goes out in one socket write, so a busy server makes fewer, fuller writes
+/// instead of falling behind.
 async fn write(
     app: &Arc<App>,
     player: PlayerId,
@@ -247,49 +256,64 @@ async fn write(
     outbox: &mut Outbox,
     handoff: &Handoff,
 ) -> End {
+    let shutdown = || End::Bye(ByeCode::ServerShutdown, "server shutting down".into());
     let mut frames = app.frames.clone();
     frames.mark_changed();
     let mut broadcast = app.broadcast.subscribe();
     let mut pongs = Vec::new();
     loop {
-        let window_open = repl.window_open();
+        let mut frame_due = false;
         tokio::select! {
             biased;
-            () = handoff.wake.notified() => {
-                if let Some(tick) = handoff.take(&mut pongs) {
-                    repl.ack(tick);
-                }
-                for pong in pongs.drain(..) {
-                    if let Err(end) = send(app, outbox, pong).await {
-                        return end;
-                    }
-                }
-            }
-            changed = frames.changed(), if window_open => {
+            () = handoff.wake.notified() => {}
+            changed = frames.changed(), if repl.window_open() => {
                 if changed.is_err() {
-                    return End::Bye(ByeCode::ServerShutdown, "server shutting down".into());
+                    return shutdown();
                 }
-                let frame = frames.borrow_and_update().clone();
-                if let Some((msg, _body_len)) = repl.next_message(&frame, &app.cache) {
-                    app.metrics.snapshot_sent(msg.len());
-                    if let Err(end) = send(app, outbox, msg).await {
-                        return end;
-                    }
-                }
+                frame_due = true;
             }
             r = broadcast.recv() => match r {
                 Ok(bytes) => {
-                    if let Err(end) = send(app, outbox, bytes).await {
+                    if let Err(end) = feed(app, outbox, bytes).await {
                         return end;
                     }
                 }
-                Err(RecvError::Lagged(n)) => {
-                    debug!(%player, skipped = n, "chat/events lagged");
-                }
-                Err(RecvError::Closed) => {
-                    return End::Bye(ByeCode::ServerShutdown, "server shutting down".into());
-                }
+                Err(RecvError::Lagged(n)) => debug!(%player, skipped = n, "chat/events lagged"),
+                Err(RecvError::Closed) => return shutdown(),
             },
+        }
+        if let Some(tick) = handoff.take(&mut pongs) {
+            repl.ack(tick);
+        }
+        for pong in pongs.drain(..) {
+            if let Err(end) = feed(app, outbox, pong).await {
+                return end;
+            }
+        }
+        loop {
+            match broadcast.try_recv() {
+                Ok(bytes) => {
+                    if let Err(end) = feed(app, outbox, bytes).await {
+                        return end;
+                    }
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Lagged(n)) => debug!(%player, skipped = n, "chat/events lagged"),
+                Err(TryRecvError::Closed) => return shutdown(),
+            }
+        }
+        frame_due |= frames.has_changed().unwrap_or(false);
+        if frame_due && repl.window_open() {
+            let frame = frames.borrow_and_update().clone();
+            if let Some((msg, _body_len)) = repl.next_message(&frame, &app.cache) {
+                app.metrics.snapshot_sent(msg.len());
+                if let Err(end) = feed(app, outbox, msg).await {
+                    return end;
+                }
+            }
+        }
+        if let Err(end) = outbox.flush().await {
+            return end;
         }
     }
 }

@@ -225,22 +225,32 @@ impl Outbox {
         }
     }
 
-    /// Writes one binary message.
+    /// Writes one binary message and flushes it to the socket.
     pub async fn send(&mut self, bytes: Bytes) -> Result<(), End> {
         self.send_message(Message::Binary(bytes)).await
     }
 
+    /// Queues one binary message without flushing: messages fed together go out in one
+    /// write at the next `flush` (or when the socket's write buffer fills).
+    pub async fn feed(&mut self, bytes: Bytes) -> Result<(), End> {
+        match self {
+            Outbox::Direct(sink) => timed(sink.feed(Message::Binary(bytes))).await,
+            Outbox::Delayed { .. } => self.send(bytes).await,
+        }
+    }
+
+    /// Writes out everything fed so far.
+    pub async fn flush(&mut self) -> Result<(), End> {
+        match self {
+            Outbox::Direct(sink) => timed(sink.flush()).await,
+            // The delay line's task writes each message when it is due.
+            Outbox::Delayed { .. } => Ok(()),
+        }
+    }
+
     async fn send_message(&mut self, msg: Message) -> Result<(), End> {
         match self {
-            Outbox::Direct(sink) => {
-                match tokio::time::timeout(SEND_TIMEOUT, sink.send(msg)).await {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(e)) => Err(End::Io(e.to_string())),
-                    Err(_) => Err(End::Io(
-                        "client stopped reading (write timed out)".to_owned(),
-                    )),
-                }
-            }
+            Outbox::Direct(sink) => timed(sink.send(msg)).await,
             Outbox::Delayed { tx, last, delay } => {
                 *last = delay.due(*last);
                 tx.send((*last, msg))
@@ -271,6 +281,18 @@ impl Outbox {
         if let Outbox::Direct(sink) = self {
             let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
         }
+    }
+}
+
+/// Runs one socket write, failing the session if it errors or takes longer than
+/// `SEND_TIMEOUT`.
+async fn timed(write: impl Future<Output = Result<(), axum::Error>>) -> Result<(), End> {
+    match tokio::time::timeout(SEND_TIMEOUT, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(End::Io(e.to_string())),
+        Err(_) => Err(End::Io(
+            "client stopped reading (write timed out)".to_owned(),
+        )),
     }
 }
 
