@@ -1,11 +1,13 @@
 //! Tickwire's load tools, built on the client library: `bots` (hundreds of headless
 //! players that connect, play and verify what they receive), `soak` (runs a server under
 //! bots for minutes or hours and reports tick timing, jitter, bandwidth and memory, with
-//! plots) and `floor` (what moving the same bytes costs with no engine at all, measured
-//! beside a Tickwire run). Kept apart from `tickwire-client`, so a game's client depends
+//! plots), `floor` (what moving the same bytes costs with no engine at all, measured
+//! beside a Tickwire run) and `fanout` (chat broadcast to every client: deliveries per
+//! second and latency). Kept apart from `tickwire-client`, so a game's client depends
 //! only on what a client needs.
 
 pub mod bots;
+pub mod fanout;
 pub mod floor;
 pub mod soak;
 

@@ -186,7 +186,7 @@ pub async fn compare(
 }
 
 /// `bin args…`, under `taskset -c cpu` when pinned.
-fn pinned(cpu: Option<usize>, bin: &Path, args: Vec<String>) -> (PathBuf, Vec<String>) {
+pub fn pinned(cpu: Option<usize>, bin: &Path, args: Vec<String>) -> (PathBuf, Vec<String>) {
     match cpu {
         None => (bin.to_owned(), args),
         Some(cpu) => {
