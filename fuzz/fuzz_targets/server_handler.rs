@@ -304,6 +304,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                 let frame = TickOutput {
                     snapshot: Arc::new(sim.step()),
                     input_acks: acks,
+                    grid: None,
                 };
                 if !repl.window_open() {
                     continue;

@@ -87,6 +87,8 @@ pub struct App {
     pub roster: Arc<Roster>,
     /// The game's schema, sent in every Welcome and on `/schema`.
     pub schema: Arc<Schema>,
+    /// Every client's interest radius in the position's quantized steps; 0 = full view.
+    pub view_radius: i32,
     /// The newest frame.
     pub frames: watch::Receiver<Arc<TickOutput>>,
     /// Chat and events, encoded once, for every session.
@@ -152,10 +154,13 @@ impl Server {
         let inputs = Arc::new(Inputs::<G>::default());
         let (roster, commands) = Roster::new(config.max_sessions, inputs.clone());
         let roster = Arc::new(roster);
-        let first = Arc::new(TickOutput {
-            snapshot: Arc::new(sim.capture()),
-            input_acks: Vec::new(),
-        });
+        let view_radius = schema.position_steps(config.view_radius as f32);
+        let first = Arc::new(TickOutput::new(
+            &schema,
+            Arc::new(sim.capture()),
+            Vec::new(),
+            view_radius,
+        ));
         let (frames_tx, frames_rx) = watch::channel(first.clone());
         let (broadcast, _) = broadcast::channel(256);
         let metrics = Arc::new(Metrics::new());
@@ -168,6 +173,7 @@ impl Server {
             inputs,
             commands,
             frames: frames_tx,
+            grid_cell: view_radius,
             history: history.clone(),
             broadcast: broadcast.clone(),
             metrics: metrics.clone(),
@@ -186,6 +192,7 @@ impl Server {
             roster,
             cache: BodyCache::new(schema.clone()),
             schema,
+            view_radius,
             frames: frames_rx,
             broadcast,
             metrics,

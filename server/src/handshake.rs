@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use tickwire_shared::codec::encode_server;
 use tickwire_shared::{
-    ByeCode, ClientMsg, Encoding, NetId, PROTOCOL_VERSION, PlayerId, Resume, ServerMsg, Welcome,
+    ByeCode, ClientMsg, NetId, PROTOCOL_VERSION, PlayerId, Resume, ServerMsg, Welcome,
 };
 use tracing::info;
 
@@ -156,14 +156,12 @@ async fn resume_player(
 }
 
 fn new_replicator(app: &App, who: &Identity) -> Replicator {
-    let cfg = &app.config;
-    // The radius is in world units; the view compares quantized positions.
-    let units = cfg.view_radius as f32;
-    let radius = match app.schema.position_encoding() {
-        Some(Encoding::Fixed { scale, .. }) => (units * scale).round() as i32,
-        _ => units.round() as i32,
-    };
-    Replicator::new(who.player, who.entity, cfg.send_window_ticks(), radius)
+    Replicator::new(
+        who.player,
+        who.entity,
+        app.config.send_window_ticks(),
+        app.view_radius,
+    )
 }
 
 /// Reads messages until one is a protocol message (skipping control frames).

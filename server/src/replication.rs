@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use axum::body::Bytes;
 use tickwire_shared::codec::{encode_body, encode_snapshot};
-use tickwire_shared::{NetId, PlayerId, Schema, SnapshotHeader, Tick, View, WorldSnapshot, diff};
+use tickwire_shared::interest::{pick, scan};
+use tickwire_shared::{
+    NetId, PlayerId, Schema, SnapshotHeader, Tick, View, WorldSnapshot, diff, diff_entities,
+};
 
 use crate::tick_output::TickOutput;
 
@@ -97,6 +100,14 @@ pub struct Replicator {
     /// Where the view centres when the avatar is not in the snapshot: where it was last
     /// seen (the origin before that).
     centre: (i32, i32),
+    /// With a radius view: the indices of the baseline's entities the client holds,
+    /// when known (`visible_known`); kept so each delta reads only the entities near
+    /// the client, not the whole baseline.
+    visible: Vec<u32>,
+    /// Whether `visible` is the baseline's.
+    visible_known: bool,
+    /// Where the newest view's indices are gathered before they become `visible`.
+    scratch: Vec<u32>,
 }
 
 impl Replicator {
@@ -112,6 +123,9 @@ impl Replicator {
             window: window.max(1) as usize,
             view_radius,
             centre: (0, 0),
+            visible: Vec::new(),
+            visible_known: false,
+            scratch: Vec::new(),
         }
     }
 
@@ -123,6 +137,7 @@ impl Replicator {
     pub fn with_baseline(mut self, baseline: Arc<WorldSnapshot>, view: View) -> Replicator {
         self.acked = Some((baseline.clone(), view));
         self.baseline = Some((baseline, view));
+        self.visible_known = false;
         self
     }
 
@@ -193,17 +208,35 @@ impl Replicator {
         {
             return None;
         }
-        let view = self.view_for(cache.schema(), latest);
+        let schema = cache.schema();
+        let view = self.view_for(schema, latest);
         let body = match (view, &self.baseline) {
             (View::All, Some((b, View::All))) => cache.full_view_body(Some(b), latest),
             (View::All, None) => cache.full_view_body(None, latest),
-            (_, base) => Bytes::from(encode_body(&diff(
-                cache.schema(),
-                base.as_ref().map(|(b, v)| (&**b, *v)),
-                latest,
-                view,
-            ))),
+            (View::All, Some((b, v))) => {
+                Bytes::from(encode_body(&diff(schema, Some((b, *v)), latest, view)))
+            }
+            (View::Radius { .. }, base) => {
+                match &frame.grid {
+                    Some(grid) => grid.visible(schema, latest, view, &mut self.scratch),
+                    None => scan(schema, latest, view, &mut self.scratch),
+                }
+                let old = match base {
+                    Some((b, v)) => {
+                        if !self.visible_known {
+                            scan(schema, b, *v, &mut self.visible);
+                        }
+                        pick(b, &self.visible)
+                    }
+                    None => pick(latest, &[]),
+                };
+                let body = diff_entities(schema, old, pick(latest, &self.scratch));
+                Bytes::from(encode_body(&body))
+            }
         };
+        // The view just written is the new baseline's.
+        std::mem::swap(&mut self.visible, &mut self.scratch);
+        self.visible_known = matches!(view, View::Radius { .. });
         let header = SnapshotHeader {
             tick: latest.tick,
             baseline: self.baseline.as_ref().map(|(b, _)| b.tick),
@@ -249,6 +282,7 @@ mod tests {
         TickOutput {
             snapshot: Arc::new(WorldSnapshot::new(Tick(tick), entities)),
             input_acks: vec![(PlayerId(1), InputSeq(4))],
+            grid: None,
         }
     }
 
@@ -338,5 +372,75 @@ mod tests {
         let x = cache.full_view_body(Some(&a.snapshot), &b.snapshot);
         let y = cache.full_view_body(Some(&a.snapshot), &b.snapshot);
         assert_eq!(x.as_ptr(), y.as_ptr());
+    }
+
+    /// Entities on a plane: component 0 is a position (x, y).
+    fn plane() -> Arc<Schema> {
+        let pos = ComponentDef::new(
+            "P",
+            vec![
+                FieldDef::new("x", Encoding::int(-5000, 5000)),
+                FieldDef::new("y", Encoding::int(-5000, 5000)),
+            ],
+        );
+        let def = SchemaDef {
+            position: Some(tickwire_shared::PositionDef {
+                component: "P".into(),
+                x: "x".into(),
+                y: "y".into(),
+            }),
+            ..SchemaDef::new("plane", vec![pos])
+        };
+        Arc::new(Schema::new(def).unwrap())
+    }
+
+    proptest::proptest! {
+        /// A radius view found through the frame's grid writes exactly the bytes the
+        /// scan of every entity writes, tick after tick, as entities wander in and out
+        /// of view; and the client's mirror ends as the view of the world.
+        #[test]
+        fn the_grid_and_the_scan_write_the_same_deltas(
+            seed in 0u64..1000,
+            n in 1usize..120,
+            radius in 1i32..3000,
+            cell in 1i32..3000,
+        ) {
+            use rand::{Rng, SeedableRng};
+            let schema = plane();
+            let cache = BodyCache::new(schema.clone());
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let mut points: Vec<(i32, i32)> = (0..n)
+                .map(|_| (rng.random_range(-2000..2000), rng.random_range(-2000..2000)))
+                .collect();
+            let mut by_grid = Replicator::new(PlayerId(1), NetId(1), 100, radius);
+            let mut by_scan = Replicator::new(PlayerId(1), NetId(1), 100, radius);
+            let mut mirror = Mirror::new(schema.clone());
+            for tick in 1..12u32 {
+                for p in &mut points {
+                    p.0 = (p.0 + rng.random_range(-400..=400)).clamp(-5000, 5000);
+                    p.1 = (p.1 + rng.random_range(-400..=400)).clamp(-5000, 5000);
+                }
+                let entities = points
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(x, y))| Entity {
+                        id: NetId(i as u32 + 1),
+                        components: 1,
+                        nums: vec![x, y],
+                        strs: vec![],
+                    })
+                    .collect();
+                let snapshot = Arc::new(WorldSnapshot::new(Tick(tick), entities));
+                let gridded = TickOutput::new(&schema, snapshot.clone(), vec![], cell);
+                let plain = TickOutput { grid: None, ..TickOutput::new(&schema, snapshot.clone(), vec![], 0) };
+                let a = by_grid.next_message(&gridded, &cache).unwrap().0;
+                let b = by_scan.next_message(&plain, &cache).unwrap().0;
+                proptest::prop_assert_eq!(&a, &b);
+                apply(&mut mirror, &a);
+                let (_, view) = by_grid.baseline().unwrap();
+                let expected: Vec<&Entity> = view.visible(&schema, &snapshot.entities).collect();
+                proptest::prop_assert_eq!(mirror.entities().iter().collect::<Vec<_>>(), expected);
+            }
+        }
     }
 }

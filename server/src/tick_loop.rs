@@ -38,6 +38,9 @@ pub struct TickLoop<G: Game> {
     pub commands: mpsc::Receiver<RosterCommand>,
     /// Where each tick's frame is published.
     pub frames: watch::Sender<Arc<TickOutput>>,
+    /// Side of the frames' grid cells in position steps (the view radius); 0 for no grid
+    /// (every client sees everything).
+    pub grid_cell: i32,
     /// Recent snapshots, for inspection.
     pub history: Arc<History>,
     /// Game events go out here, encoded once.
@@ -139,10 +142,12 @@ impl<G: Game> TickLoop<G> {
         let snapshot = Arc::new(self.sim.step());
         self.metrics.entities.set(snapshot.entities.len() as i64);
         self.history.push(snapshot.clone());
-        self.frames.send_replace(Arc::new(TickOutput {
+        self.frames.send_replace(Arc::new(TickOutput::new(
+            self.sim.schema(),
             snapshot,
             input_acks,
-        }));
+            self.grid_cell,
+        )));
         let events = self
             .sim
             .drain_events()

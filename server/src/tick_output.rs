@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tickwire_shared::{InputSeq, PlayerId, Tick, WorldSnapshot};
+use tickwire_shared::{Grid, InputSeq, PlayerId, Schema, Tick, WorldSnapshot};
 
 /// One tick's published output.
 #[derive(Debug, Default)]
@@ -13,9 +13,28 @@ pub struct TickOutput {
     pub snapshot: Arc<WorldSnapshot>,
     /// The newest input seq applied for each player by this tick, sorted by player.
     pub input_acks: Vec<(PlayerId, InputSeq)>,
+    /// The snapshot's entities by grid cell, when clients have radius views: each finds
+    /// its view here instead of testing every entity.
+    pub grid: Option<Grid>,
 }
 
 impl TickOutput {
+    /// A frame of `snapshot`, indexed in cells of `grid_cell` steps (none when 0).
+    #[must_use]
+    pub fn new(
+        schema: &Schema,
+        snapshot: Arc<WorldSnapshot>,
+        input_acks: Vec<(PlayerId, InputSeq)>,
+        grid_cell: i32,
+    ) -> TickOutput {
+        let grid = (grid_cell > 0).then(|| Grid::build(schema, &snapshot, grid_cell));
+        TickOutput {
+            snapshot,
+            input_acks,
+            grid,
+        }
+    }
+
     /// The tick of this frame.
     #[must_use]
     pub fn tick(&self) -> Tick {

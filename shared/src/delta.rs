@@ -149,15 +149,31 @@ pub fn diff(
     latest: &WorldSnapshot,
     view: View,
 ) -> SnapshotBody {
-    let mut body = SnapshotBody::default();
-    let mut checksum = 0u32;
     let empty: &[Entity] = &[];
     let (old, old_view) = match baseline {
         Some((snap, v)) => (snap.entities.as_slice(), v),
         None => (empty, View::All),
     };
-    let mut olds = old_view.visible(schema, old).peekable();
-    let mut news = view.visible(schema, &latest.entities).peekable();
+    diff_entities(
+        schema,
+        old_view.visible(schema, old),
+        view.visible(schema, &latest.entities),
+    )
+}
+
+/// The body that carries a client holding exactly `old` to holding exactly `new`, both
+/// id-ascending: what `diff` computes once each side's view has been applied (by a scan,
+/// or by a spatial index, `Grid`).
+#[must_use]
+pub fn diff_entities<'a>(
+    schema: &Schema,
+    old: impl Iterator<Item = &'a Entity>,
+    new: impl Iterator<Item = &'a Entity>,
+) -> SnapshotBody {
+    let mut body = SnapshotBody::default();
+    let mut checksum = 0u32;
+    let mut olds = old.peekable();
+    let mut news = new.peekable();
     loop {
         match (olds.peek(), news.peek()) {
             (None, None) => break,

@@ -10,6 +10,7 @@ pub mod codec;
 pub mod component;
 pub mod delta;
 pub mod ids;
+pub mod interest;
 pub mod join_token;
 pub mod layout;
 pub mod mirror;
@@ -23,8 +24,9 @@ pub mod stats;
 
 pub use codec::CodecError;
 pub use component::{FieldReader, FieldWriter, Replicated};
-pub use delta::{SnapshotBody, Updates, diff};
+pub use delta::{SnapshotBody, Updates, diff, diff_entities};
 pub use ids::{InputSeq, NetId, PlayerId, Tick};
+pub use interest::Grid;
 pub use layout::{EventDef, LayoutField, Prim, Value};
 pub use mirror::{ApplyError, Mirror};
 pub use protocol::{

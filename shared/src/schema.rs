@@ -501,6 +501,16 @@ impl Schema {
             .find(|f| f.name == p.x)
             .map(|f| &f.encoding)
     }
+
+    /// A distance of `units` world units in the position's quantized steps, which views
+    /// compare (units themselves when the position is not fixed-point).
+    #[must_use]
+    pub fn position_steps(&self, units: f32) -> i32 {
+        match self.position_encoding() {
+            Some(Encoding::Fixed { scale, .. }) => (units * scale).round() as i32,
+            _ => units.round() as i32,
+        }
+    }
 }
 
 /// The indices of the set bits of `mask`, lowest first.
