@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tickwire_shared::codec::encode_value;
 use tickwire_shared::layout::{Value, encode_fields};
-use tickwire_shared::{ClientMsg, InputSeq, Mirror, PROTOCOL_VERSION, Resume, Tick};
+use tickwire_shared::{ClientMsg, InputSeq, Mirror, PROTOCOL_VERSION, Resume, ServerClock, Tick};
 
 use crate::conn::{Conn, Recv};
 use crate::error::ClientError;
@@ -42,6 +42,9 @@ pub struct Client {
     options: ConnectOptions,
     /// Traffic counters of earlier connections of this client (before `reconnect`).
     carried: ClientStats,
+    /// The tick the player is looking at, as set by `set_view_tick`; `None` means the
+    /// newest snapshot applied (a client that draws snapshots as they come).
+    view_tick: Option<Tick>,
 }
 
 impl Client {
@@ -67,6 +70,7 @@ impl Client {
                 ..options
             },
             carried: ClientStats::default(),
+            view_tick: None,
         })
     }
 
@@ -175,7 +179,8 @@ impl Client {
     async fn send_input_bytes(&mut self, data: Vec<u8>) -> Result<InputSeq, ClientError> {
         let conn = self.conn.as_mut().ok_or(ClientError::Closed)?;
         let seq = InputSeq(self.last_input.0.wrapping_add(1));
-        conn.queue_input(seq, data)?;
+        let view = self.view_tick.or(self.inbound.last_tick());
+        conn.queue_input(seq, data, view)?;
         self.last_input = seq;
         conn.send_queued().await?;
         Ok(seq)
@@ -253,6 +258,28 @@ impl Client {
     #[must_use]
     pub fn rtt(&self) -> Option<Duration> {
         self.inbound.last_rtt()
+    }
+
+    /// The estimated server clock, from this connection's pongs (ping a few times a
+    /// second to keep it fresh; see `tickwire_shared::clock_sync`).
+    #[must_use]
+    pub fn server_clock(&self) -> &ServerClock {
+        self.inbound.server_clock()
+    }
+
+    /// The server's tick now, as estimated from the pongs (fractional; its whole part
+    /// is the newest tick the server has published). `None` before the first pong.
+    #[must_use]
+    pub fn server_tick_now(&self) -> Option<f64> {
+        self.inbound.server_tick_now()
+    }
+
+    /// Says which tick the player is looking at, for the inputs sent from now on (the
+    /// server's lag compensation judges their shots against that tick). A client that
+    /// interpolates draws others behind the newest snapshot and should say so; `None`
+    /// (the default) sends the newest snapshot applied.
+    pub fn set_view_tick(&mut self, tick: Option<Tick>) {
+        self.view_tick = tick;
     }
 
     /// True once the connection has ended (closed by either side, failed, or

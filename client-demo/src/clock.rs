@@ -23,6 +23,11 @@ impl PingClock {
         micros(self.epoch.elapsed())
     }
 
+    /// Now on this clock, in milliseconds (the server clock estimate's local time).
+    pub(crate) fn now_ms(&self) -> f64 {
+        self.epoch.elapsed().as_secs_f64() * 1000.0
+    }
+
     /// The round-trip time of a ping stamped `sent`, answered now.
     pub(crate) fn rtt(&self, sent: u64) -> Option<Duration> {
         rtt_between(self.stamp(), sent)

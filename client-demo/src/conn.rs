@@ -122,12 +122,17 @@ impl Conn {
 
     /// Queues an input; it leaves on the next `send_queued` or `recv`, carrying the
     /// newest applied tick as its ack.
-    pub(crate) fn queue_input(&mut self, seq: InputSeq, data: Vec<u8>) -> Result<(), ClientError> {
+    pub(crate) fn queue_input(
+        &mut self,
+        seq: InputSeq,
+        data: Vec<u8>,
+        view: Option<Tick>,
+    ) -> Result<(), ClientError> {
         if self.write_failed {
             return Err(ClientError::Closed);
         }
         self.outbox
-            .push_input(seq, data)
+            .push_input(seq, data, view)
             .map_err(|_| ClientError::Backlogged(OUTBOX_LIMIT))
     }
 

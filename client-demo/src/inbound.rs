@@ -7,7 +7,9 @@ use std::time::Duration;
 use std::sync::Arc;
 use tickwire_shared::codec::{decode_server, peek_snapshot_header};
 
-use tickwire_shared::{Mirror, Schema, SchemaDef, ServerMsg, SnapshotBody, SnapshotHeader, Tick};
+use tickwire_shared::{
+    Mirror, Schema, SchemaDef, ServerClock, ServerMsg, SnapshotBody, SnapshotHeader, Tick,
+};
 
 use crate::clock::PingClock;
 use crate::error::ClientError;
@@ -29,6 +31,8 @@ pub(crate) struct Inbound {
     last_tick: Option<Tick>,
     /// The newest measured round-trip time.
     last_rtt: Option<Duration>,
+    /// The server's clock and tick as the pongs of this connection say.
+    server_clock: ServerClock,
     /// Snapshots received and accepted.
     snapshots: u64,
     /// Snapshots refused by the mirror (bad baseline, unknown id, checksum mismatch).
@@ -54,6 +58,7 @@ impl Inbound {
             clock: PingClock::start(),
             last_tick: None,
             last_rtt: None,
+            server_clock: ServerClock::new(1),
             snapshots: 0,
             desyncs: 0,
         }
@@ -91,6 +96,16 @@ impl Inbound {
         &self.clock
     }
 
+    /// The estimated server clock.
+    pub(crate) fn server_clock(&self) -> &ServerClock {
+        &self.server_clock
+    }
+
+    /// The server's tick now, as estimated.
+    pub(crate) fn server_tick_now(&self) -> Option<f64> {
+        self.server_clock.tick_at(self.clock.now_ms())
+    }
+
     /// Writes this side's counters (snapshots, desyncs) into `stats`.
     pub(crate) fn fill_stats(&self, stats: &mut ClientStats) {
         stats.snapshots = self.snapshots;
@@ -101,6 +116,9 @@ impl Inbound {
     pub(crate) fn on_handshake(&mut self, bytes: &[u8]) -> Result<Welcome, ClientError> {
         match decode_server(bytes)? {
             ServerMsg::Welcome(welcome) => {
+                // Every connection measures its server afresh (a reconnect may land on
+                // another process).
+                self.server_clock = ServerClock::new(welcome.tick_hz);
                 // A different game (or a first Welcome) starts the mirror afresh.
                 if *self.mirror.schema() != welcome.schema {
                     self.mirror = Mirror::new(welcome.schema.clone());
@@ -136,6 +154,12 @@ impl Inbound {
                 let rtt = self.clock.rtt(client_time);
                 if rtt.is_some() {
                     self.last_rtt = rtt;
+                    self.server_clock.on_pong(
+                        client_time as f64 / 1000.0,
+                        self.clock.now_ms(),
+                        server_tick,
+                        server_time_ms,
+                    );
                 }
                 ClientEvent::Pong {
                     rtt,

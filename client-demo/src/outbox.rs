@@ -36,6 +36,8 @@ enum Queued {
         seq: InputSeq,
         /// The game's encoded input.
         data: Vec<u8>,
+        /// The tick the player was looking at when they made it.
+        view: Option<Tick>,
     },
     /// A standalone ack of the newest applied tick, encoded when it leaves.
     Ack,
@@ -66,9 +68,15 @@ impl Outbox {
         self.push_queued(Queued::Bytes(encode_client(msg)))
     }
 
-    /// Queues an input; it leaves carrying the newest applied tick.
-    pub(crate) fn push_input(&mut self, seq: InputSeq, data: Vec<u8>) -> Result<(), Full> {
-        self.push_queued(Queued::Input { seq, data })
+    /// Queues an input made while the player looked at tick `view`; it leaves carrying
+    /// the newest applied tick.
+    pub(crate) fn push_input(
+        &mut self,
+        seq: InputSeq,
+        data: Vec<u8>,
+        view: Option<Tick>,
+    ) -> Result<(), Full> {
+        self.push_queued(Queued::Input { seq, data, view })
     }
 
     fn push_queued(&mut self, q: Queued) -> Result<(), Full> {
@@ -133,10 +141,11 @@ impl Outbox {
         loop {
             let msg = match self.queue.pop_front()? {
                 Queued::Bytes(b) => return Some(b),
-                Queued::Input { seq, data } => ClientMsg::Input {
+                Queued::Input { seq, data, view } => ClientMsg::Input {
                     seq,
                     data,
                     ack: self.applied,
+                    view,
                 },
                 Queued::Ack => match self.applied {
                     // An input that left since has carried it already.
@@ -178,6 +187,7 @@ mod tests {
             seq: InputSeq(seq),
             data: vec![seq as u8],
             ack: ack.map(Tick),
+            view: None,
         }
     }
 
@@ -193,8 +203,16 @@ mod tests {
         for (i, at) in [(2u32, 33), (3, 66), (4, 99), (5, 133)] {
             assert!(!o.applied(Tick(i), ms(at)), "tick {i}");
             if i % 2 == 1 {
-                o.push_input(InputSeq(i), vec![i as u8]).unwrap();
-                assert_eq!(drain(&mut o, ms(at + 1)), vec![input(i, Some(i))]);
+                // The view rides along as it was when the input was made.
+                o.push_input(InputSeq(i), vec![i as u8], Some(Tick(i - 1)))
+                    .unwrap();
+                let carried = ClientMsg::Input {
+                    seq: InputSeq(i),
+                    data: vec![i as u8],
+                    ack: Some(Tick(i)),
+                    view: Some(Tick(i - 1)),
+                };
+                assert_eq!(drain(&mut o, ms(at + 1)), vec![carried]);
             }
         }
         assert!(o.is_empty());
@@ -226,7 +244,7 @@ mod tests {
         o.push(&ClientMsg::Ping { client_time: 9 }).unwrap();
         // Applied while the ack still waits: it leaves with the newer tick.
         assert!(!o.applied(Tick(2), t0));
-        o.push_input(InputSeq(1), vec![1]).unwrap();
+        o.push_input(InputSeq(1), vec![1], None).unwrap();
         assert_eq!(
             drain(&mut o, t0),
             vec![
@@ -238,7 +256,7 @@ mod tests {
         // An input queued before the ack is due carries it; the ack queued behind it
         // has nothing left to say.
         let later = t0 + ACK_GRACE;
-        o.push_input(InputSeq(2), vec![2]).unwrap();
+        o.push_input(InputSeq(2), vec![2], None).unwrap();
         o.queue.push_back(Queued::Ack);
         assert!(!o.applied(Tick(3), later));
         assert_eq!(drain(&mut o, later), vec![input(2, Some(3))]);
@@ -266,7 +284,7 @@ mod tests {
         );
         // An input queued in time carries it instead.
         assert!(!o.applied(Tick(4), t0 + ACK_GRACE));
-        o.push_input(InputSeq(1), vec![1]).unwrap();
+        o.push_input(InputSeq(1), vec![1], None).unwrap();
         assert_eq!(o.ack_deadline(t0), None);
     }
 
@@ -300,7 +318,7 @@ mod tests {
             .unwrap();
         }
         assert_eq!(o.push(&ClientMsg::Ping { client_time: 0 }), Err(Full));
-        assert_eq!(o.push_input(InputSeq(1), vec![]), Err(Full));
+        assert_eq!(o.push_input(InputSeq(1), vec![], None), Err(Full));
         assert!(!o.applied(Tick(5), t0));
         assert_eq!(o.len(), OUTBOX_LIMIT);
         o.clear();

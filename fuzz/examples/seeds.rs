@@ -35,6 +35,7 @@ fn input(seq: u32, data: Vec<u8>) -> ClientMsg {
         seq: InputSeq(seq),
         data,
         ack: Some(HELD),
+        view: Some(HELD),
     }
 }
 
@@ -165,7 +166,7 @@ fn sim_snapshots() -> (WorldSnapshot, WorldSnapshot) {
     }
     let before = sim.capture();
     let after = sim.step();
-    (before, after)
+    (before, (*after).clone())
 }
 
 /// The mode-0 messages of a schema: deltas and full states from the held world, and

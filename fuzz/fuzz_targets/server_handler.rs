@@ -26,7 +26,6 @@
 
 #![no_main]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::Message;
@@ -133,6 +132,7 @@ fn event(u: &mut Unstructured<'_>, next_seq: u32, last_tick: u32) -> Result<Even
                 seq: InputSeq(seq),
                 data: payload(u)?,
                 ack,
+                view: ack,
             })
         }
         9 => {
@@ -272,9 +272,9 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         match event(u, next_seq, sim.tick().0)? {
             Event::Tick => {
                 let mut drained: Vec<(PlayerId, Controls)> = Vec::new();
-                let acks = inputs.drain(|p, input| {
+                let acks = inputs.drain(|p, input, view| {
                     drained.push((p, input));
-                    sim.input(p, input);
+                    sim.input_seen(p, input, view);
                 });
                 match pending.take() {
                     Some(want) => {
@@ -302,7 +302,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                 };
                 assert_eq!(acks, want_acks, "the slots ack other seqs than they took");
                 let frame = TickOutput {
-                    snapshot: Arc::new(sim.step()),
+                    snapshot: sim.step(),
                     input_acks: acks,
                     grid: None,
                 };
@@ -395,7 +395,9 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                     Err(End::ClientGone | End::Io(_)) => return Ok(()),
                 };
                 match guard.check(now, msg) {
-                    Verdict::Accept(ClientMsg::Input { seq, data, .. }) => {
+                    Verdict::Accept(ClientMsg::Input {
+                        seq, data, view, ..
+                    }) => {
                         if let Some(last) = last_input {
                             let ahead = seq.since(last);
                             assert!(
@@ -414,7 +416,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                             "{accepted} inputs passed in {elapsed} s"
                         );
                         let typed = decode_client_value::<Controls>(&data);
-                        match (typed, inputs.accept(PLAYER, seq, &data)) {
+                        match (typed, inputs.accept(PLAYER, seq, &data, view)) {
                             (Err(_), Err(InputRefused::Malformed(why))) => {
                                 assert!(!why.is_empty(), "Malformed without a reason");
                                 // The session ends with Bye(Malformed).

@@ -10,6 +10,7 @@
 //! Run: `cargo bench -p tickwire-server --bench tick`
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use divan::Bencher;
 use tickwire_server::Sim;
@@ -75,7 +76,7 @@ fn delta_decode_apply(bencher: Bencher, npcs: u32) {
 }
 
 /// A random walk of `npcs` at the crowd's density, stepped once: (sim, previous, newest).
-fn crowd(npcs: u32) -> (Sim<Arena>, WorldSnapshot, WorldSnapshot) {
+fn crowd(npcs: u32) -> (Sim<Arena>, Arc<WorldSnapshot>, Arc<WorldSnapshot>) {
     // 1000 per 4000 × 4000: the side grows with the square root of the count.
     let side = (4000.0 * (f64::from(npcs) / 1000.0).sqrt()) as u32;
     let config = FieldConfig {
@@ -174,7 +175,7 @@ fn bandwidth_report() {
         let s = sim.schema().clone();
         let mut total = 0usize;
         let ticks = 30;
-        let mut prev = sim.capture();
+        let mut prev = Arc::new(sim.capture());
         for _ in 0..ticks {
             let next = sim.step();
             let body = diff(&s, Some((&prev, View::All)), &next, View::All);

@@ -139,7 +139,8 @@ impl Server {
     ) -> Result<Server, ServerError> {
         config.validate()?;
         let ids = NetIds::default();
-        let sim = Sim::<G>::with_ids(&game, config.tick_hz, ids.clone())?;
+        let sim = Sim::<G>::with_ids(&game, config.tick_hz, ids.clone())?
+            .with_rewind_ms(config.rewind_ms);
         let schema = sim.schema().clone();
         // A layout that cannot read the real input's bytes would make every browser input
         // malformed: refuse to start instead.

@@ -56,6 +56,11 @@ pub struct Config {
     /// Each costs about one world's state in memory; 0 keeps none.
     #[arg(long)]
     pub history_ticks: usize,
+    /// How far back lag compensation may reach, in milliseconds: a player's input names
+    /// the tick they were looking at, and the game judges their shots against the world
+    /// then, but never further back than this (0 turns it off).
+    #[arg(long)]
+    pub rewind_ms: u32,
     /// Seconds between tick-timing summaries in the log (0 = never).
     #[arg(long)]
     pub log_summary_secs: u64,

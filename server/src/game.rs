@@ -15,10 +15,11 @@ use std::sync::Arc;
 use hecs::World;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tickwire_shared::{NetId, PlayerId, Tick};
+use tickwire_shared::{NetId, PlayerId, Replicated, Tick};
 
 use crate::net_ids::NetIds;
 use crate::replicate::Replicate;
+use crate::rewind::Rewind;
 
 /// A game that runs on Tickwire. See the guide (`server/docs/guide.md`) for a whole one.
 pub trait Game: Send + Sized + 'static {
@@ -102,17 +103,44 @@ pub struct Ctx<'a, E> {
     ids: &'a NetIds,
     /// Events raised this tick.
     events: &'a mut Vec<E>,
+    /// The recent past, for lag compensation.
+    rewind: &'a Rewind,
 }
 
 impl<'a, E> Ctx<'a, E> {
     /// A context for `tick`, used by the engine's tick loop and by game tests.
-    pub fn new(tick: Tick, dt: f32, ids: &'a NetIds, events: &'a mut Vec<E>) -> Ctx<'a, E> {
+    pub fn new(
+        tick: Tick,
+        dt: f32,
+        ids: &'a NetIds,
+        events: &'a mut Vec<E>,
+        rewind: &'a Rewind,
+    ) -> Ctx<'a, E> {
         Ctx {
             tick,
             dt,
             ids,
             events,
+            rewind,
         }
+    }
+
+    /// The tick `player` was looking at when they made their newest input (lag
+    /// compensation): what the input said, clamped to at most the engine's `rewind_ms`
+    /// back and never after this tick; this tick when they never said. Judge their
+    /// aimed actions against the world at that tick (`rewound`).
+    #[must_use]
+    pub fn view_tick(&self, player: PlayerId) -> Tick {
+        self.rewind.view_tick(player, self.tick)
+    }
+
+    /// Component `C` of entity `id` as every client received it at an earlier `tick`
+    /// (within the lag compensation cap): where a target was when a player saw it.
+    /// `None` for this tick (read the live world), for a tick out of reach, or if the
+    /// entity did not have it then.
+    #[must_use]
+    pub fn rewound<C: Replicated>(&self, id: NetId, tick: Tick) -> Option<C> {
+        self.rewind.component(id, tick)
     }
 
     /// A fresh net id for a new replicated entity (spawn it with this as a component).

@@ -165,7 +165,12 @@ impl Guard {
             ClientMsg::Hello { .. } => {
                 Verdict::End(ByeCode::Malformed, "Hello was already received".into())
             }
-            ClientMsg::Input { seq, data, ack } => {
+            ClientMsg::Input {
+                seq,
+                data,
+                ack,
+                view,
+            } => {
                 if !self.inputs.take(now) {
                     return self.drop_or_end(now, "input_rate");
                 }
@@ -179,7 +184,12 @@ impl Guard {
                     }
                 }
                 self.last_seq = Some(seq);
-                Verdict::Accept(ClientMsg::Input { seq, data, ack })
+                Verdict::Accept(ClientMsg::Input {
+                    seq,
+                    data,
+                    ack,
+                    view,
+                })
             }
             ClientMsg::Chat { text } => {
                 if text.chars().count() > self.max_chat_chars {
@@ -218,6 +228,7 @@ mod tests {
             seq: InputSeq(seq),
             data: vec![0xFF, 3],
             ack: None,
+            view: None,
         }
     }
 

@@ -7,7 +7,7 @@ use std::fmt::Debug;
 
 use dashmap::DashMap;
 use tickwire_shared::codec::decode_client_value;
-use tickwire_shared::{InputSeq, PlayerId};
+use tickwire_shared::{InputSeq, PlayerId, Tick};
 
 use crate::game::Game;
 
@@ -34,8 +34,14 @@ pub trait InputSink: Send + Sync + Debug {
     /// Lets go of every control of a dropped player (the default input), keeping the
     /// slot and its seq for a resume.
     fn release(&self, player: PlayerId);
-    /// Decodes, validates and stores an input.
-    fn accept(&self, player: PlayerId, seq: InputSeq, data: &[u8]) -> Result<(), InputRefused>;
+    /// Decodes, validates and stores an input made while the player looked at `view`.
+    fn accept(
+        &self,
+        player: PlayerId,
+        seq: InputSeq,
+        data: &[u8],
+        view: Option<Tick>,
+    ) -> Result<(), InputRefused>;
 }
 
 /// One player's slot.
@@ -45,6 +51,8 @@ struct Slot<I> {
     pending: Option<I>,
     /// The seq of the newest input accepted.
     seq: InputSeq,
+    /// The view tick of the newest accepted input that said one, not yet taken.
+    view: Option<Tick>,
     /// Whether any input was ever accepted (the first may carry any seq).
     seen: bool,
 }
@@ -73,28 +81,38 @@ impl<G: Game> Default for Inputs<G> {
 }
 
 impl<G: Game> Inputs<G> {
-    /// Takes every pending input, calling `apply` for each (tick thread), and returns the
-    /// newest seq accepted per player, sorted by player.
-    pub fn drain(&self, mut apply: impl FnMut(PlayerId, G::Input)) -> Vec<(PlayerId, InputSeq)> {
+    /// Takes every pending input, calling `apply` for each (tick thread) with the view
+    /// tick its newest part said, and returns the newest seq accepted per player, sorted
+    /// by player.
+    pub fn drain(
+        &self,
+        mut apply: impl FnMut(PlayerId, G::Input, Option<Tick>),
+    ) -> Vec<(PlayerId, InputSeq)> {
         let mut acks = Vec::with_capacity(self.slots.len());
         let mut taken = Vec::new();
         for mut slot in self.slots.iter_mut() {
             if let Some(input) = slot.pending.take() {
-                taken.push((*slot.key(), input));
+                taken.push((*slot.key(), input, slot.view.take()));
             }
             acks.push((*slot.key(), slot.seq));
         }
         // The game runs after every guard is dropped, so a session is never kept waiting
         // on its slot while game code runs.
-        for (player, input) in taken {
-            apply(player, input);
+        for (player, input, view) in taken {
+            apply(player, input, view);
         }
         acks.sort_unstable_by_key(|(p, _)| *p);
         acks
     }
 
     /// Stores a decoded input (the part of `accept` after decoding).
-    fn store(&self, player: PlayerId, seq: InputSeq, input: G::Input) -> Result<(), InputRefused> {
+    fn store(
+        &self,
+        player: PlayerId,
+        seq: InputSeq,
+        input: G::Input,
+        view: Option<Tick>,
+    ) -> Result<(), InputRefused> {
         // The guard is dropped at the end of this block: never held across an await.
         let mut slot = self.slots.get_mut(&player).ok_or(InputRefused::NoSlot)?;
         let ahead = seq.since(slot.seq);
@@ -103,6 +121,9 @@ impl<G: Game> Inputs<G> {
         }
         slot.seq = seq;
         slot.seen = true;
+        if view.is_some() {
+            slot.view = view;
+        }
         match slot.pending.as_mut() {
             Some(pending) => G::coalesce(pending, input),
             None => slot.pending = Some(input),
@@ -118,6 +139,7 @@ impl<G: Game> InputSink for Inputs<G> {
             Slot {
                 pending: Some(G::Input::default()),
                 seq: InputSeq(0),
+                view: None,
                 seen: false,
             },
         );
@@ -133,11 +155,17 @@ impl<G: Game> InputSink for Inputs<G> {
         }
     }
 
-    fn accept(&self, player: PlayerId, seq: InputSeq, data: &[u8]) -> Result<(), InputRefused> {
+    fn accept(
+        &self,
+        player: PlayerId,
+        seq: InputSeq,
+        data: &[u8],
+        view: Option<Tick>,
+    ) -> Result<(), InputRefused> {
         let input: G::Input =
             decode_client_value(data).map_err(|e| InputRefused::Malformed(e.to_string()))?;
         let input = G::validate(input).map_err(InputRefused::Invalid)?;
-        self.store(player, seq, input)
+        self.store(player, seq, input, view)
     }
 }
 
@@ -157,7 +185,7 @@ mod tests {
 
     fn drained(inputs: &Inputs<Demo>) -> Drained {
         let mut got = Vec::new();
-        let acks = inputs.drain(|p, c| got.push((p, c)));
+        let acks = inputs.drain(|p, c, _| got.push((p, c)));
         (got, acks)
     }
 
@@ -166,21 +194,21 @@ mod tests {
         let inputs = Inputs::<Demo>::default();
         let p = PlayerId(1);
         assert_eq!(
-            inputs.accept(p, InputSeq(1), &bytes(UP)),
+            inputs.accept(p, InputSeq(1), &bytes(UP), None),
             Err(InputRefused::NoSlot)
         );
         inputs.open(p);
-        assert_eq!(inputs.accept(p, InputSeq(5), &bytes(UP)), Ok(()));
+        assert_eq!(inputs.accept(p, InputSeq(5), &bytes(UP), None), Ok(()));
         assert_eq!(
-            inputs.accept(p, InputSeq(5), &bytes(0)),
+            inputs.accept(p, InputSeq(5), &bytes(0), None),
             Err(InputRefused::Stale)
         );
         assert_eq!(
-            inputs.accept(p, InputSeq(4), &bytes(0)),
+            inputs.accept(p, InputSeq(4), &bytes(0), None),
             Err(InputRefused::Stale)
         );
         assert!(matches!(
-            inputs.accept(p, InputSeq(6), &[1, 2, 3, 4, 5]),
+            inputs.accept(p, InputSeq(6), &[1, 2, 3, 4, 5], None),
             Err(InputRefused::Malformed(_))
         ));
         let (got, acks) = drained(&inputs);
@@ -195,15 +223,15 @@ mod tests {
         let p = PlayerId(2);
         inputs.open(p);
         let _ = drained(&inputs);
-        inputs.accept(p, InputSeq(1), &bytes(FIRE | 0x80)).unwrap();
-        inputs.accept(p, InputSeq(2), &bytes(0)).unwrap();
+        inputs.accept(p, InputSeq(1), &bytes(FIRE | 0x80), None).unwrap();
+        inputs.accept(p, InputSeq(2), &bytes(0), None).unwrap();
         let (got, _) = drained(&inputs);
         assert_eq!(got.len(), 1, "two inputs between ticks reach the game once");
         assert_eq!(got[0].1.buttons, 0, "the newest keys win");
         assert!(got[0].1.fired(), "the tap is kept");
         let (got, _) = drained(&inputs);
         assert!(got.is_empty(), "nothing new, nothing applied");
-        inputs.accept(p, InputSeq(3), &bytes(0xFF)).unwrap();
+        inputs.accept(p, InputSeq(3), &bytes(0xFF), None).unwrap();
         let (got, _) = drained(&inputs);
         assert_eq!(
             got[0].1.buttons,
@@ -217,7 +245,7 @@ mod tests {
         let inputs = Inputs::<Demo>::default();
         let p = PlayerId(3);
         inputs.open(p);
-        inputs.accept(p, InputSeq(1), &bytes(UP)).unwrap();
+        inputs.accept(p, InputSeq(1), &bytes(UP), None).unwrap();
         let _ = drained(&inputs);
         inputs.release(p);
         let (got, acks) = drained(&inputs);
@@ -225,8 +253,25 @@ mod tests {
         assert_eq!(acks, vec![(p, InputSeq(1))], "the seq is kept for a resume");
         inputs.close(p);
         assert_eq!(
-            inputs.accept(p, InputSeq(2), &bytes(UP)),
+            inputs.accept(p, InputSeq(2), &bytes(UP), None),
             Err(InputRefused::NoSlot)
         );
+    }
+
+    #[test]
+    fn the_newest_view_tick_said_goes_with_the_input_and_is_taken_once() {
+        let inputs = Inputs::<Demo>::default();
+        let p = PlayerId(4);
+        inputs.open(p);
+        let mut views = Vec::new();
+        inputs.drain(|_, _, v| views.push(v));
+        inputs.accept(p, InputSeq(1), &bytes(UP), Some(Tick(40))).unwrap();
+        inputs.accept(p, InputSeq(2), &bytes(UP), Some(Tick(41))).unwrap();
+        // An input that says no view keeps the one said before.
+        inputs.accept(p, InputSeq(3), &bytes(0), None).unwrap();
+        inputs.drain(|_, _, v| views.push(v));
+        inputs.accept(p, InputSeq(4), &bytes(0), None).unwrap();
+        inputs.drain(|_, _, v| views.push(v));
+        assert_eq!(views, vec![None, Some(Tick(41)), None]);
     }
 }

@@ -15,6 +15,7 @@ pub mod game;
 pub mod games;
 pub mod launch;
 pub mod replicate;
+pub mod rewind;
 pub mod sim;
 
 /// The ECS a game's world lives in (the engine's version of it).

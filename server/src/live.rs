@@ -188,8 +188,14 @@ async fn read(
 
 /// Hands one input to the player's slot; a refused one is counted, or ends the session
 /// when it is not the game's input type at all.
-fn input(app: &App, player: &Player<'_>, seq: InputSeq, data: &[u8]) -> Result<(), End> {
-    let dropped = match app.roster.input(player.id, seq, data) {
+fn input(
+    app: &App,
+    player: &Player<'_>,
+    seq: InputSeq,
+    data: &[u8],
+    view: Option<Tick>,
+) -> Result<(), End> {
+    let dropped = match app.roster.input(player.id, seq, data, view) {
         Ok(()) => return Ok(()),
         Err(InputRefused::Stale) => "stale_input",
         Err(InputRefused::NoSlot) => "no_input_slot",
@@ -209,12 +215,17 @@ fn input(app: &App, player: &Player<'_>, seq: InputSeq, data: &[u8]) -> Result<(
 fn handle(app: &App, player: &Player<'_>, msg: ClientMsg, handoff: &Handoff) -> Result<(), End> {
     match msg {
         ClientMsg::Hello { .. } => {}
-        ClientMsg::Input { seq, data, ack } => {
+        ClientMsg::Input {
+            seq,
+            data,
+            ack,
+            view,
+        } => {
             // The ack counts whatever becomes of the input.
             if let Some(tick) = ack {
                 handoff.ack(tick);
             }
-            input(app, player, seq, &data)?;
+            input(app, player, seq, &data, view)?;
         }
         ClientMsg::Ack { tick } => handoff.ack(tick),
         ClientMsg::Ping { client_time } => {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use tickwire_shared::{InputSeq, NetId, PlayerId};
+use tickwire_shared::{InputSeq, NetId, PlayerId, Tick};
 use tokio::sync::mpsc;
 
 use crate::inputs::{InputRefused, InputSink};
@@ -104,8 +104,14 @@ impl Roster {
     }
 
     /// Records an input for `player`.
-    pub fn input(&self, player: PlayerId, seq: InputSeq, data: &[u8]) -> Result<(), InputRefused> {
-        self.inputs.accept(player, seq, data)
+    pub fn input(
+        &self,
+        player: PlayerId,
+        seq: InputSeq,
+        data: &[u8],
+        view: Option<Tick>,
+    ) -> Result<(), InputRefused> {
+        self.inputs.accept(player, seq, data, view)
     }
 }
 

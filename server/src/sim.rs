@@ -21,6 +21,11 @@ use tickwire_shared::{NetId, PlayerId, Schema, Tick, WorldSnapshot};
 use crate::game::{Ctx, Game, PlayerInfo};
 use crate::net_ids::NetIds;
 use crate::replicate::Capture;
+use crate::rewind::Rewind;
+
+/// How far back lag compensation reaches in a `Sim` made by `new` (the engine's
+/// `rewind_ms` default).
+pub const DEFAULT_REWIND_MS: u32 = 250;
 
 /// One game instance and everything needed to step it.
 pub struct Sim<G: Game> {
@@ -40,6 +45,10 @@ pub struct Sim<G: Game> {
     players: HashMap<PlayerId, Arc<str>>,
     /// Events raised since the last drain.
     events: Vec<G::Event>,
+    /// The last few snapshots and each player's view tick (lag compensation).
+    rewind: Rewind,
+    /// Ticks per second.
+    tick_hz: u32,
 }
 
 impl<G: Game> Sim<G> {
@@ -51,15 +60,22 @@ impl<G: Game> Sim<G> {
     /// A new game at `tick_hz` allocating net ids from `ids`.
     pub fn with_ids(config: &G::Config, tick_hz: u32, ids: NetIds) -> Result<Sim<G>, SchemaError> {
         let capture = G::replicate(config).build(G::NAME)?;
-        let dt = 1.0 / tick_hz.max(1) as f32;
+        let tick_hz = tick_hz.max(1);
+        let dt = 1.0 / tick_hz as f32;
         let mut world = World::new();
         let mut events = Vec::new();
+        let rewind = Rewind::new(
+            capture.schema().clone(),
+            rewind_ticks(DEFAULT_REWIND_MS, tick_hz),
+        );
         let game = G::new(
             config,
             &mut world,
-            &mut Ctx::new(Tick(0), dt, &ids, &mut events),
+            &mut Ctx::new(Tick(0), dt, &ids, &mut events, &rewind),
         );
         Ok(Sim {
+            rewind,
+            tick_hz,
             game,
             world,
             capture,
@@ -69,6 +85,20 @@ impl<G: Game> Sim<G> {
             players: HashMap::new(),
             events,
         })
+    }
+
+    /// Sets how far back lag compensation reaches, in milliseconds (0 turns it off):
+    /// the whole ticks that fit in it.
+    #[must_use]
+    pub fn with_rewind_ms(mut self, ms: u32) -> Sim<G> {
+        self.rewind = Rewind::new(self.schema().clone(), rewind_ticks(ms, self.tick_hz));
+        self
+    }
+
+    /// The lag compensation history.
+    #[must_use]
+    pub fn rewind(&self) -> &Rewind {
+        &self.rewind
     }
 
     /// The game's schema.
@@ -106,7 +136,13 @@ impl<G: Game> Sim<G> {
         if self.players.contains_key(&player.id) {
             return false;
         }
-        let mut ctx = Ctx::new(self.tick.next(), self.dt, &self.ids, &mut self.events);
+        let mut ctx = Ctx::new(
+            self.tick.next(),
+            self.dt,
+            &self.ids,
+            &mut self.events,
+            &self.rewind,
+        );
         self.game.join(&mut self.world, &mut ctx, player);
         self.players.insert(player.id, player.name.clone());
         true
@@ -128,27 +164,52 @@ impl<G: Game> Sim<G> {
     /// Removes a player; their name, or `None` if they were not present.
     pub fn leave(&mut self, player: PlayerId) -> Option<Arc<str>> {
         let name = self.players.remove(&player)?;
-        let mut ctx = Ctx::new(self.tick.next(), self.dt, &self.ids, &mut self.events);
+        self.rewind.forget(player);
+        let mut ctx = Ctx::new(
+            self.tick.next(),
+            self.dt,
+            &self.ids,
+            &mut self.events,
+            &self.rewind,
+        );
         self.game.leave(&mut self.world, &mut ctx, player);
         Some(name)
     }
 
-    /// Hands a player's input to the game (before the next `step`).
+    /// Hands a player's input to the game (before the next `step`), saying no view tick.
     pub fn input(&mut self, player: PlayerId, input: G::Input) {
+        self.input_seen(player, input, None);
+    }
+
+    /// Hands a player's input to the game (before the next `step`), made while they
+    /// looked at tick `view` (see `Ctx::view_tick`; `None`: not said, the last one
+    /// said stands).
+    pub fn input_seen(&mut self, player: PlayerId, input: G::Input, view: Option<Tick>) {
         if !self.players.contains_key(&player) {
             return;
         }
-        let mut ctx = Ctx::new(self.tick.next(), self.dt, &self.ids, &mut self.events);
+        if let Some(view) = view {
+            self.rewind.saw(player, view);
+        }
+        let mut ctx = Ctx::new(
+            self.tick.next(),
+            self.dt,
+            &self.ids,
+            &mut self.events,
+            &self.rewind,
+        );
         self.game.input(&mut self.world, &mut ctx, player, input);
     }
 
-    /// Runs one tick and returns its snapshot.
-    pub fn step(&mut self) -> WorldSnapshot {
+    /// Runs one tick and returns its snapshot (kept for lag compensation too).
+    pub fn step(&mut self) -> Arc<WorldSnapshot> {
         let tick = self.tick.next();
-        let mut ctx = Ctx::new(tick, self.dt, &self.ids, &mut self.events);
+        let mut ctx = Ctx::new(tick, self.dt, &self.ids, &mut self.events, &self.rewind);
         self.game.step(&mut self.world, &mut ctx);
         self.tick = tick;
-        self.capture()
+        let snapshot = Arc::new(self.capture());
+        self.rewind.push(snapshot.clone());
+        snapshot
     }
 
     /// The snapshot of the current tick.
@@ -161,4 +222,9 @@ impl<G: Game> Sim<G> {
     pub fn drain_events(&mut self) -> Vec<G::Event> {
         std::mem::take(&mut self.events)
     }
+}
+
+/// The whole ticks in `ms` milliseconds at `tick_hz`.
+fn rewind_ticks(ms: u32, tick_hz: u32) -> u32 {
+    u32::try_from(u64::from(ms) * u64::from(tick_hz) / 1000).unwrap_or(u32::MAX)
 }

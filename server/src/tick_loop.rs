@@ -138,8 +138,10 @@ impl<G: Game> TickLoop<G> {
             }
         }
         let sim = &mut self.sim;
-        let input_acks = self.inputs.drain(|player, input| sim.input(player, input));
-        let snapshot = Arc::new(self.sim.step());
+        let input_acks = self
+            .inputs
+            .drain(|player, input, view| sim.input_seen(player, input, view));
+        let snapshot = self.sim.step();
         self.metrics.entities.set(snapshot.entities.len() as i64);
         self.history.push(snapshot.clone());
         self.frames.send_replace(Arc::new(TickOutput::new(

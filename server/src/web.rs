@@ -39,6 +39,7 @@ pub const ASSETS: &[Asset] = assets![
     "js/canvas-view.js",
     "js/checksum.js",
     "js/clock.js",
+    "js/clock-sync.js",
     "js/codec.js",
     "js/demo.js",
     "js/effects.js",

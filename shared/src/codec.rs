@@ -370,6 +370,7 @@ mod tests {
                 seq: InputSeq(3),
                 data: vec![17, 251, 64, 156],
                 ack: Some(Tick(41)),
+                view: Some(Tick(36)),
             },
             ClientMsg::Ack { tick: Tick(99) },
             ClientMsg::Ping {

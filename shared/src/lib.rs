@@ -6,6 +6,7 @@
 //! that can be tested (and fuzzed) on its own.
 
 pub mod checksum;
+pub mod clock_sync;
 pub mod codec;
 pub mod component;
 pub mod delta;
@@ -22,6 +23,7 @@ pub mod schema;
 pub mod snapshot;
 pub mod stats;
 
+pub use clock_sync::ServerClock;
 pub use codec::CodecError;
 pub use component::{FieldReader, FieldWriter, Replicated};
 pub use delta::{SnapshotBody, Updates, diff, diff_entities};

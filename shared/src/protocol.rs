@@ -13,7 +13,7 @@ use crate::ids::{InputSeq, NetId, PlayerId, Tick};
 use crate::schema::Schema;
 
 /// The protocol version a client states in `Hello`; a mismatch is refused with a `Bye`.
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// A message from a client to the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +42,11 @@ pub enum ClientMsg {
         /// (`None` before the first): acks ride on inputs, so a playing client sends one
         /// message where it would send two.
         ack: Option<Tick>,
+        /// The tick the player was looking at when they made this input (the tick their
+        /// view of other entities was drawn at, behind the newest by the interpolation
+        /// delay), so the game can judge a shot against the world they saw (lag
+        /// compensation); `None` when the client does not say.
+        view: Option<Tick>,
     },
     /// The newest snapshot tick the client has applied (flow control and the delta
     /// baseline), for a client that has sent no input for a while (about 100 ms) to

@@ -194,6 +194,7 @@ async fn a_client_that_stops_reading_still_has_its_inputs_applied() {
         seq: InputSeq(1),
         data: encode_value(&Controls::new(keys, 0)),
         ack: None,
+        view: None,
     };
     raw_send(&mut ws, encode_client(&input)).await;
     // Within the same stall (3 s in all), the input reaches the game: the avatar walks.

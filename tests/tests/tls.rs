@@ -253,6 +253,7 @@ async fn a_client_plays_over_wss_while_another_stalls_its_handshake() {
         seq: InputSeq(1),
         data: encode_value(&Controls::new(button, 0)),
         ack: None,
+        view: None,
     };
     send(&mut ws, &go).await;
     play_until_acked(&mut ws, &mut mirror, InputSeq(1)).await;

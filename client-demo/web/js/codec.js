@@ -1,4 +1,4 @@
-// The browser's codec for protocol version 2: decodes and encodes exactly the bytes of
+// The browser's codec for protocol version 5: decodes and encodes exactly the bytes of
 // the Rust codec's messages (shared/src/codec.rs; the primitives are bincode.js, the
 // Snapshot body snapshot-body.js, the Welcome schema schema-wire.js). Checked against
 // the golden vectors written by shared/tests/golden.rs, so the two cannot drift apart.
@@ -124,7 +124,7 @@ export function decodeClient(bytes) {
       };
       break;
     case 'Input':
-      msg = { type, seq: r.u32(), data: r.bytes(), ack: r.option(() => r.u32()) };
+      msg = { type, seq: r.u32(), data: r.bytes(), ack: r.option(() => r.u32()), view: r.option(() => r.u32()) };
       break;
     case 'Ack':
       msg = { type, tick: r.u32() };
@@ -159,6 +159,7 @@ export function encodeClient(msg) {
       w.varint(msg.seq >>> 0);
       w.bytes(msg.data);
       w.option(msg.ack ?? null, (t) => w.varint(t >>> 0));
+      w.option(msg.view ?? null, (t) => w.varint(t >>> 0));
       break;
     case 'Ack':
       w.varint(msg.tick >>> 0);

@@ -12,6 +12,7 @@
 import { Mirror } from './mirror.js';
 import { Interp } from './interp.js';
 import { PlayoutClock } from './clock.js';
+import { ServerClock } from './clock-sync.js';
 import { Predictor } from './predict.js';
 import { Effects } from './effects.js';
 import { Acker } from './acker.js';
@@ -92,6 +93,8 @@ export class Game {
     /** The round-trip time (ms; null before the first Pong) and its recent samples. */
     this.rttMs = null;
     this.rttSamples = [];
+    /** The server's clock and tick as this connection's pongs say (clock-sync.js). */
+    this.serverClock = null;
     /** What to ack, and when a standalone Ack is due. */
     this.acker = new Acker();
     this.ackTimer = null;
@@ -168,9 +171,11 @@ export class Game {
         // The round trip is the lowest of the last few samples: a Pong that waited
         // behind the page's own work (a snapshot being applied, a frame being painted)
         // measures the page, not the network.
-        this.rttSamples.push(now - Number(msg.client_time) / 1000);
+        const sent = Number(msg.client_time) / 1000;
+        this.rttSamples.push(now - sent);
         if (this.rttSamples.length > RTT_SAMPLES) this.rttSamples.shift();
         this.rttMs = Math.min(...this.rttSamples);
+        if (this.serverClock) this.serverClock.onPong(sent, now, msg.server_tick, msg.server_time_ms);
         return;
       }
       case 'Chat':
@@ -222,6 +227,7 @@ export class Game {
     // state, which replaces it).
     this.mirrorValid = true;
     this.clock = new PlayoutClock(tickMs);
+    this.serverClock = new ServerClock(msg.tick_hz);
     const { width, height, player_speed: speed } = this.arena;
     const demo = this.adapter.name === 'demo';
     if (this.sender) this.seq = this.sender.seq;
@@ -266,7 +272,19 @@ export class Game {
     if (this.input.hasButtons) named.buttons = m.buttons & 0xff;
     if (this.input.hasAim) named.aim = m.aim & 0xffff;
     const data = this.input.encode(named);
-    return this.conn.send({ type: 'Input', seq: m.seq, data, ack: this.acker.carry(performance.now()) });
+    return this.conn.send({ type: 'Input', seq: m.seq, data, ack: this.acker.carry(performance.now()), view: this.viewTick() });
+  }
+
+  /**
+   * The tick the player is looking at: the render tick others are drawn at, which the
+   * server's lag compensation judges this player's shots against. Null before the first
+   * snapshot.
+   */
+  viewTick() {
+    const r = this.clock?.renderTick;
+    if (r === null || r === undefined) return null;
+    const latest = this.clock.latestTick ?? 0;
+    return Math.max(0, Math.min(latest, Math.round(r)));
   }
 
   onSnapshot(msg, now) {

@@ -168,6 +168,10 @@ pub struct Flight {
     pub vy: f32,
     /// Seconds left before it fizzles.
     pub ttl: f32,
+    /// How many ticks behind the present its shooter saw the world when firing (lag
+    /// compensation): it flies in their time, so it meets targets where they were that
+    /// many ticks ago.
+    pub lag: u32,
 }
 
 /// Server-only: a cube's slide (at rest when `moving_for` is 0).

@@ -313,12 +313,15 @@ pub fn client_vectors() -> Vec<(String, ClientMsg)> {
         let seq = [1, 251, u32::MAX][i];
         // No ack yet, a one-byte varint's edge, and the largest.
         let ack = [None, Some(Tick(250)), Some(Tick(u32::MAX))][i];
+        // No view said, a view behind the ack, and the largest.
+        let view = [None, Some(Tick(244)), Some(Tick(u32::MAX))][i];
         v.push((
             name.into(),
             ClientMsg::Input {
                 seq: InputSeq(seq),
                 data: input_bytes(&values),
                 ack,
+                view,
             },
         ));
     }

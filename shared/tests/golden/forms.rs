@@ -104,9 +104,18 @@ pub fn client_json(m: &ClientMsg) -> Value {
                 .map(|r| json!({"token": r.token, "tick": r.tick.map(|t| t.0)}));
             json!({"type": "Hello", "protocol": protocol, "name": name, "resume": resume, "auth": auth})
         }
-        ClientMsg::Input { seq, data, ack } => {
-            json!({"type": "Input", "seq": seq.0, "data": data, "ack": ack.map(|t| t.0)})
-        }
+        ClientMsg::Input {
+            seq,
+            data,
+            ack,
+            view,
+        } => json!({
+            "type": "Input",
+            "seq": seq.0,
+            "data": data,
+            "ack": ack.map(|t| t.0),
+            "view": view.map(|t| t.0),
+        }),
         ClientMsg::Ack { tick } => json!({"type": "Ack", "tick": tick.0}),
         ClientMsg::Ping { client_time } => {
             json!({"type": "Ping", "client_time": u64s(*client_time)})

@@ -23,6 +23,7 @@ fn input(seq: u32) -> Message {
             seq: InputSeq(seq),
             data: encode_value(&Controls::new(8, 0)),
             ack: None,
+            view: None,
         })
         .into(),
     )

@@ -146,6 +146,7 @@ pub async fn truncated(ctx: &Ctx) -> Row {
             &tickwire_server::games::controls::Controls::new(3, 40_000),
         ),
         ack: Some(tickwire_shared::Tick(70_000)),
+        view: Some(tickwire_shared::Tick(69_990)),
     });
     let mut cases = Vec::new();
     for cut in [

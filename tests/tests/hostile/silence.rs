@@ -158,6 +158,7 @@ pub async fn blind_acker(ctx: Ctx, duration: Duration) -> Row {
                 &tickwire_server::games::controls::Controls::new(1, 0),
             ),
             ack: Some(Tick(guess.saturating_sub(1))),
+            view: None,
         }];
         let mut failed = false;
         for m in msgs {

@@ -1,5 +1,9 @@
 //! Shooting: players fire along their aim (with a cooldown), projectiles fly and hit orbs
 //! and other players; orbs pop and respawn, knocked-out players respawn shielded.
+//!
+//! Shots are lag-compensated: a shot remembers how far behind the present its shooter
+//! was looking (`Ctx::view_tick`), and tests its hits against where each target was
+//! that many ticks ago (`Ctx::rewound`), so what the shooter aimed at is what it hits.
 
 use hecs::{Entity, World};
 use rand::Rng;
@@ -10,7 +14,7 @@ use crate::game::Ctx;
 use crate::games::avatars::Held;
 use crate::games::components::{Body, Flight, Orb, Player, Shot};
 use crate::games::controls::FIRE;
-use crate::shared::{NetId, PlayerId};
+use crate::shared::{NetId, PlayerId, Tick};
 
 /// Spawns one orb at a random spot, with net id `id`.
 pub fn spawn_orb(world: &mut World, rules: &Rules, id: NetId, rng: &mut SmallRng) {
@@ -24,6 +28,7 @@ pub fn fire(world: &mut World, rules: &Rules, ctx: &mut Ctx<'_, DemoEvent>) {
         pilot.cooldown = (pilot.cooldown - ctx.dt).max(0.0);
         pilot.shielded = (pilot.shielded - ctx.dt).max(0.0);
         let wants = held.0.buttons & FIRE != 0 || pilot.fire_latched;
+        let lag = ctx.tick.since(ctx.view_tick(card.owner));
         if wants && pilot.cooldown <= 0.0 {
             pilot.fire_latched = false;
             pilot.cooldown = rules.fire_cooldown;
@@ -41,6 +46,7 @@ pub fn fire(world: &mut World, rules: &Rules, ctx: &mut Ctx<'_, DemoEvent>) {
                     vx: c * rules.shot_speed,
                     vy: s * rules.shot_speed,
                     ttl: rules.shot_ttl,
+                    lag,
                 },
             ));
         }
@@ -53,15 +59,30 @@ pub fn fire(world: &mut World, rules: &Rules, ctx: &mut Ctx<'_, DemoEvent>) {
 /// Moves projectiles, despawns spent ones, and resolves hits.
 pub fn fly(world: &mut World, rules: &Rules, ctx: &mut Ctx<'_, DemoEvent>, rng: &mut SmallRng) {
     let (w, h) = rules.size;
-    let targets: Vec<(Entity, f32, f32, f32, Option<PlayerId>)> = world
-        .query::<(Entity, &Body, Option<(&Player, &Pilot)>, Option<&Orb>)>()
+    let targets: Vec<Target> = world
+        .query::<(
+            Entity,
+            &NetId,
+            &Body,
+            Option<(&Player, &Pilot)>,
+            Option<&Orb>,
+        )>()
         .iter()
-        .filter_map(|(e, b, avatar, orb)| match (avatar, orb) {
-            (Some((card, pilot)), _) if pilot.shielded <= 0.0 => {
-                Some((e, b.x, b.y, rules.player_radius, Some(card.owner)))
-            }
-            (None, Some(_)) => Some((e, b.x, b.y, rules.orb_radius, None)),
-            _ => None,
+        .filter_map(|(e, &id, &body, avatar, orb)| {
+            let (radius, owner) = match (avatar, orb) {
+                (Some((card, pilot)), _) if pilot.shielded <= 0.0 => {
+                    (rules.player_radius, Some(card.owner))
+                }
+                (None, Some(_)) => (rules.orb_radius, None),
+                _ => return None,
+            };
+            Some(Target {
+                e,
+                id,
+                body,
+                radius,
+                owner,
+            })
         })
         .collect();
     let mut spent = Vec::new();
@@ -74,14 +95,24 @@ pub fn fly(world: &mut World, rules: &Rules, ctx: &mut Ctx<'_, DemoEvent>, rng: 
             spent.push(e);
             continue;
         }
-        let hit = targets.iter().find(|(t, x, y, r, owner)| {
-            *t != e
-                && *owner != Some(shot.owner)
-                && (body.x - x).powi(2) + (body.y - y).powi(2) <= r * r
+        // The shot meets the world of its shooter's view: `lag` ticks ago.
+        let seen = Tick(ctx.tick.0.saturating_sub(flight.lag));
+        let hit = targets.iter().find(|t| {
+            let at = if flight.lag == 0 {
+                Some(t.body)
+            } else {
+                // A target that did not exist then was not there to be aimed at.
+                ctx.rewound::<Body>(t.id, seen)
+            };
+            t.e != e
+                && t.owner != Some(shot.owner)
+                && at.is_some_and(|at| {
+                    (body.x - at.x).powi(2) + (body.y - at.y).powi(2) <= t.radius * t.radius
+                })
         });
-        if let Some((target, ..)) = hit {
-            if !hits.iter().any(|(_, t)| t == target) {
-                hits.push((shot.owner, *target));
+        if let Some(target) = hit {
+            if !hits.iter().any(|(_, t)| *t == target.e) {
+                hits.push((shot.owner, target.e));
             }
             spent.push(e);
         }
@@ -92,6 +123,20 @@ pub fn fly(world: &mut World, rules: &Rules, ctx: &mut Ctx<'_, DemoEvent>, rng: 
     for (shooter, target) in hits {
         resolve_hit(world, rules, ctx, rng, shooter, target);
     }
+}
+
+/// Something a shot can hit, as it is now.
+struct Target {
+    /// Its entity.
+    e: Entity,
+    /// Its net id (to look it up in the past).
+    id: NetId,
+    /// Where it is now.
+    body: Body,
+    /// Its hit radius.
+    radius: f32,
+    /// Its player, for an avatar (nobody hits their own).
+    owner: Option<PlayerId>,
 }
 
 fn resolve_hit(

@@ -3,7 +3,7 @@
 use super::*;
 use crate::games::controls::{DOWN, FIRE, LEFT, RIGHT, UP};
 use crate::shared::component::read_component;
-use crate::shared::{NetId, WorldSnapshot};
+use crate::shared::{NetId, Tick, WorldSnapshot};
 use crate::sim::Sim;
 
 fn demo() -> Sim<Demo> {
@@ -140,4 +140,121 @@ fn shots_score_and_knockouts_are_events() {
         .find(|c| c.owner == PlayerId(1))
         .map(|c| c.score);
     assert!(score >= Some(5), "a knockout scores ({score:?})");
+}
+
+/// One aimed shot under simulated latency: the shooter stands still, the target runs
+/// across the line of fire, and the shooter's client, `aim_lag` ticks behind the server
+/// (its round trip plus its interpolation delay), leads the target by the velocity it
+/// sees and fires, saying `claimed` as its view tick. Returns whether the target was hit
+/// and the lag the shot flew with.
+fn aimed_shot(aim_lag: u32, claimed: impl Fn(Tick) -> Option<Tick>) -> (bool, u32) {
+    // A seed whose two spawn points are a fair shot apart.
+    let (mut g, shooter, target) = (1..200)
+        .find_map(|seed| {
+            let mut g = Sim::<Demo>::new(
+                &DemoConfig {
+                    npcs: 0,
+                    seed,
+                    ..DemoConfig::default()
+                },
+                30,
+            )
+            .unwrap();
+            let shooter = g.join_new("shooter");
+            let target = g.join_new("target");
+            let snap = g.capture();
+            let (a, b) = (body(&g, &snap, shooter)?, body(&g, &snap, target)?);
+            let d = (b.x - a.x).hypot(b.y - a.y);
+            (200.0..450.0).contains(&d).then_some((g, shooter, target))
+        })
+        .expect("some seed spawns the two a fair shot apart");
+    let hp = |g: &Sim<Demo>, snap: &WorldSnapshot| {
+        read_component::<Player>(g.schema(), snap.get(target).unwrap())
+            .unwrap()
+            .hp
+    };
+    // The target runs across the line of fire, the way with more room.
+    let start = g.capture();
+    let (a, b) = (
+        body(&g, &start, shooter).unwrap(),
+        body(&g, &start, target).unwrap(),
+    );
+    let run = if (b.x - a.x).abs() > (b.y - a.y).abs() {
+        if b.y < 600.0 { DOWN } else { UP }
+    } else if b.x < 1000.0 {
+        RIGHT
+    } else {
+        LEFT
+    };
+    let mut past = vec![std::sync::Arc::new(start)];
+    for t in 0..50 {
+        if t == 30 {
+            g.input(PlayerId(2), keys(run, 0));
+        }
+        past.push(g.step());
+    }
+    // What the client shows: the world `aim_lag` ticks before the tick its shot lands in.
+    let fire_tick = g.tick().next();
+    let view = Tick(fire_tick.0 - aim_lag);
+    let seen = |tick: Tick| body(&g, &past[tick.0 as usize], target).unwrap();
+    let (now, before) = (seen(view), seen(Tick(view.0 - 1)));
+    let (vx, vy) = (now.x - before.x, now.y - before.y);
+    let me = body(&g, &past[view.0 as usize], shooter).unwrap();
+    // The shot leaves 24 units out and flies 700/30 units a tick, moving on the tick it
+    // is fired: pick the tick it would arrive and aim where the target will be then.
+    let step = 700.0 / 30.0;
+    let aim = (0..40)
+        .map(|k| {
+            let (x, y) = (now.x + vx * k as f32, now.y + vy * k as f32);
+            let reach = 24.0 + step * (k + 1) as f32;
+            (
+                (x - me.x).hypot(y - me.y) - reach,
+                (y - me.y).atan2(x - me.x),
+            )
+        })
+        .min_by(|p, q| p.0.abs().total_cmp(&q.0.abs()))
+        .unwrap()
+        .1;
+    let steps = (aim / std::f32::consts::TAU * 65_536.0).rem_euclid(65_536.0) as u16;
+    g.input_seen(PlayerId(1), keys(FIRE, steps), claimed(view));
+    let before_hp = hp(&g, past.last().unwrap());
+    let snap = g.step();
+    let lag = g
+        .world()
+        .query::<&super::super::components::Flight>()
+        .iter()
+        .map(|f| f.lag)
+        .next()
+        .expect("the shot is in flight");
+    g.input_seen(PlayerId(1), keys(0, steps), claimed(view));
+    let mut hit = hp(&g, &snap) < before_hp;
+    for _ in 0..40 {
+        let snap = g.step();
+        hit |= hp(&g, &snap) < before_hp;
+    }
+    (hit, lag)
+}
+
+#[test]
+fn at_150_ms_a_shot_aimed_where_the_client_saw_the_target_hits() {
+    // 150 ms round trip plus one tick of interpolation: the client sees 5 ticks back.
+    let (hit, lag) = aimed_shot(5, Some);
+    assert_eq!(lag, 5);
+    assert!(hit, "the compensated shot hits where the shooter aimed");
+    // The same shot judged against the present misses: the target ran on 40 units.
+    let (hit, lag) = aimed_shot(5, |_| None);
+    assert_eq!(lag, 0);
+    assert!(!hit, "without compensation the shot trails the target");
+}
+
+#[test]
+fn a_view_older_than_the_cap_is_clamped_to_it() {
+    // The cap is 250 ms: 7 ticks at 30 Hz. A client claiming 40 ticks gets 7, so a shot
+    // aimed 40 ticks back misses, and one aimed at the cap hits.
+    let (hit, lag) = aimed_shot(40, Some);
+    assert_eq!(lag, 7);
+    assert!(!hit);
+    let (hit, lag) = aimed_shot(7, |view| Some(Tick(view.0 - 33)));
+    assert_eq!(lag, 7);
+    assert!(hit, "aimed at the cap's world, the clamped shot hits");
 }
