@@ -136,14 +136,8 @@ impl<G: Game> Sim<G> {
         if self.players.contains_key(&player.id) {
             return false;
         }
-        let mut ctx = Ctx::new(
-            self.tick.next(),
-            self.dt,
-            &self.ids,
-            &mut self.events,
-            &self.rewind,
-        );
-        self.game.join(&mut self.world, &mut ctx, player);
+        let (game, world, mut ctx) = self.parts(self.tick.next());
+        game.join(world, &mut ctx, player);
         self.players.insert(player.id, player.name.clone());
         true
     }
@@ -165,14 +159,8 @@ impl<G: Game> Sim<G> {
     pub fn leave(&mut self, player: PlayerId) -> Option<Arc<str>> {
         let name = self.players.remove(&player)?;
         self.rewind.forget(player);
-        let mut ctx = Ctx::new(
-            self.tick.next(),
-            self.dt,
-            &self.ids,
-            &mut self.events,
-            &self.rewind,
-        );
-        self.game.leave(&mut self.world, &mut ctx, player);
+        let (game, world, mut ctx) = self.parts(self.tick.next());
+        game.leave(world, &mut ctx, player);
         Some(name)
     }
 
@@ -191,25 +179,25 @@ impl<G: Game> Sim<G> {
         if let Some(view) = view {
             self.rewind.saw(player, view);
         }
-        let mut ctx = Ctx::new(
-            self.tick.next(),
-            self.dt,
-            &self.ids,
-            &mut self.events,
-            &self.rewind,
-        );
-        self.game.input(&mut self.world, &mut ctx, player, input);
+        let (game, world, mut ctx) = self.parts(self.tick.next());
+        game.input(world, &mut ctx, player, input);
     }
 
     /// Runs one tick and returns its snapshot (kept for lag compensation too).
     pub fn step(&mut self) -> Arc<WorldSnapshot> {
         let tick = self.tick.next();
-        let mut ctx = Ctx::new(tick, self.dt, &self.ids, &mut self.events, &self.rewind);
-        self.game.step(&mut self.world, &mut ctx);
+        let (game, world, mut ctx) = self.parts(tick);
+        game.step(world, &mut ctx);
         self.tick = tick;
         let snapshot = Arc::new(self.capture());
         self.rewind.push(snapshot.clone());
         snapshot
+    }
+
+    /// The game, its world and a context for a hook run at `tick`, borrowed apart.
+    fn parts(&mut self, tick: Tick) -> (&mut G, &mut World, Ctx<'_, G::Event>) {
+        let ctx = Ctx::new(tick, self.dt, &self.ids, &mut self.events, &self.rewind);
+        (&mut self.game, &mut self.world, ctx)
     }
 
     /// The snapshot of the current tick.
