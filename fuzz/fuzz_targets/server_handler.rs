@@ -35,7 +35,7 @@ use tickwire_server::games::controls::{self, Controls};
 use tickwire_server::games::demo::{Demo, DemoConfig};
 use tickwire_server::guard::{Guard, MAX_SEQ_LEAP, Verdict};
 use tickwire_server::inputs::{InputRefused, InputSink, Inputs};
-use tickwire_server::replication::{BodyCache, Replicator};
+use tickwire_server::replication::{BodyCache, Replicator, Written};
 use tickwire_server::tick_output::TickOutput;
 use tickwire_server::wire::{End, classify};
 use tickwire_server::{Config, Game, PlayerInfo, Sim};
@@ -309,7 +309,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                 if !repl.window_open() {
                     continue;
                 }
-                let Some((bytes, _)) = repl.next_message(&frame, &cache) else {
+                let Some(Written { msg: bytes, .. }) = repl.next_message(&frame, &cache) else {
                     continue;
                 };
                 let Ok(ServerMsg::Snapshot { header, body }) = decode_server(&bytes) else {

@@ -25,6 +25,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, warn};
 
 use crate::admission::{IpLimiter, origin_allowed};
+use crate::budget::Priorities;
 use crate::config::{Config, ConfigError};
 use crate::game::Game;
 use crate::inputs::Inputs;
@@ -39,6 +40,10 @@ use crate::tick_loop::TickLoop;
 use crate::tick_output::{History, TickOutput};
 use crate::tls::{TlsError, TlsListener};
 use crate::upgrade_deadline::{Deadlined, Pending};
+
+/// With a full view, priority under a byte budget halves this far (world units) from
+/// the client's own entity.
+const FULL_VIEW_FALLOFF: f32 = 500.0;
 
 /// Each WebSocket's read buffer. A playing client's messages are tens of bytes (an
 /// input carrying its ack), so 512 bytes holds many; a larger one (a Hello, a chat line,
@@ -89,6 +94,11 @@ pub struct App {
     pub schema: Arc<Schema>,
     /// Every client's interest radius in the position's quantized steps; 0 = full view.
     pub view_radius: i32,
+    /// The game's base priorities, for clients whose byte budget makes changes wait.
+    pub priorities: Arc<Priorities>,
+    /// The distance (position steps) at which a waiting entity's priority is halved:
+    /// the view radius, or 500 world units with a full view.
+    pub falloff: i32,
     /// The newest frame.
     pub frames: watch::Receiver<Arc<TickOutput>>,
     /// Chat and events, encoded once, for every session.
@@ -156,6 +166,12 @@ impl Server {
         let (roster, commands) = Roster::new(config.max_sessions, inputs.clone());
         let roster = Arc::new(roster);
         let view_radius = schema.position_steps(config.view_radius as f32);
+        let priorities = sim.priorities().clone();
+        let falloff = if view_radius > 0 {
+            view_radius
+        } else {
+            schema.position_steps(FULL_VIEW_FALLOFF)
+        };
         let first = Arc::new(TickOutput::new(
             &schema,
             Arc::new(sim.capture()),
@@ -194,6 +210,8 @@ impl Server {
             cache: BodyCache::new(schema.clone()),
             schema,
             view_radius,
+            priorities,
+            falloff,
             frames: frames_rx,
             broadcast,
             metrics,

@@ -38,6 +38,11 @@ pub struct Config {
     /// position); 0 means every client sees everything.
     #[arg(long)]
     pub view_radius: u32,
+    /// Most snapshot bytes per second each client is sent (0 = no limit). When a delta
+    /// would cost more than one tick's share, the changed entities go by accumulated
+    /// priority (the game's base priority, nearness, time waited) and the rest wait.
+    #[arg(long)]
+    pub budget_bytes_per_sec: u32,
     /// Most concurrent sessions; one more is told "server full".
     #[arg(long)]
     pub max_sessions: usize,

@@ -14,7 +14,8 @@ use tracing::info;
 
 use crate::app::App;
 use crate::auth;
-use crate::replication::Replicator;
+use crate::budget::{Accumulator, Budget};
+use crate::replication::{Budgeted, Replicator};
 use crate::wire::{End, Inbox, classify};
 
 /// How long a resuming connection waits for the connection it replaces to let go.
@@ -148,20 +149,29 @@ async fn resume_player(
         token: new_token(),
     };
     let mut repl = new_replicator(app, &who);
-    if let Some((snapshot, view)) = resume.tick.and_then(|t| parked.baseline_at(t)) {
-        repl = repl.with_baseline(snapshot, view);
+    if let Some(held) = resume.tick.and_then(|t| parked.baseline_at(t)) {
+        repl = repl.with_baseline(held);
     }
     info!(player = %who.player, delta = repl.baseline().is_some(), "player resumed");
     Some((who, repl))
 }
 
 fn new_replicator(app: &App, who: &Identity) -> Replicator {
-    Replicator::new(
+    let repl = Replicator::new(
         who.player,
         who.entity,
         app.config.send_window_ticks(),
         app.view_radius,
-    )
+    );
+    match app.config.budget_bytes_per_sec {
+        0 => repl,
+        rate => repl.with_budget(Budgeted {
+            budget: Budget::new(rate, app.config.tick_hz),
+            priorities: app.priorities.clone(),
+            falloff: app.falloff,
+            waiting: Accumulator::default(),
+        }),
+    }
 }
 
 /// Reads messages until one is a protocol message (skipping control frames).

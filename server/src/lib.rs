@@ -53,6 +53,7 @@ internal!(guard, inputs, replication, tick_output, wire);
 
 mod admission;
 mod app;
+mod budget;
 mod handshake;
 mod live;
 mod metrics;

@@ -316,9 +316,10 @@ async fn write(
         frame_due |= frames.has_changed().unwrap_or(false);
         if frame_due && repl.window_open() {
             let frame = frames.borrow_and_update().clone();
-            if let Some((msg, _body_len)) = repl.next_message(&frame, &app.cache) {
-                app.metrics.snapshot_sent(msg.len());
-                if let Err(end) = feed(app, outbox, msg).await {
+            if let Some(written) = repl.next_message(&frame, &app.cache) {
+                app.metrics
+                    .snapshot_sent(written.msg.len(), written.deferred);
+                if let Err(end) = feed(app, outbox, written.msg).await {
                     return end;
                 }
             }

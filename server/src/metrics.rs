@@ -51,6 +51,8 @@ pub struct Metrics {
     pub messages_received: Counter,
     /// Size of each snapshot message sent.
     snapshot_bytes: Histogram,
+    /// Changed entities held back by clients' byte budgets, per message.
+    budget_deferred: Counter,
     /// Sessions ended, by reason.
     pub sessions_closed: Family<ReasonLabel, Counter>,
     /// Connections refused before a session started, by reason.
@@ -134,6 +136,7 @@ impl Metrics {
             messages_sent: Counter::default(),
             messages_received: Counter::default(),
             snapshot_bytes: Histogram::new(exponential_buckets(8.0, 2.0, 20)),
+            budget_deferred: Counter::default(),
             sessions_closed: Family::default(),
             connections_refused: Family::default(),
             messages_dropped: Family::default(),
@@ -194,6 +197,11 @@ impl Metrics {
             m.snapshot_bytes.clone(),
         );
         registry.register(
+            "budget_deferred_entities",
+            "Changed entities a client's byte budget held back for a later snapshot (summed over messages)",
+            m.budget_deferred.clone(),
+        );
+        registry.register(
             "sessions_closed",
             "Sessions ended, by reason",
             m.sessions_closed.clone(),
@@ -241,8 +249,10 @@ impl Metrics {
         }
     }
 
-    /// Counts a snapshot message of `bytes` sent to one client.
-    pub fn snapshot_sent(&self, bytes: usize) {
+    /// Counts a snapshot message of `bytes` sent to one client, which held back
+    /// `deferred` changed entities for a later one.
+    pub fn snapshot_sent(&self, bytes: usize, deferred: usize) {
+        self.budget_deferred.inc_by(deferred as u64);
         self.snapshot_bytes.observe(bytes as f64);
         lock(&self.snapshot_sizes).saturating_record(bytes.max(1) as u64);
     }
@@ -334,7 +344,7 @@ mod tests {
         drop(held);
         assert!(m.try_publish_ticks(report).is_none());
         m.session_closed("malformed");
-        m.snapshot_sent(300);
+        m.snapshot_sent(300, 0);
         let text = m.render();
         for name in [
             "tickwire_tick_duration_seconds_bucket",

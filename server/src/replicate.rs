@@ -13,6 +13,8 @@ use tickwire_shared::schema::{
 };
 use tickwire_shared::{Entity, NetId, Tick, WorldSnapshot};
 
+use crate::budget::Priorities;
+
 /// How to capture one registered component, type-erased: whether an archetype has it,
 /// and writing its column into the archetype's entities (in row order).
 #[derive(Clone, Copy)]
@@ -72,6 +74,8 @@ pub struct Replicate {
     events: Vec<EventDef>,
     /// Parameters for clients.
     params: Vec<Param>,
+    /// Base priorities under a byte budget, by component name.
+    priorities: Vec<(String, f32)>,
 }
 
 impl std::fmt::Debug for Replicate {
@@ -139,6 +143,16 @@ impl Replicate {
         self
     }
 
+    /// Gives entities with component `C` (registered with `component`) base priority
+    /// `weight` when a client's byte budget makes changes wait (1 for every component
+    /// not named; an entity takes its highest component's). A ball or a teammate might
+    /// weigh 10, scenery 0.2.
+    #[must_use]
+    pub fn priority<C: Replicated>(mut self, weight: f32) -> Replicate {
+        self.priorities.push((C::NAME.to_owned(), weight));
+        self
+    }
+
     /// Tells every client a named number (world size, a speed for prediction, …).
     #[must_use]
     pub fn param(mut self, name: &str, value: f64) -> Replicate {
@@ -153,6 +167,20 @@ impl Replicate {
     /// capture (for the tick thread).
     pub fn build(self, game: &str) -> Result<Capture, SchemaError> {
         let (defs, fns): (Vec<_>, Vec<_>) = self.components.into_iter().unzip();
+        let mut weights = vec![1.0; defs.len()];
+        for (name, weight) in &self.priorities {
+            let bad = |why| SchemaError::BadPriority {
+                component: name.clone(),
+                why,
+            };
+            let Some(c) = defs.iter().position(|d| &d.name == name) else {
+                return Err(bad("the component is not registered"));
+            };
+            if !(weight.is_finite() && *weight >= 0.0) {
+                return Err(bad("a weight must be finite and at least 0"));
+            }
+            weights[c] = *weight;
+        }
         let schema = Schema::new(SchemaDef {
             game: game.to_owned(),
             components: defs,
@@ -164,6 +192,7 @@ impl Replicate {
         Ok(Capture {
             schema: Arc::new(schema),
             fns,
+            priorities: Arc::new(Priorities::new(weights)),
         })
     }
 }
@@ -175,6 +204,8 @@ pub struct Capture {
     schema: Arc<Schema>,
     /// One capture function per component, in schema order.
     fns: Vec<CaptureFn>,
+    /// Base priorities per component, in schema order.
+    priorities: Arc<Priorities>,
 }
 
 impl Capture {
@@ -182,6 +213,11 @@ impl Capture {
     #[must_use]
     pub fn schema(&self) -> &Arc<Schema> {
         &self.schema
+    }
+
+    /// The base priorities of the components.
+    pub(crate) fn priorities(&self) -> &Arc<Priorities> {
+        &self.priorities
     }
 
     /// The quantized snapshot of every entity with a `NetId`, sorted by id. Entities
@@ -286,5 +322,24 @@ mod tests {
     fn a_position_on_an_unregistered_component_is_refused() {
         let err = Replicate::new().position::<Pos>("x", "y").build("t");
         assert!(matches!(err, Err(SchemaError::BadPosition(_))));
+    }
+
+    #[test]
+    fn priorities_name_registered_components_with_sane_weights() {
+        let cap = Replicate::new()
+            .component::<Pos>()
+            .component::<Marker>()
+            .priority::<Marker>(3.0)
+            .build("t")
+            .unwrap();
+        assert_eq!(cap.priorities().base(0b01), 1.0);
+        assert_eq!(cap.priorities().base(0b11), 3.0);
+        let unknown = Replicate::new().priority::<Pos>(2.0).build("t");
+        assert!(matches!(unknown, Err(SchemaError::BadPriority { .. })));
+        let negative = Replicate::new()
+            .component::<Pos>()
+            .priority::<Pos>(-1.0)
+            .build("t");
+        assert!(matches!(negative, Err(SchemaError::BadPriority { .. })));
     }
 }

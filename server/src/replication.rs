@@ -9,9 +9,11 @@ use axum::body::Bytes;
 use tickwire_shared::codec::{encode_body, encode_snapshot};
 use tickwire_shared::interest::{pick, scan};
 use tickwire_shared::{
-    NetId, PlayerId, Schema, SnapshotHeader, Tick, View, WorldSnapshot, diff, diff_entities,
+    Entity, NetId, PlayerId, Schema, SnapshotHeader, Tick, View, WorldSnapshot, diff,
+    diff_entities,
 };
 
+use crate::budget::{Accumulator, Budget, Focus, Priorities};
 use crate::tick_output::TickOutput;
 
 /// One cached body: the key and its bytes, encoded by whichever writer got there first.
@@ -79,6 +81,45 @@ impl BodyCache {
     }
 }
 
+/// What a client holds: a frame's snapshot seen through a view, or, once a byte budget
+/// has made entities wait, a snapshot of its own that mixes ticks (each entity as last
+/// sent), seen whole.
+#[derive(Clone, Debug)]
+pub struct Held {
+    /// The entities (through `view`).
+    pub snapshot: Arc<WorldSnapshot>,
+    /// The view the client sees `snapshot` through.
+    pub view: View,
+    /// True when `snapshot` is the client's own mix, not the frame of its tick: then no
+    /// shared encoding keyed by tick applies to it.
+    pub mixed: bool,
+}
+
+impl Held {
+    /// The frame snapshot `snapshot` seen through `view`.
+    #[must_use]
+    pub fn frame(snapshot: Arc<WorldSnapshot>, view: View) -> Held {
+        Held {
+            snapshot,
+            view,
+            mixed: false,
+        }
+    }
+}
+
+/// A byte budget for one client, and what the game says matters most.
+#[derive(Debug)]
+pub struct Budgeted {
+    /// The bytes it may still write.
+    pub budget: Budget,
+    /// The game's base priorities.
+    pub priorities: Arc<Priorities>,
+    /// The distance (in position steps) at which an entity's priority is halved.
+    pub falloff: i32,
+    /// The priority of each entity waiting.
+    pub waiting: Accumulator,
+}
+
 /// What one session knows about its client's state, and how far ahead it may send.
 #[derive(Debug)]
 pub struct Replicator {
@@ -86,13 +127,13 @@ pub struct Replicator {
     player: PlayerId,
     /// The player's avatar (the centre of an interest view).
     own: NetId,
-    /// The last snapshot written to the client and the view it was written for: the
-    /// client holds exactly `baseline` as seen through that view.
-    baseline: Option<(Arc<WorldSnapshot>, View)>,
-    /// Snapshots written but not yet acked (with their views), oldest first.
-    inflight: VecDeque<(Arc<WorldSnapshot>, View)>,
+    /// What the client holds after the last message written (every message written
+    /// arrives, in order: the socket is reliable).
+    baseline: Option<Held>,
+    /// Snapshots written but not yet acked, oldest first.
+    inflight: VecDeque<Held>,
     /// The newest snapshot the client acked.
-    acked: Option<(Arc<WorldSnapshot>, View)>,
+    acked: Option<Held>,
     /// Most snapshots in flight before the writer waits for acks.
     window: usize,
     /// Interest radius in the position's quantized steps; 0 = full view.
@@ -100,7 +141,7 @@ pub struct Replicator {
     /// Where the view centres when the avatar is not in the snapshot: where it was last
     /// seen (the origin before that).
     centre: (i32, i32),
-    /// With a radius view: the indices of the baseline's entities the client holds,
+    /// The indices of the baseline's entities the client holds (through its view),
     /// when known (`visible_known`); kept so each delta reads only the entities near
     /// the client, not the whole baseline.
     visible: Vec<u32>,
@@ -108,7 +149,22 @@ pub struct Replicator {
     visible_known: bool,
     /// Where the newest view's indices are gathered before they become `visible`.
     scratch: Vec<u32>,
+    /// The client's byte budget, if it has one.
+    budgeted: Option<Budgeted>,
 }
+
+/// One snapshot message for one client.
+#[derive(Debug)]
+pub struct Written {
+    /// The whole message.
+    pub msg: Bytes,
+    /// Changed entities a byte budget held back for a later message.
+    pub deferred: usize,
+}
+
+/// Room for a snapshot message's header (kind, tick, baseline, input ack), so a budgeted
+/// body plus its header stays within the allowance.
+const HEADER_BYTES: usize = 16;
 
 impl Replicator {
     /// A replicator for a client that holds nothing yet.
@@ -126,17 +182,25 @@ impl Replicator {
             visible: Vec::new(),
             visible_known: false,
             scratch: Vec::new(),
+            budgeted: None,
         }
     }
 
-    /// A replicator for a client known to hold `baseline` (seen through `view`), as when
-    /// it resumes a session: its first message is a delta, not a full state. The
-    /// baseline counts as acked, so a client that drops again before acking anything
-    /// newer can still resume from it.
+    /// The same, for a client with a byte budget (`budget::Budget`).
     #[must_use]
-    pub fn with_baseline(mut self, baseline: Arc<WorldSnapshot>, view: View) -> Replicator {
-        self.acked = Some((baseline.clone(), view));
-        self.baseline = Some((baseline, view));
+    pub fn with_budget(mut self, budgeted: Budgeted) -> Replicator {
+        self.budgeted = Some(budgeted);
+        self
+    }
+
+    /// A replicator for a client known to hold `baseline`, as when it resumes a
+    /// session: its first message is a delta, not a full state. The baseline counts as
+    /// acked, so a client that drops again before acking anything newer can still
+    /// resume from it.
+    #[must_use]
+    pub fn with_baseline(mut self, baseline: Held) -> Replicator {
+        self.acked = Some(baseline.clone());
+        self.baseline = Some(baseline);
         self.visible_known = false;
         self
     }
@@ -147,20 +211,20 @@ impl Replicator {
         self.inflight.len() < self.window
     }
 
-    /// The tick the client is known to hold (the last one written).
+    /// What the client is known to hold (after the last message written).
     #[must_use]
-    pub fn baseline(&self) -> Option<(&Arc<WorldSnapshot>, View)> {
-        self.baseline.as_ref().map(|(s, v)| (s, *v))
+    pub fn baseline(&self) -> Option<&Held> {
+        self.baseline.as_ref()
     }
 
     /// Records the client's ack of `tick`: everything written up to it has arrived.
     /// Acks for ticks never written (or already acked) change nothing.
     pub fn ack(&mut self, tick: Tick) {
-        if !self.inflight.iter().any(|(s, _)| s.tick == tick) {
+        if !self.inflight.iter().any(|h| h.snapshot.tick == tick) {
             return;
         }
         while let Some(written) = self.inflight.pop_front() {
-            let done = written.0.tick == tick;
+            let done = written.snapshot.tick == tick;
             self.acked = Some(written);
             if done {
                 break;
@@ -168,9 +232,9 @@ impl Replicator {
         }
     }
 
-    /// Every snapshot the client may hold right now: the last acked and all in flight.
+    /// Everything the client may hold right now: the last acked and all in flight.
     #[must_use]
-    pub fn written(&self) -> Vec<(Arc<WorldSnapshot>, View)> {
+    pub fn written(&self) -> Vec<Held> {
         self.acked
             .iter()
             .chain(self.inflight.iter())
@@ -179,14 +243,14 @@ impl Replicator {
     }
 
     fn view_for(&mut self, schema: &Schema, snapshot: &WorldSnapshot) -> View {
-        if self.view_radius <= 0 {
-            return View::All;
-        }
         if let Some(p) = snapshot
             .get(self.own)
             .and_then(|e| schema.position_of(e.components, &e.nums))
         {
             self.centre = p;
+        }
+        if self.view_radius <= 0 {
+            return View::All;
         }
         let (cx, cy) = self.centre;
         View::Radius {
@@ -198,55 +262,151 @@ impl Replicator {
     }
 
     /// The message that brings the client from its baseline to `frame`, or `None` when it
-    /// already holds `frame`. Marks `frame` as written: it becomes the new baseline.
-    pub fn next_message(&mut self, frame: &TickOutput, cache: &BodyCache) -> Option<(Bytes, usize)> {
+    /// already holds `frame` (or its budget is still paying off an overdraft). What
+    /// the message leaves the client holding becomes the new baseline.
+    pub fn next_message(&mut self, frame: &TickOutput, cache: &BodyCache) -> Option<Written> {
         let latest = &frame.snapshot;
         if self
             .baseline
             .as_ref()
-            .is_some_and(|(b, _)| b.tick == latest.tick)
+            .is_some_and(|b| b.snapshot.tick == latest.tick)
         {
             return None;
         }
-        let schema = cache.schema();
-        let view = self.view_for(schema, latest);
-        let body = match (view, &self.baseline) {
-            (View::All, Some((b, View::All))) => cache.full_view_body(Some(b), latest),
-            (View::All, None) => cache.full_view_body(None, latest),
-            (View::All, Some((b, v))) => {
-                Bytes::from(encode_body(&diff(schema, Some((b, *v)), latest, view)))
-            }
-            (View::Radius { .. }, base) => {
-                match &frame.grid {
-                    Some(grid) => grid.visible(schema, latest, view, &mut self.scratch),
-                    None => scan(schema, latest, view, &mut self.scratch),
-                }
-                let old = match base {
-                    Some((b, v)) => {
-                        if !self.visible_known {
-                            scan(schema, b, *v, &mut self.visible);
-                        }
-                        pick(b, &self.visible)
-                    }
-                    None => pick(latest, &[]),
-                };
-                let body = diff_entities(schema, old, pick(latest, &self.scratch));
-                Bytes::from(encode_body(&body))
-            }
+        let allowance = match &mut self.budgeted {
+            Some(b) => Some(b.budget.allowance(latest.tick)?),
+            None => None,
         };
-        // The view just written is the new baseline's.
-        std::mem::swap(&mut self.visible, &mut self.scratch);
-        self.visible_known = matches!(view, View::Radius { .. });
+        let schema = cache.schema().clone();
+        let view = self.view_for(&schema, latest);
+        let plain = match &self.baseline {
+            Some(b) if b.mixed => None,
+            _ => Some(self.plain_body(frame, view, cache)),
+        };
+        let (body, held, deferred) = match (plain, allowance) {
+            (Some((body, gathered)), a) if a.is_none_or(|a| body.len() + HEADER_BYTES <= a) => {
+                // The view just written is the new baseline's.
+                if gathered {
+                    std::mem::swap(&mut self.visible, &mut self.scratch);
+                }
+                self.visible_known = gathered;
+                if let Some(b) = &mut self.budgeted {
+                    b.waiting.clear();
+                }
+                (body, Held::frame(latest.clone(), view), 0)
+            }
+            (_, a) => self.budgeted_body(&schema, frame, view, a.unwrap_or(usize::MAX)),
+        };
         let header = SnapshotHeader {
             tick: latest.tick,
-            baseline: self.baseline.as_ref().map(|(b, _)| b.tick),
+            baseline: self.baseline.as_ref().map(|b| b.snapshot.tick),
             input_ack: frame.input_ack(self.player),
         };
         let msg = encode_snapshot(&header, &body);
-        self.baseline = Some((latest.clone(), view));
-        self.inflight.push_back((latest.clone(), view));
-        let body_len = body.len();
-        Some((Bytes::from(msg), body_len))
+        if let Some(b) = &mut self.budgeted {
+            b.budget.spend(msg.len());
+        }
+        self.baseline = Some(held.clone());
+        self.inflight.push_back(held);
+        Some(Written {
+            msg: Bytes::from(msg),
+            deferred,
+        })
+    }
+
+    /// Fills `scratch` with the indices of `frame`'s entities in `view`, and makes sure
+    /// `visible` holds the baseline's.
+    fn gather(&mut self, schema: &Schema, frame: &TickOutput, view: View) {
+        match (&frame.grid, view) {
+            (Some(grid), View::Radius { .. }) => {
+                grid.visible(schema, &frame.snapshot, view, &mut self.scratch);
+            }
+            _ => scan(schema, &frame.snapshot, view, &mut self.scratch),
+        }
+        if !self.visible_known {
+            match &self.baseline {
+                Some(b) => scan(schema, &b.snapshot, b.view, &mut self.visible),
+                None => self.visible.clear(),
+            }
+        }
+    }
+
+    /// The exact body from the baseline to `frame`'s snapshot through `view`, and
+    /// whether it gathered the view's indices into `scratch` (a full view shared by
+    /// everyone comes from the cache without them).
+    fn plain_body(&mut self, frame: &TickOutput, view: View, cache: &BodyCache) -> (Bytes, bool) {
+        let schema = cache.schema();
+        let latest = &frame.snapshot;
+        match (view, &self.baseline) {
+            (View::All, Some(b)) if b.view == View::All => {
+                (cache.full_view_body(Some(&b.snapshot), latest), false)
+            }
+            (View::All, None) => (cache.full_view_body(None, latest), false),
+            _ => {
+                self.gather(schema, frame, view);
+                let empty = WorldSnapshot::default();
+                let base = self.baseline.as_ref().map_or(&empty, |b| &*b.snapshot);
+                let body = diff_entities(
+                    schema,
+                    pick(base, &self.visible),
+                    pick(latest, &self.scratch),
+                );
+                (Bytes::from(encode_body(&body)), true)
+            }
+        }
+    }
+
+    /// A body of about `allowance` bytes (header included) chosen by priority, and what
+    /// the client will hold after it.
+    fn budgeted_body(
+        &mut self,
+        schema: &Schema,
+        frame: &TickOutput,
+        view: View,
+        allowance: usize,
+    ) -> (Bytes, Held, usize) {
+        self.gather(schema, frame, view);
+        let latest = &frame.snapshot;
+        let empty = WorldSnapshot::default();
+        let base = self.baseline.as_ref().map_or(&empty, |b| &*b.snapshot);
+        let budgeted = self.budgeted.as_mut().expect("only called with a budget");
+        let focus = Focus {
+            centre: self.centre,
+            falloff: budgeted.falloff,
+            own: self.own,
+        };
+        let plan = budgeted.waiting.plan(
+            schema,
+            &budgeted.priorities,
+            focus,
+            pick(base, &self.visible),
+            pick(latest, &self.scratch),
+            allowance.saturating_sub(HEADER_BYTES),
+        );
+        let body = diff_entities(
+            schema,
+            pick(base, &self.visible),
+            plan.target.iter().copied(),
+        );
+        let deferred = plan.deferred;
+        let held = if plan.complete {
+            std::mem::swap(&mut self.visible, &mut self.scratch);
+            Held::frame(latest.clone(), view)
+        } else {
+            let own: Vec<Entity> = plan.target.into_iter().cloned().collect();
+            self.visible.clear();
+            self.visible.extend(0..own.len() as u32);
+            Held {
+                snapshot: Arc::new(WorldSnapshot {
+                    tick: latest.tick,
+                    entities: own,
+                }),
+                view: View::All,
+                mixed: true,
+            }
+        };
+        self.visible_known = true;
+        (Bytes::from(encode_body(&body)), held, deferred)
     }
 }
 
@@ -303,12 +463,12 @@ mod tests {
         let mut m = Mirror::new(schema());
         let h = apply(
             &mut m,
-            &r.next_message(&frame(1, &[0, 0]), &cache).unwrap().0,
+            &r.next_message(&frame(1, &[0, 0]), &cache).unwrap().msg,
         );
         assert_eq!((h.baseline, h.input_ack), (None, InputSeq(4)));
         apply(
             &mut m,
-            &r.next_message(&frame(2, &[1, 0]), &cache).unwrap().0,
+            &r.next_message(&frame(2, &[1, 0]), &cache).unwrap().msg,
         );
         assert!(!r.window_open());
         r.ack(Tick(99));
@@ -319,12 +479,12 @@ mod tests {
         r.ack(Tick(2));
         assert!(r.window_open());
         assert_eq!(
-            r.written().iter().map(|(s, _)| s.tick).collect::<Vec<_>>(),
+            r.written().iter().map(|h| h.snapshot.tick).collect::<Vec<_>>(),
             vec![Tick(2)]
         );
         let h = apply(
             &mut m,
-            &r.next_message(&frame(9, &[5, 7]), &cache).unwrap().0,
+            &r.next_message(&frame(9, &[5, 7]), &cache).unwrap().msg,
         );
         assert_eq!(h.baseline, Some(Tick(2)));
         assert_eq!(
@@ -339,10 +499,10 @@ mod tests {
         let cache = cache();
         let held = frame(5, &[1, 2]);
         let r = Replicator::new(PlayerId(1), NetId(1), 4, 0)
-            .with_baseline(held.snapshot.clone(), View::All);
+            .with_baseline(Held::frame(held.snapshot.clone(), View::All));
         // Nothing written or acked yet: the tick the client holds is still on offer.
         assert_eq!(
-            r.written().iter().map(|(s, _)| s.tick).collect::<Vec<_>>(),
+            r.written().iter().map(|h| h.snapshot.tick).collect::<Vec<_>>(),
             vec![Tick(5)]
         );
         let mut r = r;
@@ -352,15 +512,15 @@ mod tests {
             &Replicator::new(PlayerId(1), NetId(1), 4, 0)
                 .next_message(&held, &cache)
                 .unwrap()
-                .0,
+                .msg,
         );
         let h = apply(
             &mut m,
-            &r.next_message(&frame(6, &[3, 2]), &cache).unwrap().0,
+            &r.next_message(&frame(6, &[3, 2]), &cache).unwrap().msg,
         );
         assert_eq!(h.baseline, Some(Tick(5)), "the first message is a delta");
         assert_eq!(
-            r.written().iter().map(|(s, _)| s.tick).collect::<Vec<_>>(),
+            r.written().iter().map(|h| h.snapshot.tick).collect::<Vec<_>>(),
             vec![Tick(5), Tick(6)]
         );
     }
@@ -433,11 +593,11 @@ mod tests {
                 let snapshot = Arc::new(WorldSnapshot::new(Tick(tick), entities));
                 let gridded = TickOutput::new(&schema, snapshot.clone(), vec![], cell);
                 let plain = TickOutput { grid: None, ..TickOutput::new(&schema, snapshot.clone(), vec![], 0) };
-                let a = by_grid.next_message(&gridded, &cache).unwrap().0;
-                let b = by_scan.next_message(&plain, &cache).unwrap().0;
+                let a = by_grid.next_message(&gridded, &cache).unwrap().msg;
+                let b = by_scan.next_message(&plain, &cache).unwrap().msg;
                 proptest::prop_assert_eq!(&a, &b);
                 apply(&mut mirror, &a);
-                let (_, view) = by_grid.baseline().unwrap();
+                let view = by_grid.baseline().unwrap().view;
                 let expected: Vec<&Entity> = view.visible(&schema, &snapshot.entities).collect();
                 proptest::prop_assert_eq!(mirror.entities().iter().collect::<Vec<_>>(), expected);
             }

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
-use tickwire_shared::{NetId, PlayerId, Tick, View, WorldSnapshot};
+use tickwire_shared::{NetId, PlayerId, Tick};
 use tokio_util::sync::CancellationToken;
+
+use crate::replication::Held;
 
 /// A dropped player waiting to be resumed.
 #[derive(Debug, Clone)]
@@ -19,18 +21,21 @@ pub struct Parked {
     pub entity: NetId,
     /// Their name.
     pub name: Arc<str>,
-    /// Snapshots the old session wrote (and the view each was written for), any of which
-    /// the client may still hold.
-    pub written: Vec<(Arc<WorldSnapshot>, View)>,
+    /// What the old session's messages left the client holding, any of which it may
+    /// still hold.
+    pub written: Vec<Held>,
     /// When the player was parked.
     pub since: Instant,
 }
 
 impl Parked {
-    /// The written snapshot of `tick`, if the old session wrote it.
+    /// What the client holds if it holds `tick`, if the old session wrote it.
     #[must_use]
-    pub fn baseline_at(&self, tick: Tick) -> Option<(Arc<WorldSnapshot>, View)> {
-        self.written.iter().find(|(s, _)| s.tick == tick).cloned()
+    pub fn baseline_at(&self, tick: Tick) -> Option<Held> {
+        self.written
+            .iter()
+            .find(|h| h.snapshot.tick == tick)
+            .cloned()
     }
 }
 

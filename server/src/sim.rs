@@ -18,6 +18,7 @@ use hecs::World;
 use tickwire_shared::schema::SchemaError;
 use tickwire_shared::{NetId, PlayerId, Schema, Tick, WorldSnapshot};
 
+use crate::budget::Priorities;
 use crate::game::{Ctx, Game, PlayerInfo};
 use crate::net_ids::NetIds;
 use crate::replicate::Capture;
@@ -105,6 +106,11 @@ impl<G: Game> Sim<G> {
     #[must_use]
     pub fn schema(&self) -> &Arc<Schema> {
         self.capture.schema()
+    }
+
+    /// The game's base priorities per component (`Replicate::priority`).
+    pub(crate) fn priorities(&self) -> &Arc<Priorities> {
+        self.capture.priorities()
     }
 
     /// The game.

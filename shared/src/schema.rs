@@ -296,6 +296,15 @@ pub enum SchemaError {
     /// The position names a component or field that is not there (or is a string).
     #[error("position {0} names no numeric field of a registered component")]
     BadPosition(String),
+    /// A base priority for a component that is not registered, or not a finite weight
+    /// of zero or more.
+    #[error("priority of {component}: {why}")]
+    BadPriority {
+        /// The component.
+        component: String,
+        /// What is wrong.
+        why: &'static str,
+    },
 }
 
 /// Per-component facts derived once from the definition.

@@ -137,6 +137,9 @@ impl Game for Demo {
             .component::<Orb>()
             .component::<Shot>()
             .position::<Body>("x", "y")
+            // Under a byte budget, other players and flying shots matter more than orbs.
+            .priority::<Player>(4.0)
+            .priority::<Shot>(2.0)
             .input(Controls::LAYOUT)
             .events(vec![EventDef::new(
                 "Knockout",
