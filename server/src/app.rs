@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 
 use crate::admission::{IpLimiter, origin_allowed};
 use crate::budget::Priorities;
@@ -31,15 +31,21 @@ use crate::game::Game;
 use crate::inputs::Inputs;
 use crate::metrics::Metrics;
 use crate::net_ids::NetIds;
+use crate::record::{Header, RecordError, Recorder};
+use crate::replay::{Playback, ReplayCommand, ReplayControl, ReplayError, Served};
 use crate::replication::BodyCache;
 use crate::resume::ResumeBook;
 use crate::roster::Roster;
 use crate::session;
 use crate::sim::Sim;
+use crate::tick_loop::Source;
 use crate::tick_loop::TickLoop;
 use crate::tick_output::{History, TickOutput};
 use crate::tls::{TlsError, TlsListener};
 use crate::upgrade_deadline::{Deadlined, Pending};
+
+/// Seconds between a recording's keyframes.
+const KEYFRAME_SECS: u32 = 5;
 
 /// With a full view, priority under a byte budget halves this far (world units) from
 /// the client's own entity.
@@ -82,6 +88,12 @@ pub enum ServerError {
     /// The game's declared input layout does not read its input type's bytes.
     #[error("the game's input layout does not match its input type: {0}")]
     InputLayout(String),
+    /// The recording could not be started.
+    #[error("recording: {0}")]
+    Record(#[from] RecordError),
+    /// The recording could not be replayed.
+    #[error("replaying: {0}")]
+    Replay(#[from] ReplayError),
 }
 
 /// State shared by every session.
@@ -121,6 +133,8 @@ pub struct App {
     pub ips: Arc<IpLimiter>,
     /// Connections that have not yet become WebSocket sessions (they have a deadline).
     pub pending: Arc<Pending>,
+    /// The controls of a served replay (`None` when the game is live).
+    pub replay: Option<Arc<ReplayControl>>,
 }
 
 /// A running server.
@@ -139,8 +153,8 @@ pub struct Server {
 
 impl Server {
     /// Starts serving game `G` (with its settings `game`) on `listener`: spawns the tick
-    /// thread and the HTTP server. Stops when `shutdown` is cancelled; `wait` then
-    /// returns once everything has ended.
+    /// thread and the HTTP server (and, with `record` set, the recorder). Stops when
+    /// `shutdown` is cancelled; `wait` then returns once everything has ended.
     pub fn start<G: Game>(
         listener: TcpListener,
         config: Config,
@@ -151,6 +165,72 @@ impl Server {
         let ids = NetIds::default();
         let sim = Sim::<G>::with_ids(&game, config.tick_hz, ids.clone())?
             .with_rewind_ms(config.rewind_ms);
+        let recorder = match &config.record {
+            Some(dir) => {
+                let header = Header {
+                    game: G::NAME.to_owned(),
+                    game_config: toml::to_string(&game).map_err(|e| {
+                        ReplayError::Settings(format!("the game's settings as TOML: {e}"))
+                    })?,
+                    tick_hz: config.tick_hz,
+                    rewind_ms: config.rewind_ms,
+                    keyframe_every: KEYFRAME_SECS * config.tick_hz,
+                    started_unix_ms: crate::auth::unix_now() * 1000,
+                };
+                let recorder = Recorder::create(dir, &header)?;
+                info!(path = %recorder.path().display(), "recording the match");
+                Some(recorder)
+            }
+            None => None,
+        };
+        Server::launch(
+            listener,
+            config,
+            Source::Live { sim, recorder },
+            ids,
+            None,
+            shutdown,
+        )
+    }
+
+    /// Serves a recorded match to viewers on `listener`: the same page and protocol, the
+    /// playback steered over `/replay` (play, pause, seek, speed). The recording's tick
+    /// rate and lag compensation replace `config`'s.
+    pub fn replay<G: Game>(
+        listener: TcpListener,
+        mut config: Config,
+        playback: Playback<G>,
+        shutdown: CancellationToken,
+    ) -> Result<Server, ServerError> {
+        config.tick_hz = playback.header().tick_hz;
+        config.rewind_ms = playback.header().rewind_ms;
+        config.record = None;
+        config.validate()?;
+        let served = Served::new(playback);
+        let control = served.control.clone();
+        let source = Source::Replay {
+            served,
+            served_tick: Tick(0),
+        };
+        Server::launch(
+            listener,
+            config,
+            source,
+            NetIds::default(),
+            Some(control),
+            shutdown,
+        )
+    }
+
+    fn launch<G: Game>(
+        listener: TcpListener,
+        config: Config,
+        source: Source<G>,
+        ids: NetIds,
+        replay: Option<Arc<ReplayControl>>,
+        shutdown: CancellationToken,
+    ) -> Result<Server, ServerError> {
+        let sim = source.sim();
         let schema = sim.schema().clone();
         // A layout that cannot read the real input's bytes would make every browser input
         // malformed: refuse to start instead.
@@ -162,7 +242,12 @@ impl Server {
             context: "reading the listen address",
             source,
         })?;
-        let inputs = Arc::new(Inputs::<G>::default());
+        let inputs = Arc::new(match &source {
+            Source::Live {
+                recorder: Some(_), ..
+            } => Inputs::<G>::recording(),
+            _ => Inputs::<G>::default(),
+        });
         let (roster, commands) = Roster::new(config.max_sessions, inputs.clone());
         let roster = Arc::new(roster);
         let view_radius = schema.position_steps(config.view_radius as f32);
@@ -186,7 +271,7 @@ impl Server {
         // every snapshot a client can receive is one the history can answer for.
         history.push(first.snapshot.clone());
         let tick_loop = TickLoop {
-            sim,
+            source,
             inputs,
             commands,
             frames: frames_tx,
@@ -221,6 +306,7 @@ impl Server {
             resume: ResumeBook::default(),
             ips: Arc::new(IpLimiter::default()),
             pending: Arc::new(Pending::default()),
+            replay,
         });
         tokio::spawn(expire_parked(app.clone()));
         let router = Router::new()
@@ -229,6 +315,7 @@ impl Server {
             .route("/metrics", get(metrics_handler))
             .route("/stats", get(stats_handler))
             .route("/schema", get(schema_handler))
+            .route("/replay", get(replay_status).post(replay_command))
             .with_state(app.clone())
             .merge(crate::web::router());
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
@@ -461,6 +548,55 @@ async fn stats_handler(State(app): State<Arc<App>>) -> Response {
 
 /// The game's schema as JSON: what a client needs to decode its snapshots, encode its
 /// inputs and read its events (the same schema every Welcome carries).
+/// `GET /replay`: where a served replay stands (404 when the game is live).
+async fn replay_status(State(app): State<Arc<App>>) -> Response {
+    match &app.replay {
+        Some(control) => axum::Json(control.status()).into_response(),
+        None => not_a_replay(),
+    }
+}
+
+/// `POST /replay` with a JSON command (`{"playing": false}`, `{"seek": 900}`,
+/// `{"speed": 2}`, or several at once): queued for the next tick. Refused from a web
+/// origin the server does not allow, as WebSockets are.
+async fn replay_command(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    use axum::http::StatusCode;
+    let Some(control) = &app.replay else {
+        return not_a_replay();
+    };
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if !origin_allowed(origin, host, &app.config.allowed_origins) {
+        return (
+            StatusCode::FORBIDDEN,
+            "this web origin may not steer the replay\n",
+        )
+            .into_response();
+    }
+    let command: ReplayCommand = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("a replay command is JSON such as {{\"playing\": true, \"seek\": 900, \"speed\": 2}}: {e}\n"),
+            )
+                .into_response();
+        }
+    };
+    match control.command(command) {
+        Ok(()) => StatusCode::ACCEPTED.into_response(),
+        Err(why) => (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response(),
+    }
+}
+
+fn not_a_replay() -> Response {
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        "this server plays a live game, not a replay\n",
+    )
+        .into_response()
+}
+
 async fn schema_handler(State(app): State<Arc<App>>) -> Response {
     match serde_json::to_string_pretty(&*app.schema) {
         Ok(json) => (

@@ -276,8 +276,16 @@ mod tests {
         let mut b = Budget::new(3000, 30);
         assert_eq!(b.allowance(Tick(1)), Some(100));
         b.spend(250);
-        assert_eq!(b.allowance(Tick(2)), None, "150 overdrawn, 50 after this tick");
-        assert_eq!(b.allowance(Tick(3)), Some(50), "what the overdraft left of a share");
+        assert_eq!(
+            b.allowance(Tick(2)),
+            None,
+            "150 overdrawn, 50 after this tick"
+        );
+        assert_eq!(
+            b.allowance(Tick(3)),
+            Some(50),
+            "what the overdraft left of a share"
+        );
         b.spend(50);
         assert_eq!(b.allowance(Tick(4)), Some(100));
         b.spend(40);

@@ -119,6 +119,20 @@ pub enum Command {
         #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
         ttl: std::time::Duration,
     },
+    /// Replay a match recorded with --record: serve it to browsers (the same page, with
+    /// play, pause, seek and speed), or with --verify check it headless and exit.
+    Replay(ReplayArgs),
+}
+
+/// What to replay, and how.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReplayArgs {
+    /// The recording (a .twrec file from --record DIR).
+    pub file: PathBuf,
+    /// Replay every tick headless, compare each with the recording (checksums, and
+    /// keyframes entity by entity), print the result and exit: 0 when all are equal.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// `KEY=VALUE` with a TOML value; a bare word that is not TOML is taken as a string.

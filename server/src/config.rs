@@ -66,6 +66,11 @@ pub struct Config {
     /// then, but never further back than this (0 turns it off).
     #[arg(long)]
     pub rewind_ms: u32,
+    /// Record every match to a new file in this directory (created if missing): each
+    /// tick's joins, leaves and inputs, its snapshot's checksum, and a keyframe every
+    /// 5 s, for `replay`. Unset: no recording.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
     /// Seconds between tick-timing summaries in the log (0 = never).
     #[arg(long)]
     pub log_summary_secs: u64,

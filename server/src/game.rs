@@ -146,7 +146,7 @@ impl<'a, E> Ctx<'a, E> {
     /// A fresh net id for a new replicated entity (spawn it with this as a component).
     #[must_use]
     pub fn new_id(&self) -> NetId {
-        self.ids.next()
+        self.ids.game()
     }
 
     /// Raises an event for every client.

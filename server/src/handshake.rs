@@ -105,7 +105,7 @@ fn join_player(app: &Arc<App>, name: &str) -> Result<(Identity, Replicator), End
     let name: Arc<str> = clean_name(name, app.config.max_name_chars)
         .unwrap_or_else(|| format!("player{player}"))
         .into();
-    let entity = app.ids.next();
+    let entity = app.ids.avatar();
     app.roster.join(player, entity, name.clone()).map_err(|_| {
         End::Bye(
             ByeCode::ServerFull,

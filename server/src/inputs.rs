@@ -10,6 +10,7 @@ use tickwire_shared::codec::decode_client_value;
 use tickwire_shared::{InputSeq, PlayerId, Tick};
 
 use crate::game::Game;
+use crate::record::InputPart;
 
 /// Why an input was not taken.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,12 +56,16 @@ struct Slot<I> {
     view: Option<Tick>,
     /// Whether any input was ever accepted (the first may carry any seq).
     seen: bool,
+    /// When recording: what made `pending`, in order (so a replay makes it again).
+    parts: Vec<InputPart>,
 }
 
 /// Every player's input slot, for game `G`.
 pub struct Inputs<G: Game> {
     /// Slots by player. Sessions write their own; the tick thread reads all.
     slots: DashMap<PlayerId, Slot<G::Input>>,
+    /// Whether each slot keeps the parts of its pending input for a recording.
+    recording: bool,
 }
 
 impl<G: Game> Debug for Inputs<G> {
@@ -68,6 +73,7 @@ impl<G: Game> Debug for Inputs<G> {
         f.debug_struct("Inputs")
             .field("game", &G::NAME)
             .field("slots", &self.slots.len())
+            .field("recording", &self.recording)
             .finish()
     }
 }
@@ -76,30 +82,42 @@ impl<G: Game> Default for Inputs<G> {
     fn default() -> Inputs<G> {
         Inputs {
             slots: DashMap::new(),
+            recording: false,
         }
     }
 }
 
 impl<G: Game> Inputs<G> {
+    /// Slots that also keep, for a recording, what made each pending input (the bytes
+    /// of every input folded into it, and resets to "nothing held").
+    #[must_use]
+    pub fn recording() -> Inputs<G> {
+        Inputs {
+            slots: DashMap::new(),
+            recording: true,
+        }
+    }
+
     /// Takes every pending input, calling `apply` for each (tick thread) with the view
-    /// tick its newest part said, and returns the newest seq accepted per player, sorted
-    /// by player.
+    /// tick its newest part said and, when recording, its parts; returns the newest seq
+    /// accepted per player, sorted by player.
     pub fn drain(
         &self,
-        mut apply: impl FnMut(PlayerId, G::Input, Option<Tick>),
+        mut apply: impl FnMut(PlayerId, G::Input, Option<Tick>, Vec<InputPart>),
     ) -> Vec<(PlayerId, InputSeq)> {
         let mut acks = Vec::with_capacity(self.slots.len());
         let mut taken = Vec::new();
         for mut slot in self.slots.iter_mut() {
             if let Some(input) = slot.pending.take() {
-                taken.push((*slot.key(), input, slot.view.take()));
+                let parts = std::mem::take(&mut slot.parts);
+                taken.push((*slot.key(), input, slot.view.take(), parts));
             }
             acks.push((*slot.key(), slot.seq));
         }
         // The game runs after every guard is dropped, so a session is never kept waiting
         // on its slot while game code runs.
-        for (player, input, view) in taken {
-            apply(player, input, view);
+        for (player, input, view, parts) in taken {
+            apply(player, input, view, parts);
         }
         acks.sort_unstable_by_key(|(p, _)| *p);
         acks
@@ -112,6 +130,7 @@ impl<G: Game> Inputs<G> {
         seq: InputSeq,
         input: G::Input,
         view: Option<Tick>,
+        data: &[u8],
     ) -> Result<(), InputRefused> {
         // The guard is dropped at the end of this block: never held across an await.
         let mut slot = self.slots.get_mut(&player).ok_or(InputRefused::NoSlot)?;
@@ -123,6 +142,9 @@ impl<G: Game> Inputs<G> {
         slot.seen = true;
         if view.is_some() {
             slot.view = view;
+        }
+        if self.recording {
+            slot.parts.push(InputPart::Sent(data.to_vec()));
         }
         match slot.pending.as_mut() {
             Some(pending) => G::coalesce(pending, input),
@@ -141,6 +163,11 @@ impl<G: Game> InputSink for Inputs<G> {
                 seq: InputSeq(0),
                 view: None,
                 seen: false,
+                parts: if self.recording {
+                    vec![InputPart::Reset]
+                } else {
+                    Vec::new()
+                },
             },
         );
     }
@@ -152,6 +179,9 @@ impl<G: Game> InputSink for Inputs<G> {
     fn release(&self, player: PlayerId) {
         if let Some(mut slot) = self.slots.get_mut(&player) {
             slot.pending = Some(G::Input::default());
+            if self.recording {
+                slot.parts = vec![InputPart::Reset];
+            }
         }
     }
 
@@ -165,7 +195,7 @@ impl<G: Game> InputSink for Inputs<G> {
         let input: G::Input =
             decode_client_value(data).map_err(|e| InputRefused::Malformed(e.to_string()))?;
         let input = G::validate(input).map_err(InputRefused::Invalid)?;
-        self.store(player, seq, input, view)
+        self.store(player, seq, input, view, data)
     }
 }
 
@@ -185,7 +215,7 @@ mod tests {
 
     fn drained(inputs: &Inputs<Demo>) -> Drained {
         let mut got = Vec::new();
-        let acks = inputs.drain(|p, c, _| got.push((p, c)));
+        let acks = inputs.drain(|p, c, _, _| got.push((p, c)));
         (got, acks)
     }
 
@@ -264,14 +294,14 @@ mod tests {
         let p = PlayerId(4);
         inputs.open(p);
         let mut views = Vec::new();
-        inputs.drain(|_, _, v| views.push(v));
+        inputs.drain(|_, _, v, _| views.push(v));
         inputs.accept(p, InputSeq(1), &bytes(UP), Some(Tick(40))).unwrap();
         inputs.accept(p, InputSeq(2), &bytes(UP), Some(Tick(41))).unwrap();
         // An input that says no view keeps the one said before.
         inputs.accept(p, InputSeq(3), &bytes(0), None).unwrap();
-        inputs.drain(|_, _, v| views.push(v));
+        inputs.drain(|_, _, v, _| views.push(v));
         inputs.accept(p, InputSeq(4), &bytes(0), None).unwrap();
-        inputs.drain(|_, _, v| views.push(v));
+        inputs.drain(|_, _, v, _| views.push(v));
         assert_eq!(views, vec![None, Some(Tick(41)), None]);
     }
 }

@@ -19,9 +19,10 @@ use tracing::{debug, info, warn};
 use tracing_subscriber::EnvFilter;
 
 use crate::app::{Server, ServerError};
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, EngineArgs, ReplayArgs};
 use crate::config::Config;
 use crate::game::Game;
+use crate::replay::{Playback, ReplayError};
 
 /// The whole `main` of a game binary: the engine's flags (`tickwire_server::cli::Cli`),
 /// the game's settings from the config file's `[game]` table and `--game-set`.
@@ -29,7 +30,7 @@ use crate::game::Game;
 pub fn main<G: Game>() -> ExitCode {
     let cli = Cli::parse();
     if let Some(command) = &cli.command {
-        return run_command(command);
+        return run_command::<G>(command, &cli.engine);
     }
     let built = cli
         .engine
@@ -45,16 +46,66 @@ pub fn main<G: Game>() -> ExitCode {
     }
 }
 
-/// Runs a subcommand (minting a join token) and says how it went.
+/// Runs a subcommand (minting a join token, replaying a recording of game `G` with the
+/// engine settings `engine`) and says how it went.
 #[must_use]
-pub fn run_command(command: &Command) -> ExitCode {
+pub fn run_command<G: Game>(command: &Command, engine: &EngineArgs) -> ExitCode {
     match command {
         Command::Token { secret, name, ttl } => {
             let expires = crate::auth::unix_now().saturating_add(ttl.as_secs());
             println!("{}", crate::auth::mint(secret, name, expires));
             ExitCode::SUCCESS
         }
+        Command::Replay(args) => exit(
+            engine
+                .to_config()
+                .map_err(ServerError::from)
+                .and_then(|config| replay::<G>(config, args)),
+        ),
     }
+}
+
+/// Replays a recording of game `G`: checks it headless (`--verify`, printing what it
+/// found; an error when any tick differs), or serves it to viewers until a signal.
+pub fn replay<G: Game>(config: Config, args: &ReplayArgs) -> Result<(), ServerError> {
+    if args.verify {
+        let v = crate::replay::verify::<G>(&args.file)?;
+        println!(
+            "replayed {} ticks ({} keyframes) of {} from {}",
+            v.ticks,
+            v.keyframes,
+            v.game,
+            args.file.display()
+        );
+        if let Some(first) = v.mismatches.first() {
+            for m in &v.mismatches {
+                println!("  tick {}: {}", m.tick.0, m.what);
+            }
+            return Err(ReplayError::Diverged {
+                mismatched: v.mismatched,
+                ticks: v.ticks,
+                first: first.clone(),
+            }
+            .into());
+        }
+        println!("every tick equals the recording");
+        return Ok(());
+    }
+    let playback = Playback::<G>::open(&args.file)?;
+    let (first, last) = playback.span();
+    let what = format!(
+        "  replay:    {} ticks {}..{} at {} Hz; steer it at /replay",
+        args.file.display(),
+        first.0,
+        last.0,
+        playback.header().tick_hz
+    );
+    run(
+        config,
+        G::NAME,
+        Some(what),
+        move |listener, config, shutdown| Server::replay::<G>(listener, config, playback, shutdown),
+    )
 }
 
 /// Prints an error the way every Tickwire binary does and picks the exit code.
@@ -72,6 +123,28 @@ pub fn exit(result: Result<(), ServerError>) -> ExitCode {
 /// Serves game `G` with `config` and `game` until a signal: logging to stderr (`RUST_LOG`
 /// filters it, `info` by default), the URLs on stdout.
 pub fn serve<G: Game>(config: Config, game: G::Config) -> Result<(), ServerError> {
+    let recording = config.record.as_ref().map(|dir| {
+        format!(
+            "  recording: every tick, to a new file in {}",
+            dir.display()
+        )
+    });
+    run(
+        config,
+        G::NAME,
+        recording,
+        move |listener, config, shutdown| Server::start::<G>(listener, config, game, shutdown),
+    )
+}
+
+/// Sets up logging and the runtime, binds, starts the server `start` makes, prints where
+/// to connect (and `extra`), and serves until a signal.
+fn run(
+    config: Config,
+    game: &'static str,
+    extra: Option<String>,
+    start: impl FnOnce(TcpListener, Config, CancellationToken) -> Result<Server, ServerError>,
+) -> Result<(), ServerError> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -104,11 +177,8 @@ pub fn serve<G: Game>(config: Config, game: G::Config) -> Result<(), ServerError
             config.auth_secret.is_some(),
         );
         // Start first, so a bad certificate or setting fails before any URL is printed.
-        let server = Server::start::<G>(listener, config, game, shutdown.clone())?;
-        println!(
-            "Tickwire ({} game, {tick_hz} Hz) listening on {addr}",
-            G::NAME
-        );
+        let server = start(listener, config, shutdown.clone())?;
+        println!("Tickwire ({game} game, {tick_hz} Hz) listening on {addr}");
         let (http, ws) = if tls {
             ("https", "wss")
         } else {
@@ -118,6 +188,9 @@ pub fn serve<G: Game>(config: Config, game: G::Config) -> Result<(), ServerError
         println!("  websocket: {ws}://{addr}/ws");
         println!("  health:    {http}://{addr}/healthz   metrics: {http}://{addr}/metrics");
         println!("  schema:    {http}://{addr}/schema");
+        if let Some(extra) = extra {
+            println!("{extra}");
+        }
         if auth {
             println!("  joining requires a signed token (mint one with `tickwire token`)");
         } else {

@@ -14,6 +14,8 @@ pub mod config;
 pub mod game;
 pub mod games;
 pub mod launch;
+pub mod record;
+pub mod replay;
 pub mod replicate;
 pub mod rewind;
 pub mod sim;

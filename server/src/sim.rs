@@ -152,7 +152,7 @@ impl<G: Game> Sim<G> {
     /// avatar's net id.
     pub fn join_new(&mut self, name: &str) -> NetId {
         let id = PlayerId(self.players.keys().map(|p| p.0).max().unwrap_or(0) + 1);
-        let entity = self.ids.next();
+        let entity = self.ids.avatar();
         self.join(&PlayerInfo {
             id,
             name: name.into(),

@@ -18,7 +18,7 @@ use clap::Parser;
 use serde::Serialize;
 
 use crate::app::ServerError;
-use crate::cli::{Command, EngineArgs, parse_size};
+use crate::cli::{Command, EngineArgs, ReplayArgs, parse_size};
 use crate::config::Config;
 use crate::game::Game;
 use crate::launch;
@@ -124,8 +124,11 @@ impl BuiltinCli {
 #[must_use]
 pub fn main() -> ExitCode {
     let cli = BuiltinCli::parse();
-    if let Some(command) = &cli.command {
-        return launch::run_command(command);
+    match &cli.command {
+        // A recording says which built-in game it is of.
+        Some(Command::Replay(args)) => return replay(&cli.engine, args),
+        Some(command) => return launch::run_command::<demo::Demo>(command, &cli.engine),
+        None => {}
     }
     let config = match cli.to_config() {
         Ok(c) => c,
@@ -136,6 +139,31 @@ pub fn main() -> ExitCode {
         Scenario::Arena | Scenario::Crowd => serve::<arena::Arena>(config),
         Scenario::Cubes => serve::<cubes::Cubes>(config),
     })
+}
+
+/// Replays a recording of whichever built-in game made it.
+fn replay(engine: &EngineArgs, args: &ReplayArgs) -> ExitCode {
+    let game = match crate::record::read_header(&args.file) {
+        Ok(header) => header.game,
+        Err(e) => return launch::exit(Err(e.into())),
+    };
+    match game.as_str() {
+        n if n == demo::Demo::NAME => {
+            launch::run_command::<demo::Demo>(&Command::Replay(args.clone()), engine)
+        }
+        n if n == arena::Arena::NAME => {
+            launch::run_command::<arena::Arena>(&Command::Replay(args.clone()), engine)
+        }
+        n if n == cubes::Cubes::NAME => {
+            launch::run_command::<cubes::Cubes>(&Command::Replay(args.clone()), engine)
+        }
+        other => {
+            eprintln!(
+                "tickwire: error: the recording is of the game {other:?}, which is not built in (replay it with that game's own binary)"
+            );
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn serve<G: Game>(config: Config) -> Result<(), ServerError> {
