@@ -548,11 +548,12 @@ async fn stats_handler(State(app): State<Arc<App>>) -> Response {
 
 /// The game's schema as JSON: what a client needs to decode its snapshots, encode its
 /// inputs and read its events (the same schema every Welcome carries).
-/// `GET /replay`: where a served replay stands (404 when the game is live).
+/// `GET /replay`: where a served replay stands; 204 (no content, and no error in a
+/// browser's console) when the game is live.
 async fn replay_status(State(app): State<Arc<App>>) -> Response {
     match &app.replay {
         Some(control) => axum::Json(control.status()).into_response(),
-        None => not_a_replay(),
+        None => axum::http::StatusCode::NO_CONTENT.into_response(),
     }
 }
 

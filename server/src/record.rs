@@ -232,6 +232,23 @@ fn write_frame(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
     out.write_all(bytes)
 }
 
+/// Writes a whole recording (`header`, then `ticks`) to a new file at `path`: a
+/// recording cut, trimmed or edited by a tool.
+pub fn write(path: &Path, header: &Header, ticks: &[TickRecord]) -> Result<(), RecordError> {
+    let io = |source| RecordError::Io {
+        context: "writing the recording",
+        path: path.to_owned(),
+        source,
+    };
+    let mut out = BufWriter::new(File::create_new(path).map_err(io)?);
+    out.write_all(MAGIC).map_err(io)?;
+    write_frame(&mut out, &encode_value(header)).map_err(io)?;
+    for record in ticks {
+        write_frame(&mut out, &encode_value(record)).map_err(io)?;
+    }
+    out.flush().map_err(io)
+}
+
 /// Reads only a recording's header.
 pub fn read_header(path: &Path) -> Result<Header, RecordError> {
     let file = File::open(path).map_err(|source| RecordError::Io {

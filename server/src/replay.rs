@@ -348,7 +348,9 @@ pub struct ReplayCommand {
 pub struct ReplayStatus {
     /// The game.
     pub game: String,
-    /// The first and last recorded ticks.
+    /// Recorded ticks per second.
+    pub tick_hz: u32,
+    /// The first recorded tick.
     pub first: u32,
     /// The last recorded tick.
     pub last: u32,
@@ -473,6 +475,7 @@ impl<G: Game> Served<G> {
         let (checked, mismatched) = self.playback.checked();
         ReplayStatus {
             game: self.playback.header.game.clone(),
+            tick_hz: self.playback.header.tick_hz,
             first: first.0,
             last: last.0,
             tick: self.playback.tick().0,

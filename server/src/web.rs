@@ -58,6 +58,7 @@ pub const ASSETS: &[Asset] = assets![
     "js/predict.js",
     "js/render-generic.js",
     "js/render.js",
+    "js/replay.js",
     "js/schema-wire.js",
     "js/schema.js",
     "js/sender.js",

@@ -7,6 +7,7 @@
 
 pub mod process;
 pub mod raw;
+pub mod recording;
 pub mod server;
 pub mod wait;
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use tickwire_client::{Client, ConnectOptions};
 use tickwire_server::games::demo::{Demo, DemoConfig};
-use tickwire_server::{Config, Game, Server};
+use tickwire_server::replay::Playback;
+use tickwire_server::{Config, Game, Server, ServerError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -55,11 +56,28 @@ impl TestServer {
 
     /// Starts game `G` with `config` and its settings `game` on a free port of 127.0.0.1.
     pub async fn start_game<G: Game>(config: Config, game: G::Config) -> TestServer {
+        TestServer::launch(|listener, shutdown| {
+            Server::start::<G>(listener, config, game, shutdown)
+        })
+        .await
+    }
+
+    /// Serves the recorded match `playback` with `config` on a free port of 127.0.0.1.
+    pub async fn replay<G: Game>(config: Config, playback: Playback<G>) -> TestServer {
+        TestServer::launch(|listener, shutdown| {
+            Server::replay::<G>(listener, config, playback, shutdown)
+        })
+        .await
+    }
+
+    async fn launch(
+        start: impl FnOnce(TcpListener, CancellationToken) -> Result<Server, ServerError>,
+    ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|e| panic!("cannot bind 127.0.0.1:0: {e}"));
         let shutdown = CancellationToken::new();
-        let server = Server::start::<G>(listener, config, game, shutdown.clone())
+        let server = start(listener, shutdown.clone())
             .unwrap_or_else(|e| panic!("the server did not start: {e}"));
         let addr = server.local_addr();
         TestServer {

@@ -32,7 +32,7 @@ use harness::{BOTS, Harness};
 /// One browser at a time: two Chromiums, their servers and bots on a two-core machine
 /// would measure each other's load instead of the page.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-use script::{browser_ready, run_generic, run_script};
+use script::{browser_ready, run_generic, run_replay, run_script};
 
 fn num(v: &Value, path: &[&str]) -> f64 {
     let mut cur = v;
@@ -270,4 +270,60 @@ async fn the_tag_example_plays_in_headless_chromium_with_the_generic_renderer() 
         num(shot, &["stddevLuma"]) > 4.0 && num(shot, &["colours"]) > 16.0,
         "the screenshot is not blank: {shot}"
     );
+}
+
+/// A recorded match served by `Server::replay`: the page shows the replay bar, pauses,
+/// seeks to the middle with the slider, and then holds exactly the replayed world at that
+/// tick; at 2× it plays on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_seeks_to_the_middle_in_headless_chromium() {
+    use tickwire_server::games::demo::Demo;
+    use tickwire_server::replay::Playback;
+    use tickwire_shared::Tick;
+    use tickwire_tests::recording::{record_a_short_match, scratch};
+
+    if !browser_or_skip() {
+        return;
+    }
+    let _one = ONE_BROWSER.lock().await;
+    let dir = scratch("browser-replay");
+    let file = record_a_short_match(&dir).await;
+    let playback = Playback::<Demo>::open(&file).expect("the recording opens");
+    let (first, last) = playback.span();
+    let middle = (first.0 + last.0) / 2;
+    let server = TestServer::replay(test_config(), playback).await;
+    let r = run_replay(&format!("http://{}/", server.addr()), middle).await;
+    server.stop().await;
+    eprintln!("browser replay run: {r}");
+    let errors = r["consoleErrors"].as_array().expect("consoleErrors");
+    assert!(errors.is_empty(), "console errors on the page: {errors:?}");
+    assert_eq!(r["bar"], json!(true), "the replay bar is shown");
+    assert_eq!(r["paused"]["playing"], json!(false));
+    assert_eq!(num(&r, &["seeked", "tick"]), f64::from(middle));
+    let mut expected = Playback::<Demo>::open(&file).expect("the recording opens");
+    expected.seek(Tick(middle)).expect("seeking");
+    let ids: Vec<u64> = expected
+        .snapshot()
+        .entities
+        .iter()
+        .map(|e| u64::from(e.id.0))
+        .collect();
+    assert!(
+        ids.len() > 20,
+        "the demo's orbs and players ({})",
+        ids.len()
+    );
+    assert_eq!(
+        r["ids"],
+        json!(ids),
+        "the page holds the replayed world at tick {middle}"
+    );
+    assert_eq!(num(&r, &["speed", "speed"]), 2.0);
+    assert!(num(&r, &["played", "tick"]) > f64::from(middle) + 10.0);
+    assert_eq!(
+        num(&r, &["played", "mismatched"]),
+        0.0,
+        "every replayed tick matched"
+    );
+    std::fs::remove_dir_all(&dir).expect("removing the scratch directory");
 }

@@ -58,8 +58,10 @@ export class Game {
    * @param {object} o.controls keyboard and mouse (input.js)
    * @param {string|null} [o.forceRenderer] 'demo' or 'generic' to override the choice
    */
-  constructor({ url, name, hud, renderers, controls, forceRenderer = null }) {
+  constructor({ url, name, hud, renderers, controls, forceRenderer = null, help = null }) {
     this.hud = hud;
+    /** A hint that replaces the game's own controls hint (a replay is watched, not played). */
+    this.help = help;
     this.renderers = renderers;
     this.renderer = renderers.demo;
     this.forceRenderer = forceRenderer;
@@ -244,7 +246,8 @@ export class Game {
     if (this.trace) this.sender.log = this.trace.inputs;
     this.sender.want(this.input.hasButtons ? this.controls.buttons : 0, now);
     this.hud.setNotice(null);
-    if (demo) this.hud.setHelp(DEMO_HELP);
+    if (this.help !== null) this.hud.setHelp(this.help);
+    else if (demo) this.hud.setHelp(DEMO_HELP);
     else if (this.input.hasButtons) this.hud.setHelp(`${schema.game}: WASD / arrows move · ${this.input.hasAim ? 'mouse aims · ' : ''}click or space acts · Enter chats`);
     else this.hud.setHelp(`${schema.game}: Enter chats`);
     const size = width && height ? ` ${width}×${height}` : '';

@@ -9,6 +9,7 @@ import { Renderer } from './render.js';
 import { GenericRenderer } from './render-generic.js';
 import { Controls } from './input.js';
 import { Game } from './game.js';
+import { ReplayBar } from './replay.js';
 
 const params = new URLSearchParams(location.search);
 const hud = new Hud();
@@ -22,8 +23,12 @@ controls.setEnabled(false);
 
 const wsUrl = params.get('ws') ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
 
+const replay = new ReplayBar(document.getElementById('replay'));
+
 async function boot() {
-  let name = params.get('name');
+  // A served replay is watched, not played: no name to ask for, no controls.
+  const watching = await replay.probe();
+  let name = params.get('name') ?? (watching ? 'viewer' : null);
   if (!name) {
     name = await hud.askName(localStorage.getItem('tickwire.name') ?? '');
     try {
@@ -35,8 +40,9 @@ async function boot() {
   game = new Game({
     url: wsUrl, name, hud, renderers, controls,
     forceRenderer: forced === 'generic' || forced === 'demo' ? forced : null,
+    help: watching ? 'Replay: play, pause, seek and change speed in the bar above' : null,
   });
-  controls.setEnabled(true);
+  controls.setEnabled(!watching);
   game.start();
 }
 
@@ -92,6 +98,10 @@ window.tickwire = {
   startTrace: () => game?.startTrace(),
   /** Stops recording and returns {frames: [{t, dt, own, players}], inputs: [{t, buttons, seq}]}. */
   stopTrace: () => game?.stopTrace() ?? null,
+  /** The net ids the mirror holds, ascending. */
+  entityIds: () => game?.mirror?.sorted().map((e) => e.id) ?? [],
+  /** A served replay's bar: `status()` (as GET /replay says, or null when live) and `send(command)`. */
+  replay: { status: () => replay.status, send: (command) => replay.send(command) },
   /** Drops the connection (the page then reconnects with backoff), for testing. */
   dropConnection: () => game?.conn.drop('dropped from the console'),
 };

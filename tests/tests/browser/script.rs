@@ -198,3 +198,30 @@ pub async fn run_generic(url: &str, others: usize) -> Value {
         .find_map(|v| v.get("result").cloned())
         .expect("the generic script reported a result")
 }
+
+/// Runs `replay.mjs` against a served replay's page at `url`, seeking to `tick`; returns
+/// its result object.
+pub async fn run_replay(url: &str, tick: u32) -> Value {
+    let mut script = spawn("replay.mjs", &[url, &tick.to_string()], Stdio::null());
+    let stdout = script.0.stdout.take().expect("piped stdout");
+    let lines = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    let lines = tokio::time::timeout(RUN_TIMEOUT, lines)
+        .await
+        .expect("the replay browser run finishes within its time limit")
+        .expect("the script's output is read");
+    let status = script.0.wait().expect("node exit status");
+    assert!(
+        status.success(),
+        "the replay browser script failed ({status}); see its output above"
+    );
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find_map(|v| v.get("result").cloned())
+        .expect("the replay script reported a result")
+}
