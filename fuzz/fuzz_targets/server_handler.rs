@@ -36,13 +36,11 @@ use tickwire_server::games::demo::{Demo, DemoConfig};
 use tickwire_server::guard::{Guard, MAX_SEQ_LEAP, Verdict};
 use tickwire_server::inputs::{InputRefused, InputSink, Inputs};
 use tickwire_server::replication::{BodyCache, Replicator, Written};
-use tickwire_server::tick_output::TickOutput;
+use tickwire_server::tick_output::{TickOutput, Views};
 use tickwire_server::wire::{End, classify};
 use tickwire_server::{Config, Game, PlayerInfo, Sim};
 use tickwire_shared::codec::{decode_client_value, decode_server, encode_client, encode_value};
-use tickwire_shared::{
-    ByeCode, ClientMsg, Encoding, Entity, InputSeq, Mirror, PlayerId, ServerMsg, Tick,
-};
+use tickwire_shared::{ByeCode, ClientMsg, Entity, InputSeq, Mirror, PlayerId, ServerMsg, Tick};
 use tokio_tungstenite::tungstenite;
 
 /// The player the fuzzed session serves (the first one a fresh `Sim` admits).
@@ -217,15 +215,6 @@ struct Pending {
     fired: bool,
 }
 
-/// The interest radius in the position's quantized steps, as a session computes it.
-fn radius_steps(config: &Config, sim: &Sim<Demo>) -> i32 {
-    let units = config.view_radius as f32;
-    match sim.schema().position_encoding() {
-        Some(Encoding::Fixed { scale, .. }) => (units * scale).round() as i32,
-        _ => units.round() as i32,
-    }
-}
-
 fn run(u: &mut Unstructured<'_>) -> Result<()> {
     let config = config(u)?;
     let demo = DemoConfig {
@@ -252,7 +241,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         PLAYER,
         own,
         config.send_window_ticks(),
-        radius_steps(&config, &sim),
+        Views::new(&schema, sim.views(), config.view_radius),
     );
     let cache = BodyCache::new(schema.clone());
     let mut client = Mirror::new(schema.clone());
@@ -272,7 +261,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         match event(u, next_seq, sim.tick().0)? {
             Event::Tick => {
                 let mut drained: Vec<(PlayerId, Controls)> = Vec::new();
-                let acks = inputs.drain(|p, input, view| {
+                let acks = inputs.drain(|p, input, view, _| {
                     drained.push((p, input));
                     sim.input_seen(p, input, view);
                 });
@@ -330,7 +319,8 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                 client
                     .apply(header.tick, header.baseline, &body)
                     .unwrap_or_else(|e| panic!("the client could not apply a snapshot: {e}"));
-                let (snapshot, view) = repl.baseline().expect("a snapshot was just written");
+                let held = repl.baseline().expect("a snapshot was just written");
+                let (snapshot, view) = (&held.snapshot, held.view);
                 let seen: Vec<Entity> = snapshot
                     .entities
                     .iter()

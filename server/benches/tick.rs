@@ -18,7 +18,7 @@ use tickwire_server::games::arena::Arena;
 use tickwire_server::games::field::FieldConfig;
 use tickwire_shared::codec::{decode_body, encode_body};
 use tickwire_shared::interest::{Grid, pick, scan};
-use tickwire_shared::{Mirror, View, WorldSnapshot, diff, diff_entities};
+use tickwire_shared::{Mirror, Relevance, Shape, View, WorldSnapshot, diff, diff_entities};
 
 const SIZES: [u32; 2] = [1_000, 10_000];
 
@@ -105,11 +105,15 @@ fn central_view(sim: &Sim<Arena>, snap: &WorldSnapshot) -> View {
         n += 1;
     }
     let n = n.max(1);
-    View::Radius {
+    View::Area {
         cx: (sx / n) as i32,
         cy: (sy / n) as i32,
-        radius: schema.position_steps(VIEW_RADIUS),
+        shape: Shape::Circle {
+            radius: schema.position_steps(VIEW_RADIUS),
+        },
         always: None,
+        relevant: Relevance::default(),
+        team: None,
     }
 }
 
@@ -129,7 +133,7 @@ fn view_delta_by_grid(bencher: Bencher, npcs: u32) {
     let (sim, prev, next) = crowd(npcs);
     let s = sim.schema().clone();
     let view = central_view(&sim, &prev);
-    let grid = Grid::build(&s, &next, view_radius(&view));
+    let grid = Grid::build(&s, &next, view_reach(&view), Relevance::default());
     let mut held = Vec::new();
     scan(&s, &prev, view, &mut held);
     let mut now = Vec::new();
@@ -158,12 +162,12 @@ fn grid_build(bencher: Bencher, npcs: u32) {
     let (sim, _, next) = crowd(npcs);
     let s = sim.schema().clone();
     let cell = s.position_steps(VIEW_RADIUS);
-    bencher.bench_local(|| black_box(Grid::build(&s, &next, cell)));
+    bencher.bench_local(|| black_box(Grid::build(&s, &next, cell, Relevance::default())));
 }
 
-fn view_radius(view: &View) -> i32 {
+fn view_reach(view: &View) -> i32 {
     match *view {
-        View::Radius { radius, .. } => radius,
+        View::Area { shape, .. } => shape.reach().0,
         View::All => 0,
     }
 }

@@ -40,7 +40,7 @@ use crate::session;
 use crate::sim::Sim;
 use crate::tick_loop::Source;
 use crate::tick_loop::TickLoop;
-use crate::tick_output::{History, TickOutput};
+use crate::tick_output::{History, TickOutput, Views};
 use crate::tls::{TlsError, TlsListener};
 use crate::upgrade_deadline::{Deadlined, Pending};
 
@@ -104,12 +104,12 @@ pub struct App {
     pub roster: Arc<Roster>,
     /// The game's schema, sent in every Welcome and on `/schema`.
     pub schema: Arc<Schema>,
-    /// Every client's interest radius in the position's quantized steps; 0 = full view.
-    pub view_radius: i32,
+    /// How every client sees the world (the game's views, or the `view_radius` setting).
+    pub views: Views,
     /// The game's base priorities, for clients whose byte budget makes changes wait.
     pub priorities: Arc<Priorities>,
     /// The distance (position steps) at which a waiting entity's priority is halved:
-    /// the view radius, or 500 world units with a full view.
+    /// the view's reach, or 500 world units with a full view.
     pub falloff: i32,
     /// The newest frame.
     pub frames: watch::Receiver<Arc<TickOutput>>,
@@ -250,18 +250,17 @@ impl Server {
         });
         let (roster, commands) = Roster::new(config.max_sessions, inputs.clone());
         let roster = Arc::new(roster);
-        let view_radius = schema.position_steps(config.view_radius as f32);
+        let views = Views::new(&schema, sim.views(), config.view_radius);
         let priorities = sim.priorities().clone();
-        let falloff = if view_radius > 0 {
-            view_radius
-        } else {
-            schema.position_steps(FULL_VIEW_FALLOFF)
+        let falloff = match views.grid_cell() {
+            0 => schema.position_steps(FULL_VIEW_FALLOFF),
+            reach => reach,
         };
         let first = Arc::new(TickOutput::new(
             &schema,
             Arc::new(sim.capture()),
             Vec::new(),
-            view_radius,
+            &views,
         ));
         let (frames_tx, frames_rx) = watch::channel(first.clone());
         let (broadcast, _) = broadcast::channel(256);
@@ -275,7 +274,7 @@ impl Server {
             inputs,
             commands,
             frames: frames_tx,
-            grid_cell: view_radius,
+            views,
             history: history.clone(),
             broadcast: broadcast.clone(),
             metrics: metrics.clone(),
@@ -294,7 +293,7 @@ impl Server {
             roster,
             cache: BodyCache::new(schema.clone()),
             schema,
-            view_radius,
+            views,
             priorities,
             falloff,
             frames: frames_rx,

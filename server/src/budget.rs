@@ -399,7 +399,7 @@ mod tests {
         use crate::games::field::FieldConfig;
         use crate::replication::{BodyCache, Budgeted, Replicator};
         use crate::sim::Sim;
-        use crate::tick_output::TickOutput;
+        use crate::tick_output::{TickOutput, Views};
         use std::sync::Arc;
         use tickwire_shared::codec::decode_server;
         use tickwire_shared::{Mirror, PlayerId, ServerMsg, View, WorldSnapshot};
@@ -418,14 +418,15 @@ mod tests {
         } else {
             schema.position_steps(500.0)
         };
-        let mut repl = Replicator::new(PlayerId(1), me, 1000, steps).with_budget(Budgeted {
+        let views = Views::radius(steps);
+        let mut repl = Replicator::new(PlayerId(1), me, 1000, views).with_budget(Budgeted {
             budget: Budget::new(rate, HZ),
             priorities: sim.priorities().clone(),
             falloff,
             waiting: Accumulator::default(),
         });
         let mut mirror = Mirror::new(schema.clone());
-        let frame_of = |snapshot| TickOutput::new(&schema, snapshot, vec![], steps);
+        let frame_of = |snapshot| TickOutput::new(&schema, snapshot, vec![], &views);
         let receive = |repl: &mut Replicator, mirror: &mut Mirror, frame: &TickOutput| {
             let written = repl.next_message(frame, &cache)?;
             match decode_server(&written.msg).unwrap() {
@@ -482,11 +483,13 @@ mod tests {
             r => {
                 let own = resting.iter().find(|e| e.id == me).unwrap();
                 let (cx, cy) = schema.position_of(own.components, &own.nums).unwrap();
-                let view = View::Radius {
+                let view = View::Area {
                     cx,
                     cy,
-                    radius: r,
+                    shape: tickwire_shared::Shape::Circle { radius: r },
                     always: Some(me),
+                    relevant: tickwire_shared::Relevance::default(),
+                    team: None,
                 };
                 view.visible(&schema, &resting).cloned().collect()
             }

@@ -35,7 +35,8 @@ pub struct Config {
     #[arg(long)]
     pub tick_hz: u32,
     /// Interest radius in world units around each player's own entity (by the schema's
-    /// position); 0 means every client sees everything.
+    /// position), replacing the game's own view; 0 keeps the game's view (everything,
+    /// unless the game declares an area).
     #[arg(long)]
     pub view_radius: u32,
     /// Most snapshot bytes per second each client is sent (0 = no limit). When a delta

@@ -161,7 +161,7 @@ fn new_replicator(app: &App, who: &Identity) -> Replicator {
         who.player,
         who.entity,
         app.config.send_window_ticks(),
-        app.view_radius,
+        app.views,
     );
     match app.config.budget_bytes_per_sec {
         0 => repl,

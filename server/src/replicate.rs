@@ -11,7 +11,7 @@ use tickwire_shared::layout::{EventDef, LayoutField, Prim};
 use tickwire_shared::schema::{
     ComponentDef, FieldDef, Param, PositionDef, Schema, SchemaDef, SchemaError,
 };
-use tickwire_shared::{Entity, NetId, Tick, WorldSnapshot};
+use tickwire_shared::{Entity, NetId, Relevance, Tick, WorldSnapshot};
 
 use crate::budget::Priorities;
 
@@ -76,6 +76,34 @@ pub struct Replicate {
     params: Vec<Param>,
     /// Base priorities under a byte budget, by component name.
     priorities: Vec<(String, f32)>,
+    /// The area each client sees around its own entity.
+    area: ViewArea,
+    /// Components whose entities every client sees, by name.
+    relevant: Vec<String>,
+    /// The (component, field) whose equal values make teammates.
+    team: Option<(String, String)>,
+}
+
+/// The area each client sees around its own entity, in world units.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum ViewArea {
+    /// The whole world.
+    #[default]
+    All,
+    /// A circle of this radius.
+    Circle(f32),
+    /// A rectangle this wide and this high, centred on the entity (a screen).
+    Rect(f32, f32),
+}
+
+/// How a game's clients see its world, as declared (`Replicate::view_radius`,
+/// `view_rect`, `always_relevant`, `team`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GameViews {
+    /// The area around each client's own entity.
+    pub area: ViewArea,
+    /// What is relevant beyond it.
+    pub relevant: Relevance,
 }
 
 impl std::fmt::Debug for Replicate {
@@ -143,6 +171,39 @@ impl Replicate {
         self
     }
 
+    /// Shows each client only what lies within `radius` world units of its own entity
+    /// (by the position, `Replicate::position`), plus what `always_relevant` and `team`
+    /// add. The `view_radius` setting, when not 0, overrides the game's area.
+    #[must_use]
+    pub fn view_radius(mut self, radius: f32) -> Replicate {
+        self.area = ViewArea::Circle(radius);
+        self
+    }
+
+    /// Shows each client only what lies in a `width` × `height` rectangle (world units)
+    /// centred on its own entity: a screen's worth.
+    #[must_use]
+    pub fn view_rect(mut self, width: f32, height: f32) -> Replicate {
+        self.area = ViewArea::Rect(width, height);
+        self
+    }
+
+    /// Every client sees the entities with component `C` (registered with `component`)
+    /// wherever they are: the ball, the flags, a boss.
+    #[must_use]
+    pub fn always_relevant<C: Replicated>(mut self) -> Replicate {
+        self.relevant.push(C::NAME.to_owned());
+        self
+    }
+
+    /// Every client sees the entities whose numeric `field` of component `C` equals its
+    /// own entity's, wherever they are: its teammates.
+    #[must_use]
+    pub fn team<C: Replicated>(mut self, field: &str) -> Replicate {
+        self.team = Some((C::NAME.to_owned(), field.to_owned()));
+        self
+    }
+
     /// Gives entities with component `C` (registered with `component`) base priority
     /// `weight` when a client's byte budget makes changes wait (1 for every component
     /// not named; an entity takes its highest component's). A ball or a teammate might
@@ -167,6 +228,21 @@ impl Replicate {
     /// capture (for the tick thread).
     pub fn build(self, game: &str) -> Result<Capture, SchemaError> {
         let (defs, fns): (Vec<_>, Vec<_>) = self.components.into_iter().unzip();
+        let sizes = match self.area {
+            ViewArea::All => vec![],
+            ViewArea::Circle(r) => vec![r],
+            ViewArea::Rect(w, h) => vec![w, h],
+        };
+        if sizes.iter().any(|a| !(a.is_finite() && *a > 0.0)) {
+            return Err(SchemaError::BadView(
+                "a view's size must be finite and above 0".into(),
+            ));
+        }
+        if !sizes.is_empty() && self.position.is_none() {
+            return Err(SchemaError::BadView(
+                "a view area needs the position (Replicate::position)".into(),
+            ));
+        }
         let mut weights = vec![1.0; defs.len()];
         for (name, weight) in &self.priorities {
             let bad = |why| SchemaError::BadPriority {
@@ -189,12 +265,51 @@ impl Replicate {
             events: self.events,
             params: self.params,
         })?;
+        let views = GameViews {
+            area: self.area,
+            relevant: relevance(&schema, &self.relevant, self.team.as_ref())?,
+        };
         Ok(Capture {
             schema: Arc::new(schema),
             fns,
             priorities: Arc::new(Priorities::new(weights)),
+            views,
         })
     }
+}
+
+/// The relevance named by component (and field) names, checked against `schema`.
+fn relevance(
+    schema: &Schema,
+    relevant: &[String],
+    team: Option<&(String, String)>,
+) -> Result<Relevance, SchemaError> {
+    let index = |name: &str| {
+        (0..schema.component_count())
+            .find(|&c| schema.component(c).is_some_and(|d| d.name == name))
+            .ok_or_else(|| SchemaError::BadView(format!("{name} is not a registered component")))
+    };
+    let mut components = 0u64;
+    for name in relevant {
+        components |= 1 << index(name)?;
+    }
+    let group = match team {
+        None => None,
+        Some((component, field)) => {
+            let c = index(component)?;
+            let fields = &schema.component(c).map_or(&[][..], |d| d.fields.as_slice());
+            let at = fields.iter().position(|f| &f.name == field);
+            match at.map(|i| schema.slots(c)[i]) {
+                Some((false, value)) => Some((c as u8, value as u8)),
+                _ => {
+                    return Err(SchemaError::BadView(format!(
+                        "the team field {component}.{field} is not a numeric field of it"
+                    )));
+                }
+            }
+        }
+    };
+    Ok(Relevance { components, group })
 }
 
 /// Reads the world into snapshots by a checked schema.
@@ -206,6 +321,8 @@ pub struct Capture {
     fns: Vec<CaptureFn>,
     /// Base priorities per component, in schema order.
     priorities: Arc<Priorities>,
+    /// How clients see the world.
+    views: GameViews,
 }
 
 impl Capture {
@@ -218,6 +335,12 @@ impl Capture {
     /// The base priorities of the components.
     pub(crate) fn priorities(&self) -> &Arc<Priorities> {
         &self.priorities
+    }
+
+    /// How the game's clients see its world.
+    #[must_use]
+    pub fn views(&self) -> GameViews {
+        self.views
     }
 
     /// The quantized snapshot of every entity with a `NetId`, sorted by id. Entities
@@ -341,5 +464,51 @@ mod tests {
             .priority::<Pos>(-1.0)
             .build("t");
         assert!(matches!(negative, Err(SchemaError::BadPriority { .. })));
+    }
+
+    #[test]
+    fn views_name_registered_components_and_numeric_team_fields() {
+        struct Name;
+        impl Replicated for Name {
+            const NAME: &'static str = "Name";
+            fn fields() -> Vec<FieldDef> {
+                vec![FieldDef::new("n", Encoding::string(8))]
+            }
+            fn write(&self, w: &mut FieldWriter<'_>) {
+                w.str(&Arc::from("x"));
+            }
+            fn read(_: &mut FieldReader<'_>) -> Self {
+                Name
+            }
+        }
+        let ok = Replicate::new()
+            .component::<Pos>()
+            .component::<Marker>()
+            .position::<Pos>("x", "x")
+            .view_rect(800.0, 600.0)
+            .always_relevant::<Marker>()
+            .build("t")
+            .unwrap();
+        assert_eq!(ok.views().area, ViewArea::Rect(800.0, 600.0));
+        assert_eq!(ok.views().relevant.components, 0b10);
+        let bad = |r: Replicate| matches!(r.build("t"), Err(SchemaError::BadView(_)));
+        assert!(
+            bad(Replicate::new().component::<Pos>().view_radius(100.0)),
+            "no position"
+        );
+        assert!(bad(Replicate::new()
+            .component::<Pos>()
+            .position::<Pos>("x", "x")
+            .view_radius(0.0)));
+        assert!(bad(Replicate::new()
+            .component::<Pos>()
+            .always_relevant::<Marker>()));
+        assert!(
+            bad(Replicate::new()
+                .component::<Pos>()
+                .component::<Name>()
+                .team::<Name>("n")),
+            "a string is no team"
+        );
     }
 }

@@ -14,7 +14,7 @@ use tickwire_shared::{
 };
 
 use crate::budget::{Accumulator, Budget, Focus, Priorities};
-use crate::tick_output::TickOutput;
+use crate::tick_output::{TickOutput, Views};
 
 /// One cached body: the key and its bytes, encoded by whichever writer got there first.
 type CacheEntry = ((Option<Tick>, Tick), Arc<OnceLock<Bytes>>);
@@ -136,11 +136,13 @@ pub struct Replicator {
     acked: Option<Held>,
     /// Most snapshots in flight before the writer waits for acks.
     window: usize,
-    /// Interest radius in the position's quantized steps; 0 = full view.
-    view_radius: i32,
+    /// How the client sees the world.
+    views: Views,
     /// Where the view centres when the avatar is not in the snapshot: where it was last
     /// seen (the origin before that).
     centre: (i32, i32),
+    /// The avatar's team (by `views.relevant.group`), as last seen.
+    team: Option<i32>,
     /// The indices of the baseline's entities the client holds (through its view),
     /// when known (`visible_known`); kept so each delta reads only the entities near
     /// the client, not the whole baseline.
@@ -169,7 +171,7 @@ const HEADER_BYTES: usize = 16;
 impl Replicator {
     /// A replicator for a client that holds nothing yet.
     #[must_use]
-    pub fn new(player: PlayerId, own: NetId, window: u32, view_radius: i32) -> Replicator {
+    pub fn new(player: PlayerId, own: NetId, window: u32, views: Views) -> Replicator {
         Replicator {
             player,
             own,
@@ -177,8 +179,9 @@ impl Replicator {
             inflight: VecDeque::new(),
             acked: None,
             window: window.max(1) as usize,
-            view_radius,
+            views,
             centre: (0, 0),
+            team: None,
             visible: Vec::new(),
             visible_known: false,
             scratch: Vec::new(),
@@ -243,21 +246,23 @@ impl Replicator {
     }
 
     fn view_for(&mut self, schema: &Schema, snapshot: &WorldSnapshot) -> View {
-        if let Some(p) = snapshot
-            .get(self.own)
-            .and_then(|e| schema.position_of(e.components, &e.nums))
-        {
-            self.centre = p;
+        if let Some(own) = snapshot.get(self.own) {
+            if let Some(p) = schema.position_of(own.components, &own.nums) {
+                self.centre = p;
+            }
+            self.team = self.views.relevant.group_of(schema, own);
         }
-        if self.view_radius <= 0 {
+        let Some(shape) = self.views.shape else {
             return View::All;
-        }
+        };
         let (cx, cy) = self.centre;
-        View::Radius {
+        View::Area {
             cx,
             cy,
-            radius: self.view_radius,
+            shape,
             always: Some(self.own),
+            relevant: self.views.relevant,
+            team: self.team,
         }
     }
 
@@ -318,7 +323,7 @@ impl Replicator {
     /// `visible` holds the baseline's.
     fn gather(&mut self, schema: &Schema, frame: &TickOutput, view: View) {
         match (&frame.grid, view) {
-            (Some(grid), View::Radius { .. }) => {
+            (Some(grid), View::Area { .. }) => {
                 grid.visible(schema, &frame.snapshot, view, &mut self.scratch);
             }
             _ => scan(schema, &frame.snapshot, view, &mut self.scratch),
@@ -459,7 +464,7 @@ mod tests {
     #[test]
     fn the_window_closes_until_acks_arrive_then_one_delta_coalesces() {
         let cache = cache();
-        let mut r = Replicator::new(PlayerId(1), NetId(1), 2, 0);
+        let mut r = Replicator::new(PlayerId(1), NetId(1), 2, Views::default());
         let mut m = Mirror::new(schema());
         let h = apply(
             &mut m,
@@ -498,7 +503,7 @@ mod tests {
     fn a_resumed_client_that_drops_again_at_once_can_resume_from_the_same_tick() {
         let cache = cache();
         let held = frame(5, &[1, 2]);
-        let r = Replicator::new(PlayerId(1), NetId(1), 4, 0)
+        let r = Replicator::new(PlayerId(1), NetId(1), 4, Views::default())
             .with_baseline(Held::frame(held.snapshot.clone(), View::All));
         // Nothing written or acked yet: the tick the client holds is still on offer.
         assert_eq!(
@@ -509,7 +514,7 @@ mod tests {
         let mut m = Mirror::new(schema());
         apply(
             &mut m,
-            &Replicator::new(PlayerId(1), NetId(1), 4, 0)
+            &Replicator::new(PlayerId(1), NetId(1), 4, Views::default())
                 .next_message(&held, &cache)
                 .unwrap()
                 .msg,
@@ -554,6 +559,89 @@ mod tests {
         Arc::new(Schema::new(def).unwrap())
     }
 
+    /// A game's own view: a rectangle around the client's entity, a ball seen from
+    /// anywhere, teammates seen from anywhere; found the same by the grid and the scan,
+    /// and followed when the client's team changes.
+    #[test]
+    fn a_rectangle_the_ball_and_teammates_reach_the_client() {
+        use tickwire_shared::{Relevance, Shape};
+        let pos = ComponentDef::new(
+            "P",
+            vec![
+                FieldDef::new("x", Encoding::int(-5000, 5000)),
+                FieldDef::new("y", Encoding::int(-5000, 5000)),
+            ],
+        );
+        let def = SchemaDef {
+            position: Some(tickwire_shared::PositionDef {
+                component: "P".into(),
+                x: "x".into(),
+                y: "y".into(),
+            }),
+            ..SchemaDef::new(
+                "teams",
+                vec![
+                    pos,
+                    ComponentDef::new("Ball", vec![]),
+                    ComponentDef::new("Team", vec![FieldDef::new("t", Encoding::int(0, 3))]),
+                ],
+            )
+        };
+        let schema = Arc::new(Schema::new(def).unwrap());
+        let cache = BodyCache::new(schema.clone());
+        let views = Views {
+            shape: Some(Shape::Rect {
+                half_width: 400,
+                half_height: 200,
+            }),
+            relevant: Relevance {
+                components: 0b010,
+                group: Some((2, 0)),
+            },
+        };
+        let person = |id, x, y, team| Entity {
+            id: NetId(id),
+            components: 0b101,
+            nums: vec![x, y, team],
+            strs: vec![],
+        };
+        let world = |tick, my_team| {
+            let ball = Entity {
+                id: NetId(2),
+                components: 0b011,
+                nums: vec![3000, 3000],
+                strs: vec![],
+            };
+            let entities = vec![
+                person(1, 0, 0, my_team),
+                ball,
+                person(3, 390, -190, 1), // inside the rectangle
+                person(4, 0, 300, 1),    // above it
+                person(5, -4000, 4000, 0), // far, on team 0
+                person(6, 4000, -4000, 1), // far, on team 1
+            ];
+            Arc::new(WorldSnapshot::new(Tick(tick), entities))
+        };
+        let mut by_grid = Replicator::new(PlayerId(1), NetId(1), 100, views);
+        let mut by_scan = Replicator::new(PlayerId(1), NetId(1), 100, views);
+        let mut mirror = Mirror::new(schema.clone());
+        for (tick, team, expected) in [(1, 0, vec![1, 2, 3, 5]), (2, 1, vec![1, 2, 3, 4, 6])] {
+            let snapshot = world(tick, team);
+            let gridded = TickOutput::new(&schema, snapshot.clone(), vec![], &views);
+            assert!(gridded.grid.is_some());
+            let plain = TickOutput {
+                grid: None,
+                ..TickOutput::new(&schema, snapshot, vec![], &views)
+            };
+            let a = by_grid.next_message(&gridded, &cache).unwrap().msg;
+            let b = by_scan.next_message(&plain, &cache).unwrap().msg;
+            assert_eq!(a, b, "tick {tick}");
+            apply(&mut mirror, &a);
+            let held: Vec<u32> = mirror.entities().iter().map(|e| e.id.0).collect();
+            assert_eq!(held, expected, "on team {team}");
+        }
+    }
+
     proptest::proptest! {
         /// A radius view found through the frame's grid writes exactly the bytes the
         /// scan of every entity writes, tick after tick, as entities wander in and out
@@ -572,8 +660,8 @@ mod tests {
             let mut points: Vec<(i32, i32)> = (0..n)
                 .map(|_| (rng.random_range(-2000..2000), rng.random_range(-2000..2000)))
                 .collect();
-            let mut by_grid = Replicator::new(PlayerId(1), NetId(1), 100, radius);
-            let mut by_scan = Replicator::new(PlayerId(1), NetId(1), 100, radius);
+            let mut by_grid = Replicator::new(PlayerId(1), NetId(1), 100, Views::radius(radius));
+            let mut by_scan = Replicator::new(PlayerId(1), NetId(1), 100, Views::radius(radius));
             let mut mirror = Mirror::new(schema.clone());
             for tick in 1..12u32 {
                 for p in &mut points {
@@ -591,8 +679,8 @@ mod tests {
                     })
                     .collect();
                 let snapshot = Arc::new(WorldSnapshot::new(Tick(tick), entities));
-                let gridded = TickOutput::new(&schema, snapshot.clone(), vec![], cell);
-                let plain = TickOutput { grid: None, ..TickOutput::new(&schema, snapshot.clone(), vec![], 0) };
+                let gridded = TickOutput::new(&schema, snapshot.clone(), vec![], &Views::radius(cell));
+                let plain = TickOutput { grid: None, ..TickOutput::new(&schema, snapshot.clone(), vec![], &Views::default()) };
                 let a = by_grid.next_message(&gridded, &cache).unwrap().msg;
                 let b = by_scan.next_message(&plain, &cache).unwrap().msg;
                 proptest::prop_assert_eq!(&a, &b);

@@ -21,7 +21,7 @@ use tickwire_shared::{NetId, PlayerId, Schema, Tick, WorldSnapshot};
 use crate::budget::Priorities;
 use crate::game::{Ctx, Game, PlayerInfo};
 use crate::net_ids::NetIds;
-use crate::replicate::Capture;
+use crate::replicate::{Capture, GameViews};
 use crate::rewind::Rewind;
 
 /// How far back lag compensation reaches in a `Sim` made by `new` (the engine's
@@ -106,6 +106,12 @@ impl<G: Game> Sim<G> {
     #[must_use]
     pub fn schema(&self) -> &Arc<Schema> {
         self.capture.schema()
+    }
+
+    /// How the game's clients see its world, as it declared it.
+    #[must_use]
+    pub fn views(&self) -> GameViews {
+        self.capture.views()
     }
 
     /// The game's base priorities per component (`Replicate::priority`).

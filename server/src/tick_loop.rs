@@ -22,7 +22,7 @@ use crate::replay::Served;
 use crate::roster::RosterCommand;
 use crate::sim::Sim;
 use crate::thread_priority::TickPriority;
-use crate::tick_output::{History, TickOutput};
+use crate::tick_output::{History, TickOutput, Views};
 use crate::timing::TickTimer;
 
 /// How many periods behind schedule the loop may fall before it stops catching up and
@@ -70,9 +70,8 @@ pub struct TickLoop<G: Game> {
     pub commands: mpsc::Receiver<RosterCommand>,
     /// Where each tick's frame is published.
     pub frames: watch::Sender<Arc<TickOutput>>,
-    /// Side of the frames' grid cells in position steps (the view radius); 0 for no grid
-    /// (every client sees everything).
-    pub grid_cell: i32,
+    /// How clients see the world: the frames' grid is built for it.
+    pub views: Views,
     /// Recent snapshots, for inspection.
     pub history: Arc<History>,
     /// Game events go out here, encoded once.
@@ -166,7 +165,7 @@ impl<G: Game> TickLoop<G> {
             self.source.sim().schema(),
             snapshot,
             input_acks,
-            self.grid_cell,
+            &self.views,
         )));
         for msg in said.into_iter().chain(events) {
             // No subscribers (nobody connected) is fine.

@@ -4,7 +4,64 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tickwire_shared::{Grid, InputSeq, PlayerId, Schema, Tick, WorldSnapshot};
+use tickwire_shared::{Grid, InputSeq, PlayerId, Relevance, Schema, Shape, Tick, WorldSnapshot};
+
+use crate::replicate::{GameViews, ViewArea};
+
+/// How every client sees the world, in the position's steps: the area around its own
+/// entity (`None`: everything) and what is relevant beyond it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Views {
+    /// The area around each client's own entity.
+    pub shape: Option<Shape>,
+    /// What the game makes relevant beyond it.
+    pub relevant: Relevance,
+}
+
+impl Views {
+    /// The views a game declared (`game`), or a circle of `view_radius` world units
+    /// when that setting is not 0 (it overrides the game's area).
+    #[must_use]
+    pub fn new(schema: &Schema, game: GameViews, view_radius: u32) -> Views {
+        let steps = |units: f32| schema.position_steps(units).max(1);
+        let area = match view_radius {
+            0 => game.area,
+            r => ViewArea::Circle(r as f32),
+        };
+        let shape = match area {
+            ViewArea::All => None,
+            ViewArea::Circle(r) => Some(Shape::Circle { radius: steps(r) }),
+            ViewArea::Rect(w, h) => Some(Shape::Rect {
+                half_width: steps(w / 2.0),
+                half_height: steps(h / 2.0),
+            }),
+        };
+        Views {
+            shape,
+            relevant: game.relevant,
+        }
+    }
+
+    /// A circle of `radius` steps (0: everything), nothing relevant beyond it.
+    #[cfg(test)]
+    #[must_use]
+    pub fn radius(radius: i32) -> Views {
+        Views {
+            shape: (radius > 0).then_some(Shape::Circle { radius }),
+            relevant: Relevance::default(),
+        }
+    }
+
+    /// The side of the frames' grid cells: the area's longest reach (0: no area, no
+    /// grid).
+    #[must_use]
+    pub fn grid_cell(&self) -> i32 {
+        self.shape.map_or(0, |s| {
+            let (x, y) = s.reach();
+            x.max(y)
+        })
+    }
+}
 
 /// One tick's published output.
 #[derive(Debug, Default)]
@@ -19,15 +76,16 @@ pub struct TickOutput {
 }
 
 impl TickOutput {
-    /// A frame of `snapshot`, indexed in cells of `grid_cell` steps (none when 0).
+    /// A frame of `snapshot`, indexed by a grid for `views`' areas (none without one).
     #[must_use]
     pub fn new(
         schema: &Schema,
         snapshot: Arc<WorldSnapshot>,
         input_acks: Vec<(PlayerId, InputSeq)>,
-        grid_cell: i32,
+        views: &Views,
     ) -> TickOutput {
-        let grid = (grid_cell > 0).then(|| Grid::build(schema, &snapshot, grid_cell));
+        let cell = views.grid_cell();
+        let grid = (cell > 0).then(|| Grid::build(schema, &snapshot, cell, views.relevant));
         TickOutput {
             snapshot,
             input_acks,

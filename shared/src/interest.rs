@@ -5,11 +5,12 @@
 //! The grid is a list of (cell, entity index) pairs sorted by cell in row-major order:
 //! the cells of one row of a view's bounding box are one contiguous run, found by two
 //! binary searches. A view of radius `r` over cells of side `r` reads at most three rows
-//! of three cells.
+//! of three cells. Entities the game may make relevant beyond any area (a ball, anyone
+//! on a team) are kept on a list of their own, tested against each view.
 
 use crate::ids::NetId;
 use crate::schema::Schema;
-use crate::snapshot::{Entity, View, WorldSnapshot};
+use crate::snapshot::{Entity, Relevance, View, WorldSnapshot};
 
 /// One snapshot's entities by grid cell.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -22,19 +23,31 @@ pub struct Grid {
     /// Indices of the entities without a position (game-wide state, visible in every
     /// view), ascending.
     unplaced: Vec<u32>,
+    /// Indices of the positioned entities with a component of the relevance's flags,
+    /// ascending: each view tests them whatever their cell.
+    apart: Vec<u32>,
 }
 
 impl Grid {
     /// Indexes `snapshot`'s entities by `schema`'s position in cells of side `cell`
-    /// steps (clamped to at least 1).
+    /// steps (clamped to at least 1), keeping apart those `relevant` may show beyond an
+    /// area.
     #[must_use]
-    pub fn build(schema: &Schema, snapshot: &WorldSnapshot, cell: i32) -> Grid {
+    pub fn build(
+        schema: &Schema,
+        snapshot: &WorldSnapshot,
+        cell: i32,
+        relevant: Relevance,
+    ) -> Grid {
         let cell = cell.max(1);
+        let flags = relevant.flags();
         let mut cells = Vec::with_capacity(snapshot.entities.len());
         let mut unplaced = Vec::new();
+        let mut apart = Vec::new();
         for (i, e) in snapshot.entities.iter().enumerate() {
             let i = i as u32;
             match schema.position_of(e.components, &e.nums) {
+                Some(_) if e.components & flags != 0 => apart.push(i),
                 Some((x, y)) => cells.push((y.div_euclid(cell), x.div_euclid(cell), i)),
                 None => unplaced.push(i),
             }
@@ -44,6 +57,7 @@ impl Grid {
             cell,
             cells,
             unplaced,
+            apart,
         }
     }
 
@@ -58,25 +72,26 @@ impl Grid {
         out: &mut Vec<u32>,
     ) {
         out.clear();
-        let View::Radius {
+        let View::Area {
             cx,
             cy,
-            radius,
+            shape,
             always,
+            ..
         } = view
         else {
             out.extend(0..snapshot.entities.len() as u32);
             return;
         };
-        let radius = radius.max(0);
-        let span = |c: i32| {
+        let (reach_x, reach_y) = shape.reach();
+        let span = |c: i32, reach: i32| {
             (
-                c.saturating_sub(radius).div_euclid(self.cell),
-                c.saturating_add(radius).div_euclid(self.cell),
+                c.saturating_sub(reach).div_euclid(self.cell),
+                c.saturating_add(reach).div_euclid(self.cell),
             )
         };
-        let (col0, col1) = span(cx);
-        let (row0, row1) = span(cy);
+        let (col0, col1) = span(cx, reach_x);
+        let (row0, row1) = span(cy, reach_y);
         for row in row0..=row1 {
             let start = self
                 .cells
@@ -92,6 +107,12 @@ impl Grid {
             );
         }
         out.extend_from_slice(&self.unplaced);
+        out.extend(
+            self.apart
+                .iter()
+                .copied()
+                .filter(|&i| view.contains(schema, &snapshot.entities[i as usize])),
+        );
         if let Some(i) = always.and_then(|id| index_of(snapshot, id)) {
             out.push(i);
         }
@@ -137,8 +158,10 @@ mod tests {
     use super::*;
     use crate::ids::Tick;
     use crate::schema::{ComponentDef, Encoding, FieldDef, PositionDef, SchemaDef};
+    use crate::snapshot::Shape;
 
-    /// Component 0: a position (x, y); component 1: a score with no position.
+    /// Component 0: a position (x, y); component 1: a score with no position; component
+    /// 2: a marker (no fields) on some positioned entities.
     fn schema() -> Schema {
         let pos = ComponentDef::new(
             "Pos",
@@ -154,7 +177,7 @@ mod tests {
                 x: "x".into(),
                 y: "y".into(),
             }),
-            ..SchemaDef::new("t", vec![pos, score])
+            ..SchemaDef::new("t", vec![pos, score, ComponentDef::new("Mark", vec![])])
         };
         Schema::new(def).unwrap()
     }
@@ -166,7 +189,8 @@ mod tests {
             .map(|(i, p)| match p {
                 Some((x, y)) => Entity {
                     id: NetId(i as u32 * 3 + 1),
-                    components: 0b01,
+                    // A quarter of them, by position, carry the marker.
+                    components: if (x ^ y) & 3 == 0 { 0b101 } else { 0b001 },
                     nums: vec![*x, *y],
                     strs: vec![],
                 },
@@ -191,22 +215,26 @@ mod tests {
             None,
             Some((-40, -30)),
         ]);
-        let grid = Grid::build(&s, &w, 100);
+        let grid = Grid::build(&s, &w, 100, Relevance::default());
         let mut out = Vec::new();
-        let view = View::Radius {
+        let view = View::Area {
             cx: 0,
             cy: 0,
-            radius: 50,
+            shape: Shape::Circle { radius: 50 },
+            relevant: Relevance::default(),
+            team: None,
             always: Some(NetId(7)),
         };
         grid.visible(&s, &w, view, &mut out);
         // (0,0), (50,0) on the edge, (500,500) because it is `always`, the score, and
         // (-40,-30) at distance 50 exactly.
         assert_eq!(out, vec![0, 1, 2, 3, 4]);
-        let view = View::Radius {
+        let view = View::Area {
             cx: 0,
             cy: 0,
-            radius: 49,
+            shape: Shape::Circle { radius: 49 },
+            relevant: Relevance::default(),
+            team: None,
             always: None,
         };
         grid.visible(&s, &w, view, &mut out);
@@ -221,13 +249,21 @@ mod tests {
             cx in -4000..4000i32,
             cy in -4000..4000i32,
             radius in 0..2500i32,
+            height in proptest::option::of(0..2500i32),
             cell in 1..3000i32,
             always in proptest::option::of(0..700u32),
+            marks_relevant in proptest::bool::ANY,
         ) {
             let s = schema();
             let w = world(&points);
-            let grid = Grid::build(&s, &w, cell);
-            let view = View::Radius { cx, cy, radius, always: always.map(NetId) };
+            // Marked entities seen from anywhere, or only in the area like the rest.
+            let relevant = Relevance { components: if marks_relevant { 0b100 } else { 0 }, group: None };
+            let grid = Grid::build(&s, &w, cell, relevant);
+            let shape = match height {
+                Some(h) => Shape::Rect { half_width: radius, half_height: h },
+                None => Shape::Circle { radius },
+            };
+            let view = View::Area { cx, cy, shape, always: always.map(NetId), relevant, team: None };
             let (mut by_grid, mut by_scan) = (Vec::new(), Vec::new());
             grid.visible(&s, &w, view, &mut by_grid);
             scan(&s, &w, view, &mut by_scan);

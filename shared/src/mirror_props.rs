@@ -9,7 +9,7 @@ use super::*;
 use crate::codec::{decode_body, encode_body};
 use crate::delta::diff;
 use crate::schema::{ComponentDef, Encoding, FieldDef, PositionDef, SchemaDef};
-use crate::snapshot::{View, WorldSnapshot};
+use crate::snapshot::{Relevance, Shape, View, WorldSnapshot};
 
 fn arb_encoding() -> impl Strategy<Value = Encoding> {
     prop_oneof![
@@ -152,13 +152,26 @@ fn arb_view() -> impl Strategy<Value = View> {
             -3000i32..3000,
             -3000i32..3000,
             0i32..4000,
-            proptest::option::of(0u32..100)
+            proptest::option::of(0i32..4000),
+            proptest::option::of(0u32..100),
+            0u64..4,
         )
-            .prop_map(|(cx, cy, radius, always)| View::Radius {
+            .prop_map(|(cx, cy, radius, height, always, relevant)| View::Area {
                 cx,
                 cy,
-                radius,
-                always: always.map(NetId)
+                shape: match height {
+                    Some(h) => Shape::Rect {
+                        half_width: radius,
+                        half_height: h
+                    },
+                    None => Shape::Circle { radius },
+                },
+                always: always.map(NetId),
+                relevant: Relevance {
+                    components: relevant,
+                    group: None
+                },
+                team: None,
             }),
     ]
 }

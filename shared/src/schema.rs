@@ -296,6 +296,10 @@ pub enum SchemaError {
     /// The position names a component or field that is not there (or is a string).
     #[error("position {0} names no numeric field of a registered component")]
     BadPosition(String),
+    /// A view declaration that cannot work (a size of 0, an unknown component, a team
+    /// field that is not numeric).
+    #[error("view: {0}")]
+    BadView(String),
     /// A base priority for a component that is not registered, or not a finite weight
     /// of zero or more.
     #[error("priority of {component}: {why}")]

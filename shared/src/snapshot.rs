@@ -82,20 +82,104 @@ pub fn find(entities: &[Entity], id: NetId) -> Option<&Entity> {
 pub enum View {
     /// Everything (no interest management).
     All,
-    /// Entities whose position (the schema's position component) lies within `radius` of
-    /// a centre, all in the position's quantized steps; plus `always` (the viewer's own
-    /// entity) and every entity without a position (game-wide state), whatever the
-    /// distance.
-    Radius {
+    /// Entities whose position (the schema's position component) lies within `shape`
+    /// around a centre, all in the position's quantized steps; plus `always` (the
+    /// viewer's own entity), every entity without a position (game-wide state), and
+    /// whatever `relevant` makes relevant to this viewer, whatever the distance.
+    Area {
         /// Centre x.
         cx: i32,
         /// Centre y.
         cy: i32,
-        /// Radius.
-        radius: i32,
+        /// The area around the centre.
+        shape: Shape,
         /// An entity always in view (the viewer's own avatar).
         always: Option<NetId>,
+        /// What the game makes relevant beyond the area.
+        relevant: Relevance,
+        /// The viewer's own value of `relevant.group`: entities with the same value are in
+        /// view (teammates), whatever the distance.
+        team: Option<i32>,
     },
+}
+
+/// The area of a view around its centre, in the position's steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Shape {
+    /// Within `radius` (inclusive).
+    Circle {
+        /// The radius.
+        radius: i32,
+    },
+    /// Within `half_width` across and `half_height` up and down (inclusive): a screen.
+    Rect {
+        /// Half the width.
+        half_width: i32,
+        /// Half the height.
+        half_height: i32,
+    },
+}
+
+impl Shape {
+    /// Whether an offset from the centre lies inside.
+    #[must_use]
+    pub fn contains(self, dx: i64, dy: i64) -> bool {
+        match self {
+            Shape::Circle { radius } => {
+                // i128: two 33-bit differences squared and summed never overflow.
+                let (dx, dy, r) = (i128::from(dx), i128::from(dy), i128::from(radius));
+                dx * dx + dy * dy <= r * r
+            }
+            Shape::Rect {
+                half_width,
+                half_height,
+            } => dx.abs() <= i64::from(half_width) && dy.abs() <= i64::from(half_height),
+        }
+    }
+
+    /// How far the shape reaches along x and along y (its bounding box's half sides).
+    #[must_use]
+    pub fn reach(self) -> (i32, i32) {
+        match self {
+            Shape::Circle { radius } => (radius.max(0), radius.max(0)),
+            Shape::Rect {
+                half_width,
+                half_height,
+            } => (half_width.max(0), half_height.max(0)),
+        }
+    }
+}
+
+/// What a game makes relevant to viewers beyond their area: entities with any of
+/// `components` (a bit per component: the ball, a flag), and entities that share the
+/// viewer's value of `group` (component index, index among its numeric values: a team).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Relevance {
+    /// Components whose entities every viewer sees.
+    pub components: u64,
+    /// The numeric value that makes teammates: (component, value index).
+    pub group: Option<(u8, u8)>,
+}
+
+impl Relevance {
+    /// The components whose entities may be relevant beyond an area (those of
+    /// `components` and the group's): a spatial index keeps their entities apart.
+    #[must_use]
+    pub fn flags(self) -> u64 {
+        let group = self
+            .group
+            .and_then(|(c, _)| 1u64.checked_shl(u32::from(c)))
+            .unwrap_or(0);
+        self.components | group
+    }
+
+    /// `entity`'s value of the group, if it has the group's component.
+    #[must_use]
+    pub fn group_of(self, schema: &Schema, entity: &Entity) -> Option<i32> {
+        let (c, i) = self.group?;
+        let (n, _) = schema.offsets(entity.components, usize::from(c))?;
+        entity.nums.get(n + usize::from(i)).copied()
+    }
 }
 
 impl View {
@@ -113,23 +197,24 @@ impl View {
     pub fn contains(&self, schema: &Schema, entity: &Entity) -> bool {
         match *self {
             View::All => true,
-            View::Radius {
+            View::Area {
                 cx,
                 cy,
-                radius,
+                shape,
                 always,
+                relevant,
+                team,
             } => {
-                if always == Some(entity.id) {
+                if always == Some(entity.id) || entity.components & relevant.components != 0 {
+                    return true;
+                }
+                if team.is_some() && relevant.group_of(schema, entity) == team {
                     return true;
                 }
                 let Some((x, y)) = schema.position_of(entity.components, &entity.nums) else {
                     return true;
                 };
-                // i128: two 33-bit differences squared and summed never overflow.
-                let dx = i128::from(x) - i128::from(cx);
-                let dy = i128::from(y) - i128::from(cy);
-                let r = i128::from(radius);
-                dx * dx + dy * dy <= r * r
+                shape.contains(i64::from(x) - i64::from(cx), i64::from(y) - i64::from(cy))
             }
         }
     }
@@ -167,14 +252,83 @@ mod tests {
             nums: vec![i32::MIN, i32::MIN],
             strs: vec![],
         };
-        let view = |cx, cy, radius| View::Radius {
+        let view = |cx, cy, radius| View::Area {
             cx,
             cy,
-            radius,
+            shape: Shape::Circle { radius },
             always: None,
+            relevant: Relevance::default(),
+            team: None,
         };
         assert!(!view(i32::MAX, i32::MAX, 5).contains(&schema, &far));
         assert!(!view(i32::MAX, i32::MAX, i32::MAX).contains(&schema, &far));
         assert!(view(i32::MIN, i32::MIN, 0).contains(&schema, &far));
+    }
+
+    #[test]
+    fn a_rectangle_the_relevant_components_and_teammates_are_in_view() {
+        // Component 0: position (x, y); 1: a ball marker; 2: a team (one value).
+        let schema = Schema::new(SchemaDef {
+            components: vec![
+                ComponentDef::new(
+                    "P",
+                    vec![
+                        FieldDef::new("x", Encoding::int(-10_000, 10_000)),
+                        FieldDef::new("y", Encoding::int(-10_000, 10_000)),
+                    ],
+                ),
+                ComponentDef::new("Ball", vec![]),
+                ComponentDef::new("Team", vec![FieldDef::new("t", Encoding::int(0, 9))]),
+            ],
+            position: Some(PositionDef {
+                component: "P".into(),
+                x: "x".into(),
+                y: "y".into(),
+            }),
+            ..SchemaDef::new("t", vec![])
+        })
+        .unwrap();
+        let at = |id, x, y, extra: u64, team: Option<i32>| Entity {
+            id: NetId(id),
+            components: 1 | extra,
+            nums: [x, y].into_iter().chain(team).collect(),
+            strs: vec![],
+        };
+        let view = View::Area {
+            cx: 0,
+            cy: 0,
+            shape: Shape::Rect {
+                half_width: 100,
+                half_height: 50,
+            },
+            always: None,
+            relevant: Relevance {
+                components: 0b010,
+                group: Some((2, 0)),
+            },
+            team: Some(3),
+        };
+        let sees = |e: &Entity| view.contains(&schema, e);
+        assert!(sees(&at(1, 100, -50, 0, None)), "the rectangle's corner");
+        assert!(!sees(&at(2, 101, 0, 0, None)), "past its side");
+        assert!(!sees(&at(3, 0, 51, 0, None)), "past its top");
+        assert!(sees(&at(4, 9000, 9000, 0b010, None)), "the ball, anywhere");
+        assert!(
+            sees(&at(5, 9000, 9000, 0b100, Some(3))),
+            "a teammate, anywhere"
+        );
+        assert!(
+            !sees(&at(6, 9000, 9000, 0b100, Some(4))),
+            "an opponent far away"
+        );
+        assert!(sees(&at(7, 10, 10, 0b100, Some(4))), "an opponent near");
+        assert_eq!(
+            Relevance {
+                components: 0b010,
+                group: Some((2, 0))
+            }
+            .flags(),
+            0b110
+        );
     }
 }

@@ -14,7 +14,8 @@ use tickwire_server::Game;
 use tickwire_server::games::demo::{Demo, DemoConfig};
 use tickwire_shared::schema::bits;
 use tickwire_shared::{
-    ComponentDef, Encoding, Entity, FieldDef, NetId, PositionDef, Schema, SchemaDef, Tick, View,
+    ComponentDef, Encoding, Entity, FieldDef, NetId, PositionDef, Relevance, Schema, SchemaDef,
+    Shape, Tick, View,
 };
 
 /// The tick the held world is at.
@@ -330,11 +331,24 @@ pub fn view(schema: &Schema, world: &[Entity], bytes: &mut &[u8]) -> View {
         .and_then(|e| schema.position_of(e.components, &e.nums))
         .unwrap_or((0, 0));
     let radius = (arg(bytes) as i32) << (arg(bytes) % 24);
-    View::Radius {
+    let shape = match arg(bytes) % 2 {
+        0 => Shape::Circle { radius },
+        _ => Shape::Rect {
+            half_width: radius,
+            half_height: (arg(bytes) as i32) << (arg(bytes) % 24),
+        },
+    };
+    View::Area {
         cx,
         cy,
-        radius,
+        shape,
         always: centre.filter(|_| b % 3 == 2).map(|e| e.id),
+        // Any of the first components seen from anywhere, the rest by the area.
+        relevant: Relevance {
+            components: (arg(bytes) % 8) as u64,
+            group: None,
+        },
+        team: None,
     }
 }
 
