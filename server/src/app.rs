@@ -44,6 +44,9 @@ use crate::tick_output::{History, TickOutput, Views};
 use crate::tls::{TlsError, TlsListener};
 use crate::upgrade_deadline::{Deadlined, Pending};
 
+/// The first player id of a replay's viewers, far past any recorded player's.
+const VIEWER_PLAYERS: u32 = 1 << 30;
+
 /// Seconds between a recording's keyframes.
 const KEYFRAME_SECS: u32 = 5;
 
@@ -195,7 +198,9 @@ impl Server {
 
     /// Serves a recorded match to viewers on `listener`: the same page and protocol, the
     /// playback steered over `/replay` (play, pause, seek, speed). The recording's tick
-    /// rate and lag compensation replace `config`'s.
+    /// rate and lag compensation replace `config`'s. Viewers see the whole world, and
+    /// their player and entity ids lie far from every recorded player's, so no client
+    /// takes a recorded player for itself.
     pub fn replay<G: Game>(
         listener: TcpListener,
         mut config: Config,
@@ -216,7 +221,7 @@ impl Server {
             listener,
             config,
             source,
-            NetIds::default(),
+            NetIds::for_viewers(),
             Some(control),
             shutdown,
         )
@@ -248,9 +253,14 @@ impl Server {
             } => Inputs::<G>::recording(),
             _ => Inputs::<G>::default(),
         });
-        let (roster, commands) = Roster::new(config.max_sessions, inputs.clone());
+        let first_player = if replay.is_some() { VIEWER_PLAYERS } else { 1 };
+        let (roster, commands) = Roster::new(config.max_sessions, inputs.clone(), first_player);
         let roster = Arc::new(roster);
-        let views = Views::new(&schema, sim.views(), config.view_radius);
+        let views = match &replay {
+            // A viewer has no entity to centre a view on.
+            Some(_) => Views::default(),
+            None => Views::new(&schema, sim.views(), config.view_radius),
+        };
         let priorities = sim.priorities().clone();
         let falloff = match views.grid_cell() {
             0 => schema.position_steps(FULL_VIEW_FALLOFF),
@@ -558,7 +568,8 @@ async fn replay_status(State(app): State<Arc<App>>) -> Response {
 
 /// `POST /replay` with a JSON command (`{"playing": false}`, `{"seek": 900}`,
 /// `{"speed": 2}`, or several at once): queued for the next tick. Refused from a web
-/// origin the server does not allow, as WebSockets are.
+/// origin the server does not allow, as WebSockets are, and, when joining needs a
+/// token, without one (`Authorization: Bearer <token>`).
 async fn replay_command(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     use axum::http::StatusCode;
     let Some(control) = &app.replay else {

@@ -169,8 +169,10 @@ impl Recorder {
         ));
         let file = File::create_new(&path).map_err(io("creating the recording", &path))?;
         let mut out = BufWriter::new(file);
+        // On disk at once: a server that dies early still leaves a readable recording.
         out.write_all(MAGIC)
             .and_then(|()| write_frame(&mut out, &encode_value(header)))
+            .and_then(|()| out.flush())
             .map_err(io("writing the recording", &path))?;
         let (tx, rx) = mpsc::channel::<TickRecord>();
         let shown = path.clone();

@@ -87,6 +87,8 @@ pub struct Playback<G: Game> {
     mismatches: Vec<Mismatch>,
     /// How many differed in all.
     mismatch_count: u64,
+    /// Events the replayed game raised while stepping, not yet taken.
+    events: Vec<G::Event>,
 }
 
 /// How many mismatches a playback keeps to report.
@@ -116,6 +118,7 @@ impl<G: Game> Playback<G> {
             checked: 0,
             mismatches: Vec::new(),
             mismatch_count: 0,
+            events: Vec::new(),
         })
     }
 
@@ -208,7 +211,7 @@ impl<G: Game> Playback<G> {
             }
         }
         self.snapshot = self.sim.step();
-        self.sim.drain_events();
+        self.events.extend(self.sim.drain_events());
         self.checked += 1;
         if let Some(what) = differs(&record, &self.snapshot) {
             self.mismatch(record.tick, what);
@@ -232,7 +235,14 @@ impl<G: Game> Playback<G> {
             self.at = 0;
         }
         while self.tick() < tick && self.step() {}
+        // What happened on the way is not news to anyone watching.
+        self.events.clear();
         Ok(())
+    }
+
+    /// Takes the events the replayed game raised since the last call.
+    pub fn take_events(&mut self) -> Vec<G::Event> {
+        std::mem::take(&mut self.events)
     }
 }
 
@@ -440,22 +450,30 @@ impl<G: Game> Served<G> {
         served
     }
 
-    /// One served tick: applies the viewers' commands, advances by the speed (pausing at
-    /// the end), and publishes the status.
+    /// One served tick: applies the viewers' commands (of several seeks waiting, only
+    /// the newest; play at the end starts again from the beginning), advances by the
+    /// speed (pausing at the end), and publishes the status.
     pub fn tick(&mut self) {
+        let mut seek = None;
+        let mut restart = false;
         for c in self.control.take() {
             if let Some(playing) = c.playing {
+                restart |= playing && !self.playing && self.playback.at_end();
                 self.playing = playing;
             }
             if let Some(speed) = c.speed {
                 self.speed = speed;
             }
-            if let Some(seek) = c.seek {
-                if let Err(e) = self.playback.seek(Tick(seek)) {
-                    tracing::error!("seeking the replay: {e}");
-                }
-                self.owed = 0.0;
+            seek = c.seek.map(Tick).or(seek);
+        }
+        if restart && seek.is_none() {
+            seek = Some(Tick(0));
+        }
+        if let Some(tick) = seek {
+            if let Err(e) = self.playback.seek(tick) {
+                tracing::error!("seeking the replay: {e}");
             }
+            self.owed = 0.0;
         }
         if self.playing {
             self.owed += self.speed;

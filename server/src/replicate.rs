@@ -252,8 +252,9 @@ impl Replicate {
             let Some(c) = defs.iter().position(|d| &d.name == name) else {
                 return Err(bad("the component is not registered"));
             };
-            if !(weight.is_finite() && *weight >= 0.0) {
-                return Err(bad("a weight must be finite and at least 0"));
+            // A weight of 0 would never grow, so the entity would wait for ever.
+            if !(weight.is_finite() && *weight > 0.0) {
+                return Err(bad("a weight must be finite and above 0"));
             }
             weights[c] = *weight;
         }
@@ -459,11 +460,16 @@ mod tests {
         assert_eq!(cap.priorities().base(0b11), 3.0);
         let unknown = Replicate::new().priority::<Pos>(2.0).build("t");
         assert!(matches!(unknown, Err(SchemaError::BadPriority { .. })));
-        let negative = Replicate::new()
-            .component::<Pos>()
-            .priority::<Pos>(-1.0)
-            .build("t");
-        assert!(matches!(negative, Err(SchemaError::BadPriority { .. })));
+        for weight in [-1.0, 0.0, f32::NAN] {
+            let bad = Replicate::new()
+                .component::<Pos>()
+                .priority::<Pos>(weight)
+                .build("t");
+            assert!(
+                matches!(bad, Err(SchemaError::BadPriority { .. })),
+                "{weight}"
+            );
+        }
     }
 
     #[test]

@@ -164,9 +164,9 @@ pub struct Written {
     pub deferred: usize,
 }
 
-/// Room for a snapshot message's header (kind, tick, baseline, input ack), so a budgeted
-/// body plus its header stays within the allowance.
-const HEADER_BYTES: usize = 16;
+/// Room for a snapshot message's header (kind, tick, baseline, input ack, each a varint
+/// of up to 5 bytes), so a budgeted body plus its header stays within the allowance.
+const HEADER_BYTES: usize = 24;
 
 impl Replicator {
     /// A replicator for a client that holds nothing yet.

@@ -43,19 +43,21 @@ pub struct Roster {
 }
 
 impl Roster {
-    /// A roster for at most `max_sessions` sessions over `inputs`, and the receiving end
-    /// of its command queue (for the tick thread).
+    /// A roster for at most `max_sessions` sessions over `inputs`, handing out player
+    /// ids from `first_player`, and the receiving end of its command queue (for the tick
+    /// thread).
     #[must_use]
     pub fn new(
         max_sessions: usize,
         inputs: Arc<dyn InputSink>,
+        first_player: u32,
     ) -> (Roster, mpsc::Receiver<RosterCommand>) {
         let (tx, rx) = mpsc::channel(max_sessions.saturating_mul(2).saturating_add(16));
         (
             Roster {
                 inputs,
                 commands: tx,
-                next_player: AtomicU32::new(1),
+                next_player: AtomicU32::new(first_player),
             },
             rx,
         )

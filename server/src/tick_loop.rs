@@ -156,7 +156,15 @@ impl<G: Game> TickLoop<G> {
                     tick: *served_tick,
                     entities: shown.entities.clone(),
                 });
-                (snapshot, input_acks, Vec::new(), Vec::new())
+                let events = served
+                    .playback
+                    .take_events()
+                    .into_iter()
+                    .map(|e| ServerMsg::Event {
+                        data: encode_value(&e),
+                    })
+                    .collect();
+                (snapshot, input_acks, Vec::new(), events)
             }
         };
         self.metrics.entities.set(snapshot.entities.len() as i64);

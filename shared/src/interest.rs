@@ -161,7 +161,8 @@ mod tests {
     use crate::snapshot::Shape;
 
     /// Component 0: a position (x, y); component 1: a score with no position; component
-    /// 2: a marker (no fields) on some positioned entities.
+    /// 2: a marker (no fields) on some positioned entities; component 3: a team (one
+    /// value) on some others.
     fn schema() -> Schema {
         let pos = ComponentDef::new(
             "Pos",
@@ -177,7 +178,15 @@ mod tests {
                 x: "x".into(),
                 y: "y".into(),
             }),
-            ..SchemaDef::new("t", vec![pos, score, ComponentDef::new("Mark", vec![])])
+            ..SchemaDef::new(
+                "t",
+                vec![
+                    pos,
+                    score,
+                    ComponentDef::new("Mark", vec![]),
+                    ComponentDef::new("Team", vec![FieldDef::new("t", Encoding::int(0, 1))]),
+                ],
+            )
         };
         Schema::new(def).unwrap()
     }
@@ -187,10 +196,22 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, p)| match p {
+                // A quarter of them, by position, carry the marker, a quarter a team.
+                Some((x, y)) if (x ^ y) & 3 == 0 => Entity {
+                    id: NetId(i as u32 * 3 + 1),
+                    components: 0b0101,
+                    nums: vec![*x, *y],
+                    strs: vec![],
+                },
+                Some((x, y)) if (x ^ y) & 3 == 1 => Entity {
+                    id: NetId(i as u32 * 3 + 1),
+                    components: 0b1001,
+                    nums: vec![*x, *y, x & 1],
+                    strs: vec![],
+                },
                 Some((x, y)) => Entity {
                     id: NetId(i as u32 * 3 + 1),
-                    // A quarter of them, by position, carry the marker.
-                    components: if (x ^ y) & 3 == 0 { 0b101 } else { 0b001 },
+                    components: 0b0001,
                     nums: vec![*x, *y],
                     strs: vec![],
                 },
@@ -253,17 +274,22 @@ mod tests {
             cell in 1..3000i32,
             always in proptest::option::of(0..700u32),
             marks_relevant in proptest::bool::ANY,
+            team in proptest::option::of(0..2i32),
         ) {
             let s = schema();
             let w = world(&points);
-            // Marked entities seen from anywhere, or only in the area like the rest.
-            let relevant = Relevance { components: if marks_relevant { 0b100 } else { 0 }, group: None };
+            // Marked entities seen from anywhere, or only in the area like the rest; with
+            // a team, the viewer's teammates seen from anywhere too.
+            let relevant = Relevance {
+                components: if marks_relevant { 0b100 } else { 0 },
+                group: team.map(|_| (3, 0)),
+            };
             let grid = Grid::build(&s, &w, cell, relevant);
             let shape = match height {
                 Some(h) => Shape::Rect { half_width: radius, half_height: h },
                 None => Shape::Circle { radius },
             };
-            let view = View::Area { cx, cy, shape, always: always.map(NetId), relevant, team: None };
+            let view = View::Area { cx, cy, shape, always: always.map(NetId), relevant, team };
             let (mut by_grid, mut by_scan) = (Vec::new(), Vec::new());
             grid.visible(&s, &w, view, &mut by_grid);
             scan(&s, &w, view, &mut by_scan);

@@ -301,7 +301,7 @@ pub enum SchemaError {
     #[error("view: {0}")]
     BadView(String),
     /// A base priority for a component that is not registered, or not a finite weight
-    /// of zero or more.
+    /// above zero.
     #[error("priority of {component}: {why}")]
     BadPriority {
         /// The component.

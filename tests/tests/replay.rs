@@ -132,6 +132,23 @@ async fn a_served_replay_pauses_seeks_and_shows_the_replayed_world() {
     let server = TestServer::replay(test_config(), playback).await;
     let mut viewer = server.connect("viewer").await;
     tickwire_tests::next_snapshot(&mut viewer).await;
+    // A viewer is nobody in the recording: its ids lie far from every recorded player's.
+    let joined: Vec<(u32, u32)> = record::read(&file)
+        .unwrap()
+        .1
+        .iter()
+        .flat_map(|r| &r.applied)
+        .filter_map(|a| match a {
+            Applied::Join { player, entity, .. } => Some((player.0, entity.0)),
+            _ => None,
+        })
+        .collect();
+    let (me, mine) = (viewer.welcome().player.0, viewer.welcome().entity.0);
+    assert_eq!(joined.len(), 3, "the three recorded players: {joined:?}");
+    assert!(
+        joined.iter().all(|&(p, e)| p != me && e != mine),
+        "viewer {me}/{mine} vs {joined:?}"
+    );
 
     let status = http(&server, "GET", "/replay", "").await;
     assert!(status.contains("\"playing\":true"), "{status}");

@@ -4,6 +4,8 @@
 // replayed ticks matched the recording. Every viewer steers the same playback.
 
 const POLL_MS = 250;
+/** How long the slider stays where a seek put it while the server gets there. */
+const SEEK_PATIENCE_MS = 5000;
 
 /** Formats recorded ticks as m:ss at `hz`. */
 export function clock(ticks, hz) {
@@ -21,6 +23,11 @@ export class ReplayBar {
     this.fetch = fetcher;
     this.status = null;
     this.dragging = false;
+    /** A seek sent and not yet shown by the status: {tick, until} (local ms). */
+    this.seeking = null;
+    /** Polls sent, and the newest one answered: an older answer arriving late is dropped. */
+    this.polls = 0;
+    this.answered = 0;
     this.play = root.querySelector('#replay-play');
     this.seek = root.querySelector('#replay-seek');
     this.time = root.querySelector('#replay-time');
@@ -33,7 +40,10 @@ export class ReplayBar {
     });
     this.seek.addEventListener('change', () => {
       this.dragging = false;
-      this.send({ seek: Number(this.seek.value) });
+      const tick = Number(this.seek.value);
+      // A seek back replays from the start and may take a moment: hold the slider there.
+      this.seeking = { tick, until: performance.now() + SEEK_PATIENCE_MS };
+      this.send({ seek: tick });
     });
     this.speed.addEventListener('change', () => this.send({ speed: Number(this.speed.value) }));
   }
@@ -48,11 +58,16 @@ export class ReplayBar {
   }
 
   async poll() {
+    const n = ++this.polls;
     try {
       const r = await this.fetch('/replay');
       // 204: the server plays a live game.
       if (r.status !== 200) return null;
-      this.show(await r.json());
+      const status = await r.json();
+      if (n > this.answered) {
+        this.answered = n;
+        this.show(status);
+      }
       return this.status;
     } catch {
       return null;
@@ -61,22 +76,31 @@ export class ReplayBar {
 
   /** Sends a command ({playing}, {seek}, {speed}) and refreshes at once. */
   async send(command) {
-    const r = await this.fetch('/replay', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(command),
-    });
-    if (!r.ok) console.warn(`replay command refused: ${await r.text()}`);
+    try {
+      const r = await this.fetch('/replay', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(command),
+      });
+      if (!r.ok) console.warn(`replay command refused: ${await r.text()}`);
+    } catch (e) {
+      console.warn(`replay command not sent: ${e}`);
+    }
     await this.poll();
   }
 
   show(status) {
     this.status = status;
+    const s = this.seeking;
+    if (s !== null && (status.tick === s.tick || performance.now() > s.until)) this.seeking = null;
     this.play.textContent = status.playing ? 'Pause' : 'Play';
     this.seek.min = String(status.first);
     this.seek.max = String(status.last);
-    if (!this.dragging) this.seek.value = String(status.tick);
-    this.showTime(status.tick);
+    const shown = this.seeking?.tick ?? status.tick;
+    if (!this.dragging) {
+      this.seek.value = String(shown);
+      this.showTime(shown);
+    }
     if (document.activeElement !== this.speed) this.speed.value = String(status.speed);
     this.check.textContent = status.mismatched === 0
       ? `${status.checked} ticks match the recording`

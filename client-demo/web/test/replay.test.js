@@ -73,8 +73,11 @@ test('a served replay shows its status and the controls send commands', async (t
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(sent, [{ playing: false }, { seek: 300 }, { speed: 4 }]);
 
-  status = { ...STATUS, playing: false, mismatched: 2 };
+  // The server has not reached the seek yet: the slider stays where the seek put it.
+  assert.equal(parts['#replay-seek'].value, '300');
+  status = { ...STATUS, tick: 300, playing: false, mismatched: 2 };
   await replay.poll();
+  assert.equal(replay.seeking, null, 'the seek arrived');
   assert.equal(parts['#replay-play'].textContent, 'Play');
   assert.match(parts['#replay-check'].textContent, /2 of 901 ticks differ/);
   assert.ok(parts['#replay-check'].classList.has('bad'));
