@@ -6,10 +6,12 @@
 //!
 //! Seeking forward steps the game on; seeking back starts it again from the first tick
 //! (the game's whole state is not in the recording, only what it replicated), which
-//! costs one replay of the match up to that tick.
+//! costs one replay of the match up to that tick. A served replay runs such a seek (and
+//! any far ahead) on a thread of its own, serving the current tick meanwhile.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -240,6 +242,25 @@ impl<G: Game> Playback<G> {
         Ok(())
     }
 
+    /// The same recording, back before its first tick, with this playback's tally of
+    /// checked and differing ticks.
+    pub fn restarted(&self) -> Result<Playback<G>, ReplayError> {
+        let sim = Self::fresh(&self.header, &self.config)?;
+        let snapshot = Arc::new(sim.capture());
+        Ok(Playback {
+            header: self.header.clone(),
+            config: self.config.clone(),
+            ticks: self.ticks.clone(),
+            sim,
+            at: 0,
+            snapshot,
+            checked: self.checked,
+            mismatches: self.mismatches.clone(),
+            mismatch_count: self.mismatch_count,
+            events: Vec::new(),
+        })
+    }
+
     /// Takes the events the replayed game raised since the last call.
     pub fn take_events(&mut self) -> Vec<G::Event> {
         std::mem::take(&mut self.events)
@@ -366,6 +387,9 @@ pub struct ReplayStatus {
     pub last: u32,
     /// The recorded tick on screen.
     pub tick: u32,
+    /// The tick a seek is on its way to (a seek back, or far ahead, runs beside the
+    /// playback, which holds still meanwhile).
+    pub seeking: Option<u32>,
     /// Whether it plays.
     pub playing: bool,
     /// Recorded ticks per served tick.
@@ -433,7 +457,16 @@ pub struct Served<G: Game> {
     pub speed: f64,
     /// Fractional recorded ticks owed.
     owed: f64,
+    /// A seek running on a thread of its own (back, or far ahead): its target and the
+    /// playback it makes. Meanwhile the tick thread keeps serving the current one.
+    seeking: Option<(Tick, JoinHandle<Playback<G>>)>,
+    /// A seek asked for while another was running, to run after it.
+    next_seek: Option<Tick>,
 }
+
+/// How many recorded ticks a seek may step on the tick thread itself (a few
+/// milliseconds); a longer one, or any seek back, runs on a thread of its own.
+const INLINE_SEEK_TICKS: u32 = 150;
 
 impl<G: Game> Served<G> {
     /// Serves `playback`, playing from its start at normal speed.
@@ -445,14 +478,17 @@ impl<G: Game> Served<G> {
             playing: true,
             speed: 1.0,
             owed: 0.0,
+            seeking: None,
+            next_seek: None,
         };
         served.control.publish(served.status());
         served
     }
 
     /// One served tick: applies the viewers' commands (of several seeks waiting, only
-    /// the newest; play at the end starts again from the beginning), advances by the
-    /// speed (pausing at the end), and publishes the status.
+    /// the newest; play at the end starts again from the beginning), takes over a seek
+    /// that finished on its thread, advances by the speed (pausing at the end, holding
+    /// still while a seek runs), and publishes the status.
     pub fn tick(&mut self) {
         let mut seek = None;
         let mut restart = false;
@@ -469,13 +505,24 @@ impl<G: Game> Served<G> {
         if restart && seek.is_none() {
             seek = Some(Tick(0));
         }
-        if let Some(tick) = seek {
-            if let Err(e) = self.playback.seek(tick) {
-                tracing::error!("seeking the replay: {e}");
+        if self.seeking.as_ref().is_some_and(|(_, h)| h.is_finished()) {
+            if let Some((target, handle)) = self.seeking.take() {
+                match handle.join() {
+                    Ok(playback) => self.playback = playback,
+                    Err(_) => tracing::error!(tick = target.0, "a replay seek panicked"),
+                }
             }
+        }
+        let waiting = if self.seeking.is_none() {
+            self.next_seek.take()
+        } else {
+            None
+        };
+        if let Some(tick) = seek.or(waiting) {
+            self.seek(tick);
             self.owed = 0.0;
         }
-        if self.playing {
+        if self.playing && self.seeking.is_none() {
             self.owed += self.speed;
             while self.owed >= 1.0 {
                 self.owed -= 1.0;
@@ -488,6 +535,41 @@ impl<G: Game> Served<G> {
         self.control.publish(self.status());
     }
 
+    /// Seeks to `tick`: here when it is a short step ahead, else on a thread of its own
+    /// (after the one running, if any).
+    fn seek(&mut self, tick: Tick) {
+        if self.seeking.is_some() {
+            self.next_seek = Some(tick);
+            return;
+        }
+        let here = self.playback.tick();
+        if tick >= here && tick.0 - here.0 <= INLINE_SEEK_TICKS {
+            if let Err(e) = self.playback.seek(tick) {
+                tracing::error!("seeking the replay: {e}");
+            }
+            return;
+        }
+        let mut fresh = match self.playback.restarted() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!("seeking the replay: {e}");
+                return;
+            }
+        };
+        let spawned = std::thread::Builder::new()
+            .name("replay-seek".into())
+            .spawn(move || {
+                if let Err(e) = fresh.seek(tick) {
+                    tracing::error!("seeking the replay: {e}");
+                }
+                fresh
+            });
+        match spawned {
+            Ok(handle) => self.seeking = Some((tick, handle)),
+            Err(e) => tracing::error!("starting a replay seek: {e}"),
+        }
+    }
+
     fn status(&self) -> ReplayStatus {
         let (first, last) = self.playback.span();
         let (checked, mismatched) = self.playback.checked();
@@ -497,10 +579,162 @@ impl<G: Game> Served<G> {
             first: first.0,
             last: last.0,
             tick: self.playback.tick().0,
+            seeking: self.seeking.as_ref().map(|(t, _)| t.0),
             playing: self.playing,
             speed: self.speed,
             checked,
             mismatched,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::games::controls::{Controls, DOWN, FIRE, LEFT, RIGHT, UP};
+    use crate::games::demo::{Demo, DemoConfig};
+    use crate::record::Recorder;
+    use tickwire_shared::PlayerId;
+    use tickwire_shared::codec::encode_value;
+
+    /// Records `ticks` ticks of the demo with two players pressing keys (as the tick
+    /// loop records them) into a fresh directory; returns the file.
+    fn record(name: &str, ticks: u32) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("tickwire-replay-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let config = DemoConfig::default();
+        let header = Header {
+            game: Demo::NAME.into(),
+            game_config: toml::to_string(&config).unwrap(),
+            tick_hz: 30,
+            rewind_ms: 250,
+            keyframe_every: 50,
+            started_unix_ms: 0,
+        };
+        let recorder = Recorder::create(&dir, &header).unwrap();
+        let path = recorder.path().to_owned();
+        let mut sim = Sim::<Demo>::new(&config, 30).unwrap().with_rewind_ms(250);
+        let ids = crate::net_ids::NetIds::default();
+        let keys = [UP, RIGHT | FIRE, DOWN, LEFT | FIRE];
+        for t in 1..=ticks {
+            let mut applied = Vec::new();
+            if t == 1 {
+                for p in 1..=2 {
+                    let info = PlayerInfo {
+                        id: PlayerId(p),
+                        name: format!("p{p}").into(),
+                        entity: ids.avatar(),
+                    };
+                    sim.join(&info);
+                    applied.push(Applied::Join {
+                        player: info.id,
+                        name: info.name.to_string(),
+                        entity: info.entity,
+                    });
+                }
+            }
+            for p in 1..=2u32 {
+                let c = Controls::new(keys[((t / 20 + p) % 4) as usize], (t * 500) as u16);
+                sim.input_seen(PlayerId(p), c, Some(Tick(t.saturating_sub(3))));
+                applied.push(Applied::Input {
+                    player: PlayerId(p),
+                    parts: vec![InputPart::Sent(encode_value(&c))],
+                    view: Some(Tick(t.saturating_sub(3))),
+                });
+            }
+            recorder.record(&sim.step(), applied);
+            sim.drain_events();
+        }
+        drop(recorder);
+        path
+    }
+
+    /// Ticks `served` until `done` holds (at most 5 s).
+    fn until(served: &mut Served<Demo>, done: impl Fn(&ReplayStatus) -> bool) {
+        let start = std::time::Instant::now();
+        loop {
+            served.tick();
+            let status = served.control.status();
+            if done(&status) {
+                return;
+            }
+            assert!(start.elapsed().as_secs() < 5, "stuck at {status:?}");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn a_recording_verifies_and_a_served_one_seeks_back_and_far_ahead_beside_the_playback() {
+        let path = record("served", 400);
+        let v = verify::<Demo>(&path).unwrap();
+        assert_eq!((v.ticks, v.keyframes, v.mismatched), (400, 8, 0));
+        let at = |tick| {
+            let mut p = Playback::<Demo>::open(&path).unwrap();
+            p.seek(Tick(tick)).unwrap();
+            p.snapshot().entities.clone()
+        };
+        let mut served = Served::new(Playback::<Demo>::open(&path).unwrap());
+        served
+            .control
+            .command(ReplayCommand {
+                playing: Some(false),
+                ..Default::default()
+            })
+            .unwrap();
+        // Far ahead: on a thread of its own; the playback holds still meanwhile.
+        served
+            .control
+            .command(ReplayCommand {
+                seek: Some(300),
+                ..Default::default()
+            })
+            .unwrap();
+        served.tick();
+        assert_eq!(served.control.status().seeking, Some(300));
+        until(&mut served, |s| s.tick == 300 && s.seeking.is_none());
+        assert_eq!(served.playback.snapshot().entities, at(300));
+        // A short step ahead is taken at once.
+        served
+            .control
+            .command(ReplayCommand {
+                seek: Some(310),
+                ..Default::default()
+            })
+            .unwrap();
+        served.tick();
+        assert_eq!(served.control.status().tick, 310);
+        // Back, then somewhere else while the first runs: the second follows it.
+        served
+            .control
+            .command(ReplayCommand {
+                seek: Some(40),
+                ..Default::default()
+            })
+            .unwrap();
+        served.tick();
+        served
+            .control
+            .command(ReplayCommand {
+                seek: Some(20),
+                ..Default::default()
+            })
+            .unwrap();
+        until(&mut served, |s| s.tick == 20 && s.seeking.is_none());
+        assert_eq!(served.playback.snapshot().entities, at(20));
+        // Played on from there, every tick still matches the recording.
+        served
+            .control
+            .command(ReplayCommand {
+                playing: Some(true),
+                speed: Some(4.0),
+                ..Default::default()
+            })
+            .unwrap();
+        until(&mut served, |s| !s.playing);
+        let status = served.control.status();
+        assert_eq!((status.tick, status.mismatched), (400, 0));
+        assert!(served.playback.at_end());
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 }

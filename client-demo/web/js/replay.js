@@ -102,6 +102,9 @@ export class ReplayBar {
       this.showTime(shown);
     }
     if (document.activeElement !== this.speed) this.speed.value = String(status.speed);
+    if (status.seeking !== null && status.seeking !== undefined && !this.dragging) {
+      this.time.textContent = `seeking to tick ${status.seeking}…`;
+    }
     this.check.textContent = status.mismatched === 0
       ? `${status.checked} ticks match the recording`
       : `${status.mismatched} of ${status.checked} ticks differ from the recording`;

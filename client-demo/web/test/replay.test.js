@@ -36,7 +36,7 @@ function bar(answer) {
   return { replay: new ReplayBar(root, fetcher), root, parts, sent };
 }
 
-const STATUS = { game: 'demo', tick_hz: 30, first: 1, last: 1801, tick: 901, playing: true, speed: 1, checked: 901, mismatched: 0 };
+const STATUS = { game: 'demo', tick_hz: 30, first: 1, last: 1801, tick: 901, seeking: null, playing: true, speed: 1, checked: 901, mismatched: 0 };
 const json = (body) => ({ status: 200, ok: true, json: async () => body, text: async () => '' });
 
 test('clock formats ticks as minutes and seconds', () => {
@@ -75,6 +75,10 @@ test('a served replay shows its status and the controls send commands', async (t
 
   // The server has not reached the seek yet: the slider stays where the seek put it.
   assert.equal(parts['#replay-seek'].value, '300');
+  status = { ...STATUS, seeking: 300 };
+  await replay.poll();
+  assert.equal(parts['#replay-seek'].value, '300');
+  assert.match(parts['#replay-time'].textContent, /seeking to tick 300/);
   status = { ...STATUS, tick: 300, playing: false, mismatched: 2 };
   await replay.poll();
   assert.equal(replay.seeking, null, 'the seek arrived');
