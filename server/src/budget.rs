@@ -18,6 +18,7 @@ use std::collections::HashMap;
 
 use tickwire_shared::codec::encode_value;
 use tickwire_shared::delta::field_delta;
+use tickwire_shared::packed::zigzag;
 use tickwire_shared::schema::bits as set_bits;
 use tickwire_shared::{Entity, NetId, Schema, Tick};
 
@@ -233,11 +234,7 @@ fn cost(schema: &Schema, old: Option<&Entity>, new: &Entity) -> usize {
                 .zip(&new.nums)
                 .zip(schema.wraps(new.components))
                 .filter(|((a, b), _)| a != b)
-                .map(|((&a, &b), wrap)| {
-                    let d = field_delta(a, b, wrap);
-                    let z = ((d << 1) ^ (d >> 31)) as u32;
-                    33 - z.leading_zeros()
-                })
+                .map(|((&a, &b), wrap)| 33 - zigzag(field_delta(a, b, wrap)).leading_zeros())
                 .sum();
             (bits as usize + 4).div_ceil(8)
         }

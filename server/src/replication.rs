@@ -282,8 +282,8 @@ impl Replicator {
             Some(b) => Some(b.budget.allowance(latest.tick)?),
             None => None,
         };
-        let schema = cache.schema().clone();
-        let view = self.view_for(&schema, latest);
+        let schema = cache.schema();
+        let view = self.view_for(schema, latest);
         let plain = match &self.baseline {
             Some(b) if b.mixed => None,
             _ => Some(self.plain_body(frame, view, cache)),
@@ -300,7 +300,7 @@ impl Replicator {
                 }
                 (body, Held::frame(latest.clone(), view), 0)
             }
-            (_, a) => self.budgeted_body(&schema, frame, view, a.unwrap_or(usize::MAX)),
+            (_, a) => self.budgeted_body(schema, frame, view, a.unwrap_or(usize::MAX)),
         };
         let header = SnapshotHeader {
             tick: latest.tick,

@@ -30,7 +30,8 @@ pub type PackError = &'static str;
 const RAW: u32 = 32;
 
 /// Zigzag: small magnitudes of either sign to small unsigned values.
-fn zigzag(d: i32) -> u32 {
+#[must_use]
+pub fn zigzag(d: i32) -> u32 {
     ((d << 1) ^ (d >> 31)) as u32
 }
 

@@ -8,7 +8,7 @@
 // ends with one `{"result": …}` line of measurements the Rust side asserts on. Any
 // other output is a log line. Exits non-zero on a failure it can see itself.
 
-import { launchChromium, pixelStats, waitFor as waitForPage } from './page.mjs';
+import { launchChromium, watchedPage, pixelStats, waitFor as waitForPage } from './page.mjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -125,11 +125,7 @@ async function main() {
   const { context, close } = await launchChromium(CHROMIUM);
   const consoleErrors = [];
   try {
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
+    const page = await watchedPage(context, consoleErrors);
     const result = { phase, consoleErrors };
 
     if (phase === 'basic') {

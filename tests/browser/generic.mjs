@@ -30,7 +30,7 @@
 // The exit status is 0 when ok, 2 when the run finished but a check failed (the result
 // line is still printed), 1 when it could not run (a timeout, a crash; no result line).
 
-import { launchChromium, pixelStats, waitFor as waitForPage } from './page.mjs';
+import { launchChromium, watchedPage, pixelStats, waitFor as waitForPage } from './page.mjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -66,11 +66,7 @@ async function main() {
   const consoleErrors = [];
   let result;
   try {
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
+    const page = await watchedPage(context, consoleErrors);
 
     await page.goto(url);
     if (!new URL(url).searchParams.has('name')) {

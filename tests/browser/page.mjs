@@ -1,6 +1,6 @@
-// Helpers both browser scripts use: launching headless Chromium, waiting on what the
-// page reports, and measuring a screenshot's pixels inside the page (so no image library
-// is needed).
+// Helpers every browser script uses: launching headless Chromium, a page whose console
+// errors are collected, waiting on what the page reports, and measuring a screenshot's
+// pixels inside the page (so no image library is needed).
 
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,6 +24,19 @@ export async function launchChromium(executablePath) {
     rmSync(profile, { recursive: true, force: true });
   };
   return { context, close };
+}
+
+/**
+ * The context's page, with its console errors and uncaught exceptions collected into
+ * `consoleErrors` from now on.
+ */
+export async function watchedPage(context, consoleErrors) {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
+  return page;
 }
 
 /**

@@ -15,7 +15,7 @@
 //   consoleErrors the page's console errors and uncaught exceptions
 // Exit status 0 when it ran (the Rust test asserts on the result), 1 when it could not.
 
-import { launchChromium, waitFor as waitForPage } from './page.mjs';
+import { launchChromium, watchedPage, waitFor as waitForPage } from './page.mjs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -43,11 +43,7 @@ async function main() {
   const { context, close } = await launchChromium(CHROMIUM);
   const consoleErrors = [];
   try {
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
+    const page = await watchedPage(context, consoleErrors);
     await page.goto(url);
     await waitFor(page, 'the replay to be shown', (s) => s.replay !== null && s.stats.snapshots > 5);
     const bar = await page.locator('#replay').isVisible();

@@ -5,12 +5,14 @@
 //! Everything here panics on failure with a message saying what was awaited: in a test,
 //! a panic is the failure report.
 
+pub mod http;
 pub mod process;
 pub mod raw;
 pub mod recording;
 pub mod server;
 pub mod wait;
 
+pub use http::http;
 pub use process::{ServerProcess, example_binary, run_to_end, tickwire_binary, workspace_binary};
 pub use server::{TestServer, demo_config, test_config};
 pub use wait::{

@@ -9,15 +9,16 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use tickwire_client::Client;
 use tickwire_server::games::controls::{Controls, DOWN, LEFT, RIGHT, UP};
 use tickwire_server::games::demo::Demo;
 use tickwire_server::record::{self, Applied, InputPart};
 use tickwire_server::replay::Playback;
-use tickwire_shared::Tick;
 use tickwire_shared::codec::{decode_client_value, encode_value};
+use tickwire_shared::{Entity, Tick};
 use tickwire_tests::recording::{record_a_short_match, scratch, the_recording};
 use tickwire_tests::{
-    ServerProcess, TestServer, run_to_end, test_config, tickwire_binary, workspace_binary,
+    ServerProcess, TestServer, http, run_to_end, test_config, tickwire_binary, workspace_binary,
 };
 
 fn verify(file: &Path) -> (bool, String) {
@@ -150,12 +151,12 @@ async fn a_served_replay_pauses_seeks_and_shows_the_replayed_world() {
         "viewer {me}/{mine} vs {joined:?}"
     );
 
-    let status = http(&server, "GET", "/replay", "").await;
+    let status = http(server.addr(), "GET", "/replay", "").await;
     assert!(status.contains("\"playing\":true"), "{status}");
-    let refused = http(&server, "POST", "/replay", "{\"speed\": 99}").await;
+    let refused = http(server.addr(), "POST", "/replay", "{\"speed\": 99}").await;
     assert!(refused.starts_with("HTTP/1.1 400"), "{refused}");
     let accepted = http(
-        &server,
+        server.addr(),
         "POST",
         "/replay",
         &format!("{{\"playing\": false, \"seek\": {}}}", middle.0),
@@ -164,7 +165,10 @@ async fn a_served_replay_pauses_seeks_and_shows_the_replayed_world() {
     assert!(accepted.starts_with("HTTP/1.1 202"), "{accepted}");
     let want = format!("\"tick\":{}", middle.0);
     tickwire_tests::within(Duration::from_secs(5), "the seek", async {
-        while !http(&server, "GET", "/replay", "").await.contains(&want) {
+        while !http(server.addr(), "GET", "/replay", "")
+            .await
+            .contains(&want)
+        {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
@@ -181,37 +185,13 @@ async fn a_served_replay_pauses_seeks_and_shows_the_replayed_world() {
         expected.snapshot().entities.clone()
     };
     let at_middle = shows(middle);
-    tickwire_tests::within(
-        Duration::from_secs(5),
-        "the viewer to show the middle",
-        async {
-            loop {
-                tickwire_tests::next_snapshot(&mut viewer).await;
-                if viewer.mirror().entities() == at_middle.as_slice() {
-                    break;
-                }
-            }
-        },
-    )
-    .await;
+    viewer_shows(&mut viewer, &at_middle, "the middle").await;
     // Back to tick 10: the playback starts again from the first tick and stops there.
-    let back = http(&server, "POST", "/replay", "{\"seek\": 10}").await;
+    let back = http(server.addr(), "POST", "/replay", "{\"seek\": 10}").await;
     assert!(back.starts_with("HTTP/1.1 202"), "{back}");
     let at_ten = shows(Tick(10));
-    tickwire_tests::within(
-        Duration::from_secs(5),
-        "the viewer to show tick 10",
-        async {
-            loop {
-                tickwire_tests::next_snapshot(&mut viewer).await;
-                if viewer.mirror().entities() == at_ten.as_slice() {
-                    break;
-                }
-            }
-        },
-    )
-    .await;
-    let status = http(&server, "GET", "/replay", "").await;
+    viewer_shows(&mut viewer, &at_ten, "tick 10").await;
+    let status = http(server.addr(), "GET", "/replay", "").await;
     assert!(
         status.contains("\"tick\":10,") && status.contains("\"mismatched\":0"),
         "{status}"
@@ -222,24 +202,16 @@ async fn a_served_replay_pauses_seeks_and_shows_the_replayed_world() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// One HTTP/1.1 request to the server (connection: close); the whole response.
-async fn http(server: &TestServer, method: &str, path: &str, body: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = server.addr();
-    let mut tcp = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connecting to the server");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    tcp.write_all(request.as_bytes())
-        .await
-        .expect("sending the request");
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut out))
-        .await
-        .expect("an answer within 5 s")
-        .expect("reading the answer");
-    String::from_utf8_lossy(&out).into_owned()
+/// Waits (at most 5 s) until the viewer's mirror holds exactly `entities`.
+async fn viewer_shows(viewer: &mut Client, entities: &[Entity], what: &str) {
+    tickwire_tests::within(
+        Duration::from_secs(5),
+        &format!("the viewer to show {what}"),
+        async {
+            while viewer.mirror().entities() != entities {
+                tickwire_tests::next_snapshot(viewer).await;
+            }
+        },
+    )
+    .await;
 }

@@ -106,7 +106,7 @@ async fn the_example_binary_serves_tag_with_its_settings() {
         "--game-set reaches the game"
     );
     // The same schema is served as JSON on /schema.
-    let served = http_get(process.addr(), "/schema").await;
+    let served = tickwire_tests::http(process.addr(), "GET", "/schema", "").await;
     let (head, body) = served
         .split_once("\r\n\r\n")
         .unwrap_or_else(|| panic!("no HTTP body in {served:?}"));
@@ -133,23 +133,4 @@ async fn the_example_binary_serves_tag_with_its_settings() {
         .close()
         .await
         .unwrap_or_else(|e| panic!("closing: {e}"));
-}
-
-/// GETs `path` with a minimal HTTP/1.1 request (connection: close) and returns the whole
-/// response.
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = tokio::net::TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("connecting for {path}: {e}"));
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    tcp.write_all(request.as_bytes())
-        .await
-        .unwrap_or_else(|e| panic!("sending the request: {e}"));
-    let mut out = Vec::new();
-    tokio::time::timeout(WAIT, tcp.read_to_end(&mut out))
-        .await
-        .unwrap_or_else(|_| panic!("{path} did not answer in time"))
-        .unwrap_or_else(|e| panic!("reading {path}: {e}"));
-    String::from_utf8_lossy(&out).into_owned()
 }

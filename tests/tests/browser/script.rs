@@ -171,11 +171,12 @@ pub async fn run_script(h: &Harness, phase: &str) -> Value {
     result.expect("the script reported a result")
 }
 
-/// Runs `generic.mjs` against the page at `url`, waiting for `others` other players drawn
-/// by the generic renderer; returns its result object (whatever its checks found).
-pub async fn run_generic(url: &str, others: usize) -> Value {
-    let mut script = spawn("generic.mjs", &[url, &others.to_string()], Stdio::null());
-    let stdout = script.0.stdout.take().expect("piped stdout");
+/// Runs `node <script> <args…>` to its end (within `RUN_TIMEOUT`) and returns the object
+/// of its `{"result": …}` line. `check_failed_ok`: exit 2 ("ran, a check failed") still
+/// counts as having run, for scripts whose result says which check.
+async fn run_for_result(script: &str, args: &[&str], check_failed_ok: bool) -> Value {
+    let mut child = spawn(script, args, Stdio::null());
+    let stdout = child.0.stdout.take().expect("piped stdout");
     let lines = tokio::task::spawn_blocking(move || {
         BufReader::new(stdout)
             .lines()
@@ -184,44 +185,28 @@ pub async fn run_generic(url: &str, others: usize) -> Value {
     });
     let lines = tokio::time::timeout(RUN_TIMEOUT, lines)
         .await
-        .expect("the generic browser run finishes within its time limit")
+        .unwrap_or_else(|_| panic!("{script} finishes within its time limit"))
         .expect("the script's output is read");
-    let status = script.0.wait().expect("node exit status");
-    // Exit 2 is "ran, a check failed": the result line says which, so assert on it.
+    let status = child.0.wait().expect("node exit status");
     assert!(
-        status.success() || status.code() == Some(2),
-        "the generic browser script could not run ({status}); see its output above"
+        status.success() || (check_failed_ok && status.code() == Some(2)),
+        "{script} could not run ({status}); see its output above"
     );
     lines
         .iter()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .find_map(|v| v.get("result").cloned())
-        .expect("the generic script reported a result")
+        .unwrap_or_else(|| panic!("{script} reported a result"))
+}
+
+/// Runs `generic.mjs` against the page at `url`, waiting for `others` other players drawn
+/// by the generic renderer; returns its result object (whatever its checks found).
+pub async fn run_generic(url: &str, others: usize) -> Value {
+    run_for_result("generic.mjs", &[url, &others.to_string()], true).await
 }
 
 /// Runs `replay.mjs` against a served replay's page at `url`, seeking to `tick`; returns
 /// its result object.
 pub async fn run_replay(url: &str, tick: u32) -> Value {
-    let mut script = spawn("replay.mjs", &[url, &tick.to_string()], Stdio::null());
-    let stdout = script.0.stdout.take().expect("piped stdout");
-    let lines = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<_>>()
-    });
-    let lines = tokio::time::timeout(RUN_TIMEOUT, lines)
-        .await
-        .expect("the replay browser run finishes within its time limit")
-        .expect("the script's output is read");
-    let status = script.0.wait().expect("node exit status");
-    assert!(
-        status.success(),
-        "the replay browser script failed ({status}); see its output above"
-    );
-    lines
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find_map(|v| v.get("result").cloned())
-        .expect("the replay script reported a result")
+    run_for_result("replay.mjs", &[url, &tick.to_string()], false).await
 }
