@@ -260,8 +260,10 @@ mod tests {
 
     fn welcome() -> ServerMsg {
         ServerMsg::Welcome(Welcome {
+            room: 1,
             player: PlayerId(7),
             entity: NetId(70),
+            spectator: false,
             tick_hz: 30,
             tick: Tick(5),
             resume_token: "tok".into(),

@@ -196,8 +196,10 @@ fn server_messages(schema: &Arc<Schema>, next: &WorldSnapshot) -> Vec<(&'static 
         (
             "welcome",
             ServerMsg::Welcome(Welcome {
+                room: 1,
                 player: PlayerId(1),
                 entity: NetId(25),
+                spectator: false,
                 tick_hz: 30,
                 tick: HELD,
                 resume_token: "00112233445566778899aabbccddeeff".into(),

@@ -1,6 +1,7 @@
-//! The server: binds the HTTP routes (`/ws`, `/healthz`, `/metrics`, `/schema`, the
-//! browser client at `/`) on one port, starts the tick thread for a game, and runs until
-//! the shutdown token fires, then waits for every session to say goodbye.
+//! The server: binds the HTTP routes (`/ws`, `/rooms`, `/healthz`, `/metrics`,
+//! `/schema`, the browser client at `/`) on one port, starts the tick pool and the
+//! standing room of its default room type, and runs until the shutdown token fires, then
+//! waits for every session to say goodbye.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,50 +10,34 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use serde::Deserialize;
 use thiserror::Error;
-use tickwire_shared::codec::encode_value;
-use tickwire_shared::layout::decode_fields;
 use tickwire_shared::schema::SchemaError;
 use tickwire_shared::{ByeCode, Schema, Tick, WorldSnapshot};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, broadcast, watch};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use crate::admission::{IpLimiter, origin_allowed};
-use crate::budget::Priorities;
 use crate::config::{Config, ConfigError};
 use crate::game::Game;
-use crate::inputs::Inputs;
 use crate::metrics::Metrics;
 use crate::net_ids::NetIds;
-use crate::record::{Header, RecordError, Recorder};
-use crate::replay::{Playback, ReplayCommand, ReplayControl, ReplayError, Served};
-use crate::replication::BodyCache;
+use crate::record::RecordError;
+use crate::replay::{Playback, ReplayCommand, ReplayError, Served};
 use crate::resume::ResumeBook;
-use crate::roster::Roster;
+use crate::room::{Room, RoomId, RoomListing};
+use crate::rooms::{Ask, Refusal, RoomTypes, Rooms, open_room};
 use crate::session;
-use crate::sim::Sim;
 use crate::tick_loop::Source;
-use crate::tick_loop::TickLoop;
-use crate::tick_output::{History, TickOutput, Views};
 use crate::tls::{TlsError, TlsListener};
 use crate::upgrade_deadline::{Deadlined, Pending};
-
-/// The first player id of a replay's viewers, far past any recorded player's.
-const VIEWER_PLAYERS: u32 = 1 << 30;
-
-/// Seconds between a recording's keyframes.
-const KEYFRAME_SECS: u32 = 5;
-
-/// With a full view, priority under a byte budget halves this far (world units) from
-/// the client's own entity.
-const FULL_VIEW_FALLOFF: f32 = 500.0;
 
 /// Each WebSocket's read buffer. A playing client's messages are tens of bytes (an
 /// input carrying its ack), so 512 bytes holds many; a larger one (a Hello, a chat line,
@@ -79,8 +64,9 @@ pub enum ServerError {
         /// The error.
         source: std::io::Error,
     },
-    /// The tick thread panicked.
-    #[error("the tick thread panicked")]
+    /// A tick thread panicked (outside any room's game, whose panics end that room
+    /// only).
+    #[error("a tick thread panicked")]
     TickThreadPanicked,
     /// The TLS certificate or key could not be used (the message names the file).
     #[error(transparent)]
@@ -101,25 +87,10 @@ pub enum ServerError {
 
 /// State shared by every session.
 pub struct App {
-    /// The configuration.
+    /// The server's configuration (its limits; each room runs with its type's).
     pub config: Config,
-    /// Player ids, input slots and the join/leave queue.
-    pub roster: Arc<Roster>,
-    /// The game's schema, sent in every Welcome and on `/schema`.
-    pub schema: Arc<Schema>,
-    /// How every client sees the world (the game's views, or the `view_radius` setting).
-    pub views: Views,
-    /// The game's base priorities, for clients whose byte budget makes changes wait.
-    pub priorities: Arc<Priorities>,
-    /// The distance (position steps) at which a waiting entity's priority is halved:
-    /// the view's reach, or 500 world units with a full view.
-    pub falloff: i32,
-    /// The newest frame.
-    pub frames: watch::Receiver<Arc<TickOutput>>,
-    /// Chat and events, encoded once, for every session.
-    pub broadcast: broadcast::Sender<Bytes>,
-    /// Shared encodings of full-view delta bodies.
-    pub cache: BodyCache,
+    /// The rooms and the tick pool.
+    pub rooms: Rooms,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Fires when the server stops.
@@ -128,16 +99,12 @@ pub struct App {
     pub permits: Arc<Semaphore>,
     /// Tracks session tasks so shutdown can wait for their goodbyes.
     pub tracker: TaskTracker,
-    /// Net id allocator (avatars get theirs at Hello).
-    pub ids: NetIds,
     /// Live resume tokens and parked players.
     pub resume: ResumeBook,
     /// Open connections per IP address.
     pub ips: Arc<IpLimiter>,
     /// Connections that have not yet become WebSocket sessions (they have a deadline).
     pub pending: Arc<Pending>,
-    /// The controls of a served replay (`None` when the game is live).
-    pub replay: Option<Arc<ReplayControl>>,
 }
 
 /// A running server.
@@ -146,61 +113,44 @@ pub struct Server {
     addr: SocketAddr,
     /// Shared state.
     app: Arc<App>,
-    /// Recent snapshots.
-    history: Arc<History>,
+    /// The standing room (the first one), which the inspection methods read.
+    standing: Arc<Room>,
     /// The HTTP server task.
     serve: tokio::task::JoinHandle<std::io::Result<()>>,
-    /// The tick thread.
-    tick_thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
-    /// Starts serving game `G` (with its settings `game`) on `listener`: spawns the tick
-    /// thread and the HTTP server (and, with `record` set, the recorder). Stops when
-    /// `shutdown` is cancelled; `wait` then returns once everything has ended.
+    /// Starts serving game `G` (with its settings `game`) on `listener`, as the one room
+    /// type (named `G::NAME`), with `config` for the server and its rooms alike. Stops
+    /// when `shutdown` is cancelled; `wait` then returns once everything has ended.
     pub fn start<G: Game>(
         listener: TcpListener,
         config: Config,
         game: G::Config,
         shutdown: CancellationToken,
     ) -> Result<Server, ServerError> {
-        config.validate()?;
-        let ids = NetIds::default();
-        let sim = Sim::<G>::with_ids(&game, config.tick_hz, ids.clone())?
-            .with_rewind_ms(config.rewind_ms);
-        let recorder = match &config.record {
-            Some(dir) => {
-                let header = Header {
-                    game: G::NAME.to_owned(),
-                    game_config: toml::to_string(&game).map_err(|e| {
-                        ReplayError::Settings(format!("the game's settings as TOML: {e}"))
-                    })?,
-                    tick_hz: config.tick_hz,
-                    rewind_ms: config.rewind_ms,
-                    keyframe_every: KEYFRAME_SECS * config.tick_hz,
-                    started_unix_ms: crate::auth::unix_now() * 1000,
-                };
-                let recorder = Recorder::create(dir, &header)?;
-                info!(path = %recorder.path().display(), "recording the match");
-                Some(recorder)
-            }
-            None => None,
-        };
-        Server::launch(
-            listener,
-            config,
-            Source::Live { sim, recorder },
-            ids,
-            None,
-            shutdown,
-        )
+        let types = RoomTypes::new().add::<G>(G::NAME, config.clone(), game);
+        Server::start_rooms(listener, config, types, shutdown)
+    }
+
+    /// Starts serving the room types `types` on `listener` (the first is the default,
+    /// and its standing room opens now); `config` holds the server's own limits.
+    pub fn start_rooms(
+        listener: TcpListener,
+        config: Config,
+        types: RoomTypes,
+        shutdown: CancellationToken,
+    ) -> Result<Server, ServerError> {
+        Server::launch(listener, config, types, shutdown, |rooms| {
+            rooms.open_standing()
+        })
     }
 
     /// Serves a recorded match to viewers on `listener`: the same page and protocol, the
     /// playback steered over `/replay` (play, pause, seek, speed). The recording's tick
     /// rate and lag compensation replace `config`'s. Viewers see the whole world, and
     /// their player and entity ids lie far from every recorded player's, so no client
-    /// takes a recorded player for itself.
+    /// takes a recorded player for itself. The replay is the server's one room.
     pub fn replay<G: Game>(
         listener: TcpListener,
         mut config: Config,
@@ -210,116 +160,65 @@ impl Server {
         config.tick_hz = playback.header().tick_hz;
         config.rewind_ms = playback.header().rewind_ms;
         config.record = None;
-        config.validate()?;
-        let served = Served::new(playback);
-        let control = served.control.clone();
-        let source = Source::Replay {
-            served,
-            served_tick: Tick(0),
-        };
-        Server::launch(
-            listener,
-            config,
-            source,
-            NetIds::for_viewers(),
-            Some(control),
-            shutdown,
-        )
+        let room_config = Arc::new(config.clone());
+        Server::launch(listener, config, RoomTypes::new(), shutdown, move |rooms| {
+            rooms.add_standing(
+                |opening| {
+                    let served = Served::new(playback);
+                    let control = served.control.clone();
+                    let source = Source::Replay {
+                        served,
+                        served_tick: Tick(0),
+                    };
+                    let (room, ticker) =
+                        open_room(opening, source, NetIds::for_viewers(), Some(control))?;
+                    Ok((room, Box::new(ticker)))
+                },
+                G::NAME,
+                room_config,
+            )
+        })
     }
 
-    fn launch<G: Game>(
+    fn launch(
         listener: TcpListener,
         config: Config,
-        source: Source<G>,
-        ids: NetIds,
-        replay: Option<Arc<ReplayControl>>,
+        types: RoomTypes,
         shutdown: CancellationToken,
+        first_room: impl FnOnce(&Rooms) -> Result<Arc<Room>, ServerError>,
     ) -> Result<Server, ServerError> {
-        let sim = source.sim();
-        let schema = sim.schema().clone();
-        // A layout that cannot read the real input's bytes would make every browser input
-        // malformed: refuse to start instead.
-        decode_fields(&schema.def().input, &encode_value(&G::Input::default()))
-            .map_err(|e| ServerError::InputLayout(e.to_string()))?;
+        config.validate()?;
         // Before any thread starts, so a bad certificate leaves nothing running.
         let tls = crate::tls::load_from_config(&config)?;
         let addr = listener.local_addr().map_err(|source| ServerError::Io {
             context: "reading the listen address",
             source,
         })?;
-        let inputs = Arc::new(match &source {
-            Source::Live {
-                recorder: Some(_), ..
-            } => Inputs::<G>::recording(),
-            _ => Inputs::<G>::default(),
-        });
-        let first_player = if replay.is_some() { VIEWER_PLAYERS } else { 1 };
-        let (roster, commands) = Roster::new(config.max_sessions, inputs.clone(), first_player);
-        let roster = Arc::new(roster);
-        let views = match &replay {
-            // A viewer has no entity to centre a view on.
-            Some(_) => Views::default(),
-            None => Views::new(&schema, sim.views(), config.view_radius),
-        };
-        let priorities = sim.priorities().clone();
-        let falloff = match views.grid_cell() {
-            0 => schema.position_steps(FULL_VIEW_FALLOFF),
-            reach => reach,
-        };
-        let first = Arc::new(TickOutput::new(
-            &schema,
-            Arc::new(sim.capture()),
-            Vec::new(),
-            &views,
-        ));
-        let (frames_tx, frames_rx) = watch::channel(first.clone());
-        let (broadcast, _) = broadcast::channel(256);
         let metrics = Arc::new(Metrics::new());
-        let history = Arc::new(History::new(config.history_ticks));
-        // The first frame is served before the tick thread's first tick; keep it too, so
-        // every snapshot a client can receive is one the history can answer for.
-        history.push(first.snapshot.clone());
-        let tick_loop = TickLoop {
-            source,
-            inputs,
-            commands,
-            frames: frames_tx,
-            views,
-            history: history.clone(),
-            broadcast: broadcast.clone(),
-            metrics: metrics.clone(),
-            shutdown: shutdown.clone(),
-            period: config.tick_period(),
-            log_every: Duration::from_secs(config.log_summary_secs),
-            priority: config.tick_priority,
+        let rooms = Rooms::new(types, &config, metrics.clone(), shutdown.clone())?;
+        let standing = match first_room(&rooms) {
+            Ok(room) => room,
+            Err(e) => {
+                rooms.stop();
+                return Err(e);
+            }
         };
-        let tick_thread = tick_loop.spawn().map_err(|source| ServerError::Io {
-            context: "starting the tick thread",
-            source,
-        })?;
+        info!(threads = rooms.tick_threads(), "tick pool started");
         let app = Arc::new(App {
             permits: Arc::new(Semaphore::new(config.max_sessions)),
             config,
-            roster,
-            cache: BodyCache::new(schema.clone()),
-            schema,
-            views,
-            priorities,
-            falloff,
-            frames: frames_rx,
-            broadcast,
+            rooms,
             metrics,
             shutdown: shutdown.clone(),
             tracker: TaskTracker::new(),
-            ids,
             resume: ResumeBook::default(),
             ips: Arc::new(IpLimiter::default()),
             pending: Arc::new(Pending::default()),
-            replay,
         });
-        tokio::spawn(expire_parked(app.clone()));
+        tokio::spawn(sweep(app.clone()));
         let router = Router::new()
             .route("/ws", get(ws_handler))
+            .route("/rooms", get(rooms_list).post(rooms_create))
             .route("/healthz", get(healthz))
             .route("/metrics", get(metrics_handler))
             .route("/stats", get(stats_handler))
@@ -366,9 +265,8 @@ impl Server {
         Ok(Server {
             addr,
             app,
-            history,
+            standing,
             serve,
-            tick_thread: Some(tick_thread),
         })
     }
 
@@ -378,22 +276,41 @@ impl Server {
         self.addr
     }
 
-    /// The newest snapshot.
+    /// The standing room's newest snapshot.
     #[must_use]
     pub fn latest_snapshot(&self) -> Arc<WorldSnapshot> {
-        self.app.frames.borrow().snapshot.clone()
+        self.standing.latest_snapshot()
     }
 
-    /// The snapshot of `tick`, if it is among the last `history_ticks` the server keeps.
+    /// The standing room's snapshot of `tick`, if it is among the last `history_ticks`
+    /// the room keeps.
     #[must_use]
     pub fn snapshot_at(&self, tick: Tick) -> Option<Arc<WorldSnapshot>> {
-        self.history.at(tick)
+        self.standing.history.at(tick)
     }
 
-    /// The game's schema (what clients are sent in Welcome).
+    /// The standing room's schema (what its clients are sent in Welcome).
     #[must_use]
     pub fn schema(&self) -> &Arc<Schema> {
-        &self.app.schema
+        &self.standing.schema
+    }
+
+    /// The standing room: the default type's first room, open from the start.
+    #[must_use]
+    pub fn standing_room(&self) -> &Arc<Room> {
+        &self.standing
+    }
+
+    /// The open room `id`.
+    #[must_use]
+    pub fn room(&self, id: RoomId) -> Option<Arc<Room>> {
+        self.app.rooms.get(id)
+    }
+
+    /// Every open room, as `GET /rooms` lists them.
+    #[must_use]
+    pub fn rooms(&self) -> Vec<RoomListing> {
+        self.app.rooms.list(None)
     }
 
     /// The server's metrics, rendered as Prometheus text.
@@ -403,7 +320,7 @@ impl Server {
     }
 
     /// Waits until the server has stopped: the HTTP server has closed, every session has
-    /// said goodbye (or `DRAIN_TIMEOUT` passed) and the tick thread has ended.
+    /// said goodbye (or `DRAIN_TIMEOUT` passed) and the tick threads have ended.
     pub async fn wait(mut self) -> Result<(), ServerError> {
         let served = (&mut self.serve).await;
         self.app.tracker.close();
@@ -416,9 +333,9 @@ impl Server {
                 "sessions did not close in time; dropping them"
             );
         }
-        let tick = self.tick_thread.take();
-        let joined = tokio::task::spawn_blocking(move || tick.map(|t| t.join())).await;
-        let tick_ok = matches!(joined, Ok(None | Some(Ok(()))));
+        let app = self.app.clone();
+        let joined = tokio::task::spawn_blocking(move || app.rooms.stop()).await;
+        let tick_ok = matches!(joined, Ok(true));
         match served {
             Ok(Ok(())) => {}
             Ok(Err(source)) => {
@@ -449,10 +366,70 @@ pub async fn run<G: Game>(
         .await
 }
 
+/// What `/ws` may be asked in its query: a room by id (with its code, if private), or
+/// a quick match of a type (none of these: a quick match of the default type).
+#[derive(Debug, Default, Deserialize)]
+struct WsQuery {
+    /// A room by id.
+    room: Option<String>,
+    /// A private room's code.
+    code: Option<String>,
+    /// A room type to quick-match into.
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    /// Watch the room instead of playing (`1` or `true`).
+    spectate: Option<String>,
+    /// The player a spectator follows.
+    follow: Option<u32>,
+}
+
+impl WsQuery {
+    /// The seat asked for, or why the query makes no sense.
+    fn ask(self) -> Result<Ask, String> {
+        let spectate = match self.spectate.as_deref() {
+            None | Some("0" | "false") => false,
+            Some("1" | "true" | "") => true,
+            Some(other) => return Err(format!("spectate is 1 or 0, not {other:?}")),
+        };
+        if spectate {
+            let Some(room) = self.room else {
+                return Err("spectating needs a room (room=ID&spectate=1)".to_owned());
+            };
+            let id = room
+                .parse::<RoomId>()
+                .map_err(|_| format!("room ids are numbers, not {room:?}"))?;
+            if self.kind.is_some() {
+                return Err("ask for a room or a type, not both".to_owned());
+            }
+            return Ok(Ask::Watch {
+                id,
+                code: self.code,
+                follow: self.follow.map(tickwire_shared::PlayerId),
+            });
+        }
+        if self.follow.is_some() {
+            return Err("follow is for spectators (room=ID&spectate=1&follow=PLAYER)".to_owned());
+        }
+        match (self.room, self.kind) {
+            (Some(_), Some(_)) => Err("ask for a room or a type, not both".to_owned()),
+            (Some(room), None) => match room.parse::<RoomId>() {
+                Ok(id) => Ok(Ask::Room {
+                    id,
+                    code: self.code,
+                }),
+                Err(_) => Err(format!("room ids are numbers, not {room:?}")),
+            },
+            (None, kind) if self.code.is_none() => Ok(Ask::Quick(kind)),
+            (None, _) => Err("a code is for joining a room by id (room=ID&code=CODE)".to_owned()),
+        }
+    }
+}
+
 async fn ws_handler(
     ws: WebSocketUpgrade,
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<WsQuery>,
     headers: HeaderMap,
 ) -> Response {
     let cfg = &app.config;
@@ -480,6 +457,13 @@ async fn ws_handler(
         );
         refusal = Some((ByeCode::OriginRefused, reason));
     }
+    let ask = match query.ask() {
+        Ok(ask) => ask,
+        Err(why) => {
+            refusal.get_or_insert((ByeCode::NoSuchRoom, why));
+            Ask::Quick(None)
+        }
+    };
     let mut ip_slot = None;
     if refusal.is_none() {
         match app
@@ -505,7 +489,7 @@ async fn ws_handler(
         let _ip_slot = ip_slot;
         match (refusal, permit) {
             (Some((code, reason)), _) => session::refuse(socket, peer, app, code, &reason).await,
-            (None, Some(permit)) => session::run(socket, peer, app, permit).await,
+            (None, Some(permit)) => session::run(socket, peer, app, permit, ask).await,
             (None, None) => {
                 session::refuse(socket, peer, app, ByeCode::ServerFull, "server full").await
             }
@@ -513,30 +497,144 @@ async fn ws_handler(
     })
 }
 
-/// Removes parked players whose grace period has passed, until shutdown.
-async fn expire_parked(app: Arc<App>) {
+/// Until shutdown, four times a second: removes parked players whose grace has passed,
+/// and disposes of rooms that have been empty for theirs (or whose game failed).
+async fn sweep(app: Arc<App>) {
     let grace = Duration::from_secs(app.config.resume_grace_secs);
+    let room_grace = Duration::from_secs(app.config.room_grace_secs);
     let mut every = tokio::time::interval(Duration::from_millis(250));
     loop {
         tokio::select! {
             _ = app.shutdown.cancelled() => return,
             _ = every.tick() => {
-                for parked in app.resume.expire(std::time::Instant::now(), grace) {
-                    tracing::info!(player = %parked.player, "resume grace over; removing the player");
-                    app.roster.leave(parked.player);
+                let now = std::time::Instant::now();
+                for parked in app.resume.expire(now, grace) {
+                    let room = parked.seat.room();
+                    info!(player = %parked.player, room = room.id, "resume grace over; removing the player");
+                    room.forget_avatar(parked.player);
+                    room.roster.leave(parked.player);
                 }
+                app.rooms.sweep(now, room_grace);
             }
         }
     }
 }
 
 async fn healthz(State(app): State<Arc<App>>) -> Response {
-    let tick = app.frames.borrow().tick();
+    let tick = app.rooms.standing().map_or(Tick(0), |r| r.tick());
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("ok tick={tick}\n"),
+        format!("ok tick={tick} rooms={}\n", app.rooms.len()),
     )
         .into_response()
+}
+
+/// `GET /rooms` (`?type=NAME` for one type's): every open room as JSON.
+#[derive(Debug, Default, Deserialize)]
+struct RoomsQuery {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+async fn rooms_list(State(app): State<Arc<App>>, Query(q): Query<RoomsQuery>) -> Response {
+    axum::Json(app.rooms.list(q.kind.as_deref())).into_response()
+}
+
+/// What `POST /rooms` takes: the type (default: the server's default type) and whether
+/// the room is private.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateRoom {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    private: bool,
+}
+
+/// What `POST /rooms` answers: the room, and its code when private.
+#[derive(Debug, serde::Serialize)]
+struct Created {
+    id: RoomId,
+    #[serde(rename = "type")]
+    kind: String,
+    code: Option<String>,
+}
+
+/// `POST /rooms` with `{"type": "demo", "private": true}`: opens a room and says its id
+/// (and code). Refused from a web origin the server does not allow, and, when joining
+/// needs a token, without one.
+async fn rooms_create(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    use axum::http::StatusCode;
+    if let Some(refused) = refuse_request(&app, &headers, "open rooms") {
+        return refused;
+    }
+    let ask: CreateRoom = if body.is_empty() {
+        CreateRoom::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(a) => a,
+            Err(e) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    format!("a new room is asked for as JSON such as {{\"type\": \"demo\", \"private\": true}}: {e}\n"),
+                )
+                    .into_response();
+            }
+        }
+    };
+    match app.rooms.create(ask.kind.as_deref(), ask.private) {
+        Ok(room) => (
+            StatusCode::CREATED,
+            axum::Json(Created {
+                id: room.id,
+                kind: room.kind.to_string(),
+                code: room.code.clone(),
+            }),
+        )
+            .into_response(),
+        Err(why) => {
+            let status = match why {
+                Refusal::UnknownType(..) => StatusCode::NOT_FOUND,
+                Refusal::TooManyRooms(_) => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            (status, format!("{why}\n")).into_response()
+        }
+    }
+}
+
+/// Refuses a request that changes something from a web origin the server does not
+/// allow (as WebSockets are), or without a valid join token when joining needs one
+/// (`Authorization: Bearer <token>`); `what` says what it would have done.
+fn refuse_request(app: &App, headers: &HeaderMap, what: &str) -> Option<Response> {
+    use axum::http::StatusCode;
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if !origin_allowed(origin, host, &app.config.allowed_origins) {
+        return Some(
+            (
+                StatusCode::FORBIDDEN,
+                format!("this web origin may not {what}\n"),
+            )
+                .into_response(),
+        );
+    }
+    if let Some(secret) = &app.config.auth_secret {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if let Err(e) = crate::auth::verify(secret, token, crate::auth::unix_now()) {
+            return Some(
+                (
+                    StatusCode::UNAUTHORIZED,
+                    format!("a join token is needed to {what}: {e}\n"),
+                )
+                    .into_response(),
+            );
+        }
+    }
+    None
 }
 
 async fn metrics_handler(State(app): State<Arc<App>>) -> Response {
@@ -555,12 +653,10 @@ async fn stats_handler(State(app): State<Arc<App>>) -> Response {
     axum::Json(app.metrics.stats()).into_response()
 }
 
-/// The game's schema as JSON: what a client needs to decode its snapshots, encode its
-/// inputs and read its events (the same schema every Welcome carries).
 /// `GET /replay`: where a served replay stands; 204 (no content, and no error in a
 /// browser's console) when the game is live.
 async fn replay_status(State(app): State<Arc<App>>) -> Response {
-    match &app.replay {
+    match &replay_control(&app) {
         Some(control) => axum::Json(control.status()).into_response(),
         None => axum::http::StatusCode::NO_CONTENT.into_response(),
     }
@@ -572,17 +668,11 @@ async fn replay_status(State(app): State<Arc<App>>) -> Response {
 /// token, without one (`Authorization: Bearer <token>`).
 async fn replay_command(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     use axum::http::StatusCode;
-    let Some(control) = &app.replay else {
+    let Some(control) = replay_control(&app) else {
         return not_a_replay();
     };
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    if !origin_allowed(origin, host, &app.config.allowed_origins) {
-        return (
-            StatusCode::FORBIDDEN,
-            "this web origin may not steer the replay\n",
-        )
-            .into_response();
+    if let Some(refused) = refuse_request(&app, &headers, "steer the replay") {
+        return refused;
     }
     let command: ReplayCommand = match serde_json::from_slice(&body) {
         Ok(c) => c,
@@ -600,6 +690,11 @@ async fn replay_command(State(app): State<Arc<App>>, headers: HeaderMap, body: B
     }
 }
 
+/// The controls of the replay the server serves, if it serves one.
+fn replay_control(app: &App) -> Option<Arc<crate::replay::ReplayControl>> {
+    app.rooms.standing().and_then(|r| r.replay.clone())
+}
+
 fn not_a_replay() -> Response {
     (
         axum::http::StatusCode::NOT_FOUND,
@@ -608,8 +703,26 @@ fn not_a_replay() -> Response {
         .into_response()
 }
 
-async fn schema_handler(State(app): State<Arc<App>>) -> Response {
-    match serde_json::to_string_pretty(&*app.schema) {
+/// `GET /schema` (`?type=NAME` for another room type's): the game's schema as JSON,
+/// what a client needs to decode its snapshots, encode its inputs and read its events
+/// (the same schema every Welcome carries).
+async fn schema_handler(State(app): State<Arc<App>>, Query(q): Query<RoomsQuery>) -> Response {
+    let schema = match q.kind.as_deref() {
+        Some(kind) => app.rooms.schema(kind),
+        None => app.rooms.standing().map(|r| r.schema.clone()),
+    };
+    let Some(schema) = schema else {
+        return (
+            axum::http::StatusCode::NOT_FOUND,
+            format!(
+                "there is no room type {:?} (this server runs {})\n",
+                q.kind.unwrap_or_default(),
+                app.rooms.type_names().join(", ")
+            ),
+        )
+            .into_response();
+    };
+    match serde_json::to_string_pretty(&*schema) {
         Ok(json) => (
             [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
             json,

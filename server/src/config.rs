@@ -133,6 +133,24 @@ pub struct Config {
     /// pile up.
     #[arg(long)]
     pub upgrade_timeout_ms: u64,
+    /// Most players in one room (seated, joining or parked for a resume); quick match
+    /// opens another room past it. 0: as many as `max_sessions`.
+    #[arg(long)]
+    pub room_players: usize,
+    /// Most spectators watching one room at once.
+    #[arg(long)]
+    pub room_spectators: usize,
+    /// A room that has been empty this many seconds is disposed of (the server's first,
+    /// standing room excepted).
+    #[arg(long)]
+    pub room_grace_secs: u64,
+    /// Most rooms open at once; past it, asking for a new room is refused.
+    #[arg(long)]
+    pub max_rooms: usize,
+    /// Threads that tick the rooms (each room on its own deadlines, on whichever thread
+    /// is free); 0: one per core.
+    #[arg(long)]
+    pub tick_threads: usize,
     /// Scheduling priority of the tick thread: realtime (the lowest SCHED_FIFO level),
     /// high (a raised nice level) or normal. Best effort: without the privilege it falls
     /// back, and the log says what it got.
@@ -255,6 +273,9 @@ impl Config {
         }
         if self.auth_secret.as_deref().is_some_and(|s| s.len() < 16) {
             return bad("auth_secret", "must be at least 16 characters");
+        }
+        if self.max_rooms == 0 {
+            return bad("max_rooms", "must be at least 1");
         }
         if self.max_name_chars == 0 || self.max_chat_chars == 0 {
             return bad("max_name_chars/max_chat_chars", "must be at least 1");

@@ -1,6 +1,7 @@
 //! The Hello handshake of a session: the protocol version, the join token, then a new
-//! player (queued to spawn) or a resumed one (with the baseline its client still holds),
-//! and the Welcome that carries the game's schema.
+//! player (seated in a room as the connection asked, and queued to spawn there) or a
+//! resumed one (back in their room, with the baseline its client still holds), and the
+//! Welcome that carries the room's game's schema.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,8 @@ use crate::app::App;
 use crate::auth;
 use crate::budget::{Accumulator, Budget};
 use crate::replication::{Budgeted, Replicator};
+use crate::room::{Room, Seat, Watching};
+use crate::rooms::{Ask, Refusal};
 use crate::wire::{End, Inbox, classify};
 
 /// How long a resuming connection waits for the connection it replaces to let go.
@@ -23,6 +26,8 @@ const REPLACE_PATIENCE: Duration = Duration::from_secs(2);
 
 /// Who a session is, once its Hello is accepted.
 pub struct Identity {
+    /// Their seat in their room.
+    pub seat: Seat,
     /// The player's id.
     pub player: PlayerId,
     /// The player's avatar.
@@ -33,13 +38,53 @@ pub struct Identity {
     pub token: String,
 }
 
-/// Waits for a valid Hello, admits (or resumes) the player and sends Welcome.
-/// Returns the player, their replicator, and the encoded Welcome for `play` to send first
-/// (through the session's outbox, so it keeps its order even through a latency line).
+impl Identity {
+    /// The player's room.
+    #[must_use]
+    pub fn room(&self) -> &Arc<Room> {
+        self.seat.room()
+    }
+}
+
+/// A spectator, once their Hello is accepted.
+pub struct Spectator {
+    /// Their place among the room's spectators.
+    pub watching: Watching,
+    /// Their display name (for the log).
+    pub name: Arc<str>,
+}
+
+/// Who a Hello admitted.
+pub enum Admitted {
+    /// A player, seated in a room.
+    Player(Identity),
+    /// A spectator of a room.
+    Spectator(Spectator),
+}
+
+/// The Bye for a refused seat or place.
+fn refused(why: Refusal) -> End {
+    let code = match why {
+        Refusal::UnknownType(..) | Refusal::UnknownRoom(_) | Refusal::NoSuchPlayer(..) => {
+            ByeCode::NoSuchRoom
+        }
+        Refusal::WrongCode(_) => ByeCode::WrongCode,
+        Refusal::Full(..) | Refusal::SpectatorsFull(..) => ByeCode::RoomFull,
+        Refusal::TooManyRooms(_) => ByeCode::ServerFull,
+        Refusal::Open(_) => ByeCode::InternalError,
+    };
+    End::Bye(code, why.to_string())
+}
+
+/// Waits for a valid Hello, admits the player where `ask` says (or resumes them in their
+/// room) and sends Welcome. Returns the player, their replicator, and the encoded
+/// Welcome for `play` to send first (through the session's outbox, so it keeps its order
+/// even through a latency line).
 pub async fn handshake(
     inbox: &mut Inbox,
     app: &Arc<App>,
-) -> Result<(Identity, Replicator, Bytes), End> {
+    ask: &Ask,
+) -> Result<(Admitted, Replicator, Bytes), End> {
     let deadline = Duration::from_millis(app.config.hello_timeout_ms);
     let first = tokio::select! {
         _ = app.shutdown.cancelled() => return Err(End::Bye(ByeCode::ServerShutdown, "server shutting down".into())),
@@ -84,41 +129,85 @@ pub async fn handshake(
         }
         None => None,
     };
+    let name = authed.as_deref().unwrap_or(&name);
+    if let Ask::Watch { id, code, follow } = ask {
+        let (watching, centre) = app
+            .rooms
+            .watch(*id, code.as_ref(), *follow)
+            .map_err(refused)?;
+        let room = watching.room().clone();
+        // A spectator of the whole room sees all of it; one who follows a player sees
+        // what that player sees.
+        let views = match follow {
+            Some(_) => room.views,
+            None => crate::tick_output::Views::default(),
+        };
+        let repl = Replicator::new(PlayerId(0), centre, room.config.send_window_ticks(), views);
+        let welcome = ServerMsg::Welcome(Welcome {
+            room: room.id,
+            player: PlayerId(0),
+            entity: centre,
+            spectator: true,
+            tick_hz: room.config.tick_hz as u16,
+            tick: room.tick(),
+            resume_token: String::new(),
+            schema: room.schema.clone(),
+        });
+        let name: Arc<str> = clean_name(name, app.config.max_name_chars)
+            .unwrap_or_else(|| "spectator".to_owned())
+            .into();
+        let admitted = Admitted::Spectator(Spectator { watching, name });
+        return Ok((admitted, repl, Bytes::from(encode_server(&welcome))));
+    }
     let (who, repl) = match resume_player(app, resume, authed.as_deref()).await {
         Some(resumed) => resumed,
-        None => join_player(app, authed.as_deref().unwrap_or(&name))?,
+        None => join_player(app, ask, name)?,
     };
+    let room = who.room();
+    room.set_avatar(who.player, who.entity);
     let welcome = ServerMsg::Welcome(Welcome {
+        room: room.id,
         player: who.player,
         entity: who.entity,
-        tick_hz: app.config.tick_hz as u16,
-        tick: app.frames.borrow().tick(),
+        spectator: false,
+        tick_hz: room.config.tick_hz as u16,
+        tick: room.tick(),
         resume_token: who.token.clone(),
-        schema: app.schema.clone(),
+        schema: room.schema.clone(),
     });
-    Ok((who, repl, Bytes::from(encode_server(&welcome))))
+    Ok((
+        Admitted::Player(who),
+        repl,
+        Bytes::from(encode_server(&welcome)),
+    ))
 }
 
-/// A new player named `name` (already authenticated if required): queues the spawn.
-fn join_player(app: &Arc<App>, name: &str) -> Result<(Identity, Replicator), End> {
-    let player = app.roster.new_player_id();
+/// A new player named `name` (already authenticated if required), seated as `ask`
+/// says: queues the spawn in that room.
+fn join_player(app: &Arc<App>, ask: &Ask, name: &str) -> Result<(Identity, Replicator), End> {
+    let seat = app.rooms.seat(ask).map_err(refused)?;
+    let room = seat.room();
+    let player = room.roster.new_player_id();
     let name: Arc<str> = clean_name(name, app.config.max_name_chars)
         .unwrap_or_else(|| format!("player{player}"))
         .into();
-    let entity = app.ids.avatar();
-    app.roster.join(player, entity, name.clone()).map_err(|_| {
-        End::Bye(
-            ByeCode::ServerFull,
-            "server busy: joins are not being accepted".into(),
-        )
-    })?;
+    let entity = room.ids.avatar();
+    room.roster
+        .join(player, entity, name.clone())
+        .map_err(|_| {
+            End::Bye(
+                ByeCode::ServerFull,
+                "server busy: joins are not being accepted".into(),
+            )
+        })?;
     let who = Identity {
+        seat,
         player,
         entity,
         name,
         token: new_token(),
     };
-    let repl = new_replicator(app, &who);
+    let repl = new_replicator(&who);
     Ok((who, repl))
 }
 
@@ -141,34 +230,42 @@ async fn resume_player(
         info!("resume token unknown or expired; joining as a new player");
         return None;
     };
-    app.roster.resume(parked.player);
+    if parked.seat.room().stop.is_cancelled() {
+        // Their room ended (its game failed): they join afresh wherever asked.
+        info!(player = %parked.player, room = parked.seat.room().id, "resume token's room has ended; joining as a new player");
+        return None;
+    }
+    parked.seat.room().roster.resume(parked.player);
+    let baseline = resume.tick.and_then(|t| parked.baseline_at(t));
     let who = Identity {
+        seat: parked.seat,
         player: parked.player,
         entity: parked.entity,
         name: parked.name.clone(),
         token: new_token(),
     };
-    let mut repl = new_replicator(app, &who);
-    if let Some(held) = resume.tick.and_then(|t| parked.baseline_at(t)) {
+    let mut repl = new_replicator(&who);
+    if let Some(held) = baseline {
         repl = repl.with_baseline(held);
     }
     info!(player = %who.player, delta = repl.baseline().is_some(), "player resumed");
     Some((who, repl))
 }
 
-fn new_replicator(app: &App, who: &Identity) -> Replicator {
+fn new_replicator(who: &Identity) -> Replicator {
+    let room = who.room();
     let repl = Replicator::new(
         who.player,
         who.entity,
-        app.config.send_window_ticks(),
-        app.views,
+        room.config.send_window_ticks(),
+        room.views,
     );
-    match app.config.budget_bytes_per_sec {
+    match room.config.budget_bytes_per_sec {
         0 => repl,
         rate => repl.with_budget(Budgeted {
-            budget: Budget::new(rate, app.config.tick_hz),
-            priorities: app.priorities.clone(),
-            falloff: app.falloff,
+            budget: Budget::new(rate, room.config.tick_hz),
+            priorities: room.priorities.clone(),
+            falloff: room.falloff,
             waiting: Accumulator::default(),
         }),
     }

@@ -23,6 +23,7 @@ use crate::cli::{Cli, Command, EngineArgs, ReplayArgs};
 use crate::config::Config;
 use crate::game::Game;
 use crate::replay::{Playback, ReplayError};
+use crate::rooms::RoomTypes;
 
 /// The whole `main` of a game binary: the engine's flags (`tickwire_server::cli::Cli`),
 /// the game's settings from the config file's `[game]` table and `--game-set`.
@@ -123,17 +124,33 @@ pub fn exit(result: Result<(), ServerError>) -> ExitCode {
 /// Serves game `G` with `config` and `game` until a signal: logging to stderr (`RUST_LOG`
 /// filters it, `info` by default), the URLs on stdout.
 pub fn serve<G: Game>(config: Config, game: G::Config) -> Result<(), ServerError> {
+    let types = RoomTypes::new().add::<G>(G::NAME, config.clone(), game);
+    serve_rooms(config, types, G::NAME)
+}
+
+/// Serves the room types `types` (`default` names the first) with `config` until a
+/// signal, as `serve` does.
+pub fn serve_rooms(config: Config, types: RoomTypes, default: &str) -> Result<(), ServerError> {
     let recording = config.record.as_ref().map(|dir| {
         format!(
-            "  recording: every tick, to a new file in {}",
+            "  recording: every room's match, to a new file each in {}",
             dir.display()
         )
     });
+    let names = types.names().join(", ");
+    let rooms = format!(
+        "  rooms:     {names} (list them at /rooms; join one with /ws?room=ID or /ws?type=NAME)"
+    );
+    let extra = Some(match recording {
+        Some(r) => format!("{rooms}\n{r}"),
+        None => rooms,
+    });
+    let default = default.to_owned();
     run(
         config,
-        G::NAME,
-        recording,
-        move |listener, config, shutdown| Server::start::<G>(listener, config, game, shutdown),
+        &default,
+        extra,
+        move |listener, config, shutdown| Server::start_rooms(listener, config, types, shutdown),
     )
 }
 
@@ -141,7 +158,7 @@ pub fn serve<G: Game>(config: Config, game: G::Config) -> Result<(), ServerError
 /// to connect (and `extra`), and serves until a signal.
 fn run(
     config: Config,
-    game: &'static str,
+    game: &str,
     extra: Option<String>,
     start: impl FnOnce(TcpListener, Config, CancellationToken) -> Result<Server, ServerError>,
 ) -> Result<(), ServerError> {

@@ -18,6 +18,8 @@ pub mod record;
 pub mod replay;
 pub mod replicate;
 pub mod rewind;
+pub mod room;
+pub mod rooms;
 pub mod sim;
 
 /// The ECS a game's world lives in (the engine's version of it).
@@ -31,6 +33,8 @@ pub use app::{Server, ServerError, run};
 pub use config::{Config, ConfigError};
 pub use game::{Ctx, Game, PlayerInfo};
 pub use replicate::Replicate;
+pub use room::{Room, RoomId, RoomListing};
+pub use rooms::{Ask, Refusal, RoomTypes};
 pub use sim::Sim;
 pub use thread_priority::TickPriority;
 pub use tls::TlsError;
@@ -65,6 +69,7 @@ mod roster;
 mod session;
 mod thread_priority;
 mod tick_loop;
+mod tick_pool;
 mod timing;
 mod tls;
 mod upgrade_deadline;

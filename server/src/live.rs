@@ -25,6 +25,7 @@ use crate::app::App;
 use crate::guard::{Guard, Verdict};
 use crate::inputs::InputRefused;
 use crate::replication::Replicator;
+use crate::room::Room;
 use crate::wire::{End, Inbox, Outbox, classify};
 
 /// Pongs waiting for the writer. Pings are rate-limited by the guard to a few a second;
@@ -97,13 +98,17 @@ pub struct Player<'a> {
     pub id: PlayerId,
     /// Their display name (for chat lines).
     pub name: &'a str,
+    /// Whether they only watch (their inputs and chat are refused).
+    pub spectator: bool,
 }
 
-/// Plays a welcomed session until it ends: sends `welcome`, then reads and writes side
-/// by side. `repl` and `guard` are the session's replication and validation state;
-/// `replaced` fires when the player connects again elsewhere.
+/// Plays a welcomed session in `room` until it ends: sends `welcome`, then reads and
+/// writes side by side. `repl` and `guard` are the session's replication and validation
+/// state; `replaced` fires when the player connects again elsewhere.
+#[allow(clippy::too_many_arguments)]
 pub async fn play(
     app: &Arc<App>,
+    room: &Room,
     player: Player<'_>,
     repl: &mut Replicator,
     guard: &mut Guard,
@@ -116,18 +121,31 @@ pub async fn play(
         return end;
     }
     let handoff = Handoff::default();
-    let reader = read(app, &player, guard, inbox, &handoff);
-    let writer = write(app, player.id, repl, outbox, &handoff);
+    let reader = read(app, room, &player, guard, inbox, &handoff);
+    let writer = write(app, room, player.id, repl, outbox, &handoff);
     tokio::select! {
         biased;
         _ = app.shutdown.cancelled() => {
             End::Bye(ByeCode::ServerShutdown, "server shutting down".into())
         }
+        _ = room.stop.cancelled() => room_ended(room),
         _ = replaced.cancelled() => {
             End::Bye(ByeCode::Replaced, "this player connected again from elsewhere".into())
         }
         end = reader => end,
         end = writer => end,
+    }
+}
+
+/// Why a session ends when its room stopped under it.
+fn room_ended(room: &Room) -> End {
+    if room.failed() {
+        End::Bye(
+            ByeCode::InternalError,
+            format!("room {} ended: its game failed", room.id),
+        )
+    } else {
+        End::Bye(ByeCode::ServerShutdown, "server shutting down".into())
     }
 }
 
@@ -150,6 +168,7 @@ async fn feed(app: &App, outbox: &mut Outbox, bytes: Bytes) -> Result<(), End> {
 /// the client falls silent for the idle timeout.
 async fn read(
     app: &Arc<App>,
+    room: &Room,
     player: &Player<'_>,
     guard: &mut Guard,
     inbox: &mut Inbox,
@@ -176,7 +195,7 @@ async fn read(
         last_heard = tokio::time::Instant::now();
         match guard.check(Instant::now(), msg) {
             Verdict::Accept(msg) => {
-                if let Err(end) = handle(app, player, msg, handoff) {
+                if let Err(end) = handle(app, room, player, msg, handoff) {
                     return end;
                 }
             }
@@ -190,12 +209,13 @@ async fn read(
 /// when it is not the game's input type at all.
 fn input(
     app: &App,
+    room: &Room,
     player: &Player<'_>,
     seq: InputSeq,
     data: &[u8],
     view: Option<Tick>,
 ) -> Result<(), End> {
-    let dropped = match app.roster.input(player.id, seq, data, view) {
+    let dropped = match room.roster.input(player.id, seq, data, view) {
         Ok(()) => return Ok(()),
         Err(InputRefused::Stale) => "stale_input",
         Err(InputRefused::NoSlot) => "no_input_slot",
@@ -212,7 +232,13 @@ fn input(
 }
 
 /// Applies one accepted client message, or says why the session ends.
-fn handle(app: &App, player: &Player<'_>, msg: ClientMsg, handoff: &Handoff) -> Result<(), End> {
+fn handle(
+    app: &App,
+    room: &Room,
+    player: &Player<'_>,
+    msg: ClientMsg,
+    handoff: &Handoff,
+) -> Result<(), End> {
     match msg {
         ClientMsg::Hello { .. } => {}
         ClientMsg::Input {
@@ -225,13 +251,17 @@ fn handle(app: &App, player: &Player<'_>, msg: ClientMsg, handoff: &Handoff) -> 
             if let Some(tick) = ack {
                 handoff.ack(tick);
             }
-            input(app, player, seq, &data, view)?;
+            if player.spectator {
+                app.metrics.message_dropped("spectator_input");
+                return Ok(());
+            }
+            input(app, room, player, seq, &data, view)?;
         }
         ClientMsg::Ack { tick } => handoff.ack(tick),
         ClientMsg::Ping { client_time } => {
             let pong = ServerMsg::Pong {
                 client_time,
-                server_tick: app.frames.borrow().tick(),
+                server_tick: room.tick(),
                 server_time_ms: SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64),
@@ -239,6 +269,9 @@ fn handle(app: &App, player: &Player<'_>, msg: ClientMsg, handoff: &Handoff) -> 
             if !handoff.pong(Bytes::from(encode_server(&pong))) {
                 app.metrics.message_dropped("pong_queue_full");
             }
+        }
+        ClientMsg::Chat { .. } if player.spectator => {
+            app.metrics.message_dropped("spectator_chat");
         }
         ClientMsg::Chat { text } => match clean_chat(&text, app.config.max_chat_chars) {
             Some(text) => {
@@ -248,7 +281,7 @@ fn handle(app: &App, player: &Player<'_>, msg: ClientMsg, handoff: &Handoff) -> 
                     text,
                 });
                 // No receivers (nobody connected) is not an error.
-                let _ = app.broadcast.send(Bytes::from(encode_server(&line)));
+                let _ = room.broadcast.send(Bytes::from(encode_server(&line)));
             }
             None => app.metrics.message_dropped("empty_chat"),
         },
@@ -262,15 +295,16 @@ fn handle(app: &App, player: &Player<'_>, msg: ClientMsg, handoff: &Handoff) -> 
 /// instead of falling behind.
 async fn write(
     app: &Arc<App>,
+    room: &Room,
     player: PlayerId,
     repl: &mut Replicator,
     outbox: &mut Outbox,
     handoff: &Handoff,
 ) -> End {
     let shutdown = || End::Bye(ByeCode::ServerShutdown, "server shutting down".into());
-    let mut frames = app.frames.clone();
+    let mut frames = room.frames.clone();
     frames.mark_changed();
-    let mut broadcast = app.broadcast.subscribe();
+    let mut broadcast = room.broadcast.subscribe();
     let mut pongs = Vec::new();
     loop {
         let mut frame_due = false;
@@ -316,7 +350,7 @@ async fn write(
         frame_due |= frames.has_changed().unwrap_or(false);
         if frame_due && repl.window_open() {
             let frame = frames.borrow_and_update().clone();
-            if let Some(written) = repl.next_message(&frame, &app.cache) {
+            if let Some(written) = repl.next_message(&frame, &room.cache) {
                 app.metrics
                     .snapshot_sent(written.msg.len(), written.deferred);
                 if let Err(end) = feed(app, outbox, written.msg).await {

@@ -65,18 +65,51 @@ pub struct Metrics {
     cpu: Gauge<f64, AtomicU64>,
     /// When the server started.
     started: Instant,
-    /// The tick thread's latest report (its handover only ever `try_lock`s this).
-    ticks_report: Arc<Mutex<Arc<TickReport>>>,
+    /// Every room's latest tick report, and the rooms that ended.
+    tick_reports: Arc<TickReports>,
+    /// Rooms open now.
+    rooms: Gauge,
+    /// Rooms opened since the start.
+    rooms_opened: Counter,
+    /// Rooms whose game panicked.
+    rooms_failed: Counter,
     /// Every snapshot size since the start, exactly.
     snapshot_sizes: Mutex<hdrhistogram::Histogram<u64>>,
 }
 
+/// A room's tick report, as the tick pool publishes it (it only ever `try_lock`s it).
+pub type TickSlot = Arc<Mutex<Arc<TickReport>>>;
+
+/// The tick reports of every room: the open rooms' slots, and the sum of every room
+/// that ended (so the whole run's figures never shrink when a room goes).
+#[derive(Debug, Default)]
+pub struct TickReports {
+    /// Open rooms' slots.
+    open: Mutex<Vec<TickSlot>>,
+    /// Rooms that ended, merged.
+    ended: Mutex<TickReport>,
+}
+
+impl TickReports {
+    /// Every room's ticks as one report.
+    fn merged(&self) -> TickReport {
+        let open: Vec<Arc<TickReport>> = lock(&self.open).iter().map(|s| lock(s).clone()).collect();
+        let mut all = lock(&self.ended).clone();
+        // The last second is of the open rooms only.
+        all.last_second = tickwire_shared::stats::TickWindow::default();
+        for r in open {
+            all = all.merge(&r);
+        }
+        all
+    }
+}
+
 /// A Prometheus histogram of one of the tick report's distributions (in seconds),
-/// encoded at scrape time from what the tick thread last published, so the tick thread
-/// shares no lock with a scrape.
+/// encoded at scrape time from what the rooms last published, so the tick pool shares
+/// no lock with a scrape.
 #[derive(Debug)]
 struct TickHistogram {
-    report: Arc<Mutex<Arc<TickReport>>>,
+    reports: Arc<TickReports>,
     pick: fn(&TickReport) -> &Distribution,
 }
 
@@ -87,7 +120,7 @@ fn tick_bucket_bounds() -> impl Iterator<Item = f64> {
 
 impl EncodeMetric for TickHistogram {
     fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
-        let report = lock(&self.report).clone();
+        let report = self.reports.merged();
         let d = (self.pick)(&report);
         let mut values = d.counts.iter().peekable();
         let mut buckets: Vec<(f64, u64)> = tick_bucket_bounds()
@@ -125,7 +158,7 @@ impl Metrics {
     #[must_use]
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("tickwire");
-        let ticks_report = Arc::new(Mutex::new(Arc::new(TickReport::default())));
+        let tick_reports = Arc::new(TickReports::default());
         let m = Metrics {
             tick_overruns: Counter::default(),
             ticks: Counter::default(),
@@ -143,7 +176,10 @@ impl Metrics {
             rss: Gauge::default(),
             cpu: Gauge::default(),
             started: Instant::now(),
-            ticks_report: ticks_report.clone(),
+            tick_reports: tick_reports.clone(),
+            rooms: Gauge::default(),
+            rooms_opened: Counter::default(),
+            rooms_failed: Counter::default(),
             snapshot_sizes: Mutex::new(histogram()),
             registry: Registry::default(),
         };
@@ -151,7 +187,7 @@ impl Metrics {
             "tick_duration_seconds",
             "Time spent running each tick (as of the last whole second)",
             TickHistogram {
-                report: ticks_report.clone(),
+                reports: tick_reports.clone(),
                 pick: |r| &r.duration_us,
             },
         );
@@ -159,7 +195,7 @@ impl Metrics {
             "tick_lateness_seconds",
             "How late each tick started against its ideal deadline (as of the last whole second)",
             TickHistogram {
-                report: ticks_report,
+                reports: tick_reports,
                 pick: |r| &r.lateness_us,
             },
         );
@@ -169,6 +205,13 @@ impl Metrics {
             m.tick_overruns.clone(),
         );
         registry.register("ticks", "Ticks run", m.ticks.clone());
+        registry.register("rooms", "Rooms open", m.rooms.clone());
+        registry.register("rooms_opened", "Rooms opened", m.rooms_opened.clone());
+        registry.register(
+            "rooms_failed",
+            "Rooms ended because their game panicked",
+            m.rooms_failed.clone(),
+        );
         registry.register("sessions", "Live sessions", m.sessions.clone());
         registry.register("entities", "Entities in the world", m.entities.clone());
         registry.register(
@@ -237,16 +280,29 @@ impl Metrics {
         }
     }
 
-    /// Hands the tick thread's report over if no reader holds it right now; otherwise
-    /// gives it back, to be offered again on the next tick. Never waits.
-    pub fn try_publish_ticks(&self, report: TickReport) -> Option<TickReport> {
-        match self.ticks_report.try_lock() {
-            Ok(mut slot) => {
-                *slot = Arc::new(report);
-                None
-            }
-            Err(_) => Some(report),
-        }
+    /// A new room's tick report slot, counted from now on.
+    pub fn room_opened(&self) -> TickSlot {
+        let slot = TickSlot::default();
+        lock(&self.tick_reports.open).push(slot.clone());
+        self.rooms_opened.inc();
+        self.rooms.inc();
+        slot
+    }
+
+    /// A room ended: its ticks stay in the whole run's figures, its entities leave the
+    /// count.
+    pub fn room_closed(&self, slot: &TickSlot, entities: i64) {
+        lock(&self.tick_reports.open).retain(|s| !Arc::ptr_eq(s, slot));
+        let last = lock(slot).clone();
+        let mut ended = lock(&self.tick_reports.ended);
+        *ended = ended.merge(&last);
+        self.rooms.dec();
+        self.entities.dec_by(entities);
+    }
+
+    /// Counts a room whose game panicked.
+    pub fn room_failed(&self) {
+        self.rooms_failed.inc();
     }
 
     /// Counts a snapshot message of `bytes` sent to one client, which held back
@@ -260,7 +316,7 @@ impl Metrics {
     /// The `/stats` document: everything since the start.
     #[must_use]
     pub fn stats(&self) -> ServerStats {
-        let report = lock(&self.ticks_report).clone();
+        let report = self.tick_reports.merged();
         let count = |c: &Counter| c.get();
         ServerStats {
             uptime_s: self.started.elapsed().as_secs_f64(),
@@ -335,14 +391,12 @@ mod tests {
             lateness_us: Distribution::from_counts(vec![(50, 1)]),
             ..TickReport::default()
         };
-        // While a reader holds the report, the tick thread's handover gives it back
-        // instead of waiting; afterwards it goes through.
-        let held = lock(&m.ticks_report);
-        let report = m
-            .try_publish_ticks(report)
-            .expect("handed back while locked");
-        drop(held);
-        assert!(m.try_publish_ticks(report).is_none());
+        let slot = m.room_opened();
+        *lock(&slot) = Arc::new(report.clone());
+        // A room that ends keeps its ticks in the run's figures.
+        let other = m.room_opened();
+        *lock(&other) = Arc::new(report);
+        m.room_closed(&other, 0);
         m.session_closed("malformed");
         m.snapshot_sent(300, 0);
         let text = m.render();
@@ -368,11 +422,18 @@ mod tests {
             .map(|(le, n)| (le.parse().unwrap_or(f64::INFINITY), n.parse().unwrap()))
             .collect();
         assert_eq!(buckets.len(), 65);
-        assert!(buckets.iter().all(|&(le, n)| n == u64::from(le >= 0.0003)));
-        assert!(text.contains("tickwire_tick_duration_seconds_count 1"));
+        assert!(
+            buckets
+                .iter()
+                .all(|&(le, n)| n == 2 * u64::from(le >= 0.0003))
+        );
+        assert!(text.contains("tickwire_tick_duration_seconds_count 2"));
         let stats = m.stats();
         assert_eq!((stats.ticks, stats.overruns), (1, 0));
         assert_eq!(stats.tick_duration_us.p99, 300);
+        assert_eq!(stats.tick_duration_us.count, 2);
+        assert!(text.contains("tickwire_rooms 1"), "{text}");
+        assert!(text.contains("tickwire_rooms_opened_total 2"), "{text}");
         assert_eq!(stats.snapshot_bytes.count, 1);
         assert!(stats.process.is_some() || !cfg!(target_os = "linux"));
     }

@@ -11,10 +11,13 @@ use tickwire_shared::{NetId, PlayerId, Tick};
 use tokio_util::sync::CancellationToken;
 
 use crate::replication::Held;
+use crate::room::Seat;
 
-/// A dropped player waiting to be resumed.
-#[derive(Debug, Clone)]
+/// A dropped player waiting to be resumed, their seat in their room kept.
+#[derive(Debug)]
 pub struct Parked {
+    /// Their seat (and so their room).
+    pub seat: Seat,
     /// The player.
     pub player: PlayerId,
     /// Their avatar.
@@ -132,6 +135,7 @@ mod tests {
 
     fn parked(since: Instant) -> Parked {
         Parked {
+            seat: crate::rooms::test_room(4).try_seat().expect("a free seat"),
             player: PlayerId(1),
             entity: NetId(2),
             name: "a".into(),

@@ -16,17 +16,21 @@ use tracing::{debug, info, warn};
 
 use crate::app::App;
 use crate::guard::Guard;
-use crate::handshake::handshake;
+use crate::handshake::{Admitted, handshake};
 use crate::live::{self, Player};
 use crate::resume::Parked;
+use crate::room::Room;
+use crate::rooms::Ask;
 use crate::wire::{Delay, End, Inbox, Outbox};
 
 /// Takes the player out of the session when it ends, however it ends (a panic included):
-/// parks them for a resume if the connection merely dropped, otherwise removes their
-/// avatar. No avatar is ever left behind.
+/// parks them (seat and all) for a resume if the connection merely dropped, otherwise
+/// removes their avatar and frees their seat. No avatar is ever left behind.
 struct Departure {
     /// Shared server state.
     app: Arc<App>,
+    /// Their room.
+    room: Arc<Room>,
     /// Who departs.
     player: PlayerId,
     /// Their resume token.
@@ -39,13 +43,16 @@ impl Drop for Departure {
     fn drop(&mut self) {
         self.app.resume.unregister(&self.token);
         match self.park.take() {
-            Some(parked) if !self.app.shutdown.is_cancelled() => {
-                self.app.roster.release(self.player);
+            Some(parked) if !self.app.shutdown.is_cancelled() && !self.room.stop.is_cancelled() => {
+                self.room.roster.release(self.player);
                 self.app
                     .resume
                     .park(std::mem::take(&mut self.token), parked);
             }
-            _ => self.app.roster.leave(self.player),
+            _ => {
+                self.room.forget_avatar(self.player);
+                self.room.roster.leave(self.player);
+            }
         }
         self.app.metrics.sessions.dec();
     }
@@ -84,8 +91,15 @@ async fn linger(inbox: &mut Inbox) {
     .await;
 }
 
-/// Runs a session to its end. The permit counts it against the session cap.
-pub async fn run(socket: WebSocket, peer: SocketAddr, app: Arc<App>, permit: OwnedSemaphorePermit) {
+/// Runs a session to its end, seated as `ask` says. The permit counts it against the
+/// session cap.
+pub async fn run(
+    socket: WebSocket,
+    peer: SocketAddr,
+    app: Arc<App>,
+    permit: OwnedSemaphorePermit,
+    ask: Ask,
+) {
     let _permit = permit;
     let delay = Delay {
         latency: Duration::from_millis(app.config.sim_latency_ms),
@@ -94,39 +108,69 @@ pub async fn run(socket: WebSocket, peer: SocketAddr, app: Arc<App>, permit: Own
     let (sink, stream) = socket.split();
     let mut inbox = Inbox::new(stream, delay);
     let mut outbox = Outbox::new(sink, delay);
-    let end = match handshake(&mut inbox, &app).await {
-        Ok((who, repl, welcome)) => {
+    let end = match handshake(&mut inbox, &app, &ask).await {
+        Ok((Admitted::Spectator(spectator), mut repl, welcome)) => {
             app.metrics.sessions.inc();
+            let room = spectator.watching.room().clone();
+            info!(%peer, room = room.id, name = %spectator.name, "spectator joined");
+            let mut guard = Guard::new(&room.config, Instant::now());
+            let player = Player {
+                id: PlayerId(0),
+                name: &spectator.name,
+                spectator: true,
+            };
+            let io = (&mut inbox, &mut outbox);
+            // Nothing to park or remove: a spectator holds no entity and no seat.
+            let never = CancellationToken::new();
+            let end = live::play(
+                &app, &room, player, &mut repl, &mut guard, io, welcome, &never,
+            )
+            .await;
+            info!(%peer, room = room.id, reason = end.label(), "spectator left");
+            app.metrics.sessions.dec();
+            drop(spectator);
+            end
+        }
+        Ok((Admitted::Player(who), repl, welcome)) => {
+            app.metrics.sessions.inc();
+            let room = who.room().clone();
             let replaced = CancellationToken::new();
             app.resume
                 .register(&who.token, who.name.clone(), replaced.clone());
             let mut departure = Departure {
                 app: app.clone(),
+                room: room.clone(),
                 player: who.player,
                 token: who.token.clone(),
                 park: None,
             };
-            info!(%peer, player = %who.player, name = %who.name, "player joined");
+            info!(%peer, room = room.id, player = %who.player, name = %who.name, "player joined");
             let mut repl = repl;
-            let mut guard = Guard::new(&app.config, Instant::now());
+            let mut guard = Guard::new(&room.config, Instant::now());
             let player = Player {
                 id: who.player,
                 name: &who.name,
+                spectator: false,
             };
             let io = (&mut inbox, &mut outbox);
-            let end = live::play(&app, player, &mut repl, &mut guard, io, welcome, &replaced).await;
-            // A drop (no normal closure) or a replacement parks the player for a resume; a
-            // normal closure or a server-side Bye removes them.
+            let end = live::play(
+                &app, &room, player, &mut repl, &mut guard, io, welcome, &replaced,
+            )
+            .await;
+            // A drop (no normal closure) or a replacement parks the player (and their
+            // seat) for a resume; a normal closure or a server-side Bye removes them.
+            let (player, entity, name) = (who.player, who.entity, who.name.clone());
             if matches!(end, End::Io(_) | End::Bye(ByeCode::Replaced, _)) {
                 departure.park = Some(Parked {
-                    player: who.player,
-                    entity: who.entity,
-                    name: who.name.clone(),
+                    seat: who.seat,
+                    player,
+                    entity,
+                    name,
                     written: repl.written(),
                     since: Instant::now(),
                 });
             }
-            info!(%peer, player = %who.player, reason = end.label(), "player left");
+            info!(%peer, room = room.id, %player, reason = end.label(), "player left");
             drop(departure);
             end
         }

@@ -1,34 +1,24 @@
-//! The tick thread: a dedicated OS thread that owns the game and its world and, every
-//! period on absolute deadlines, applies joins, leaves and inputs, steps the game,
-//! captures a snapshot and publishes it. It never awaits, never touches a socket, never
-//! encodes per client; its cost grows with entities, not with clients.
+//! A room's tick: applies joins, leaves and inputs, steps the game, captures a snapshot
+//! and publishes it. The tick pool (`tick_pool`) calls it on the room's deadlines; it
+//! never awaits, never touches a socket, never encodes per client; its cost grows with
+//! entities, not with clients.
 
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use tickwire_shared::codec::{encode_server, encode_value};
 use tickwire_shared::{InputSeq, PlayerId, Presence, ServerMsg, Tick, WorldSnapshot};
-use tokio::sync::{broadcast, mpsc, watch};
-use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tokio::sync::{mpsc, watch};
 
 use crate::game::{Game, PlayerInfo};
 use crate::inputs::Inputs;
-use crate::metrics::Metrics;
 use crate::record::{Applied, Recorder};
 use crate::replay::Served;
+use crate::room::Room;
 use crate::roster::RosterCommand;
 use crate::sim::Sim;
-use crate::thread_priority::TickPriority;
-use crate::tick_output::{History, TickOutput, Views};
-use crate::timing::TickTimer;
-
-/// How many periods behind schedule the loop may fall before it stops catching up and
-/// re-anchors its deadlines (skipping the missed ticks instead of running them back to
-/// back).
-const MAX_CATCH_UP: u32 = 3;
+use crate::tick_output::TickOutput;
+use crate::tick_pool::Ticker;
 
 /// What the tick thread runs.
 pub enum Source<G: Game> {
@@ -60,7 +50,7 @@ impl<G: Game> Source<G> {
     }
 }
 
-/// Everything the tick thread owns or talks to.
+/// Everything a room's tick owns or talks to.
 pub struct TickLoop<G: Game> {
     /// What it runs.
     pub source: Source<G>,
@@ -70,72 +60,26 @@ pub struct TickLoop<G: Game> {
     pub commands: mpsc::Receiver<RosterCommand>,
     /// Where each tick's frame is published.
     pub frames: watch::Sender<Arc<TickOutput>>,
-    /// How clients see the world: the frames' grid is built for it.
-    pub views: Views,
-    /// Recent snapshots, for inspection.
-    pub history: Arc<History>,
-    /// Game events go out here, encoded once.
-    pub broadcast: broadcast::Sender<Bytes>,
-    /// Metrics.
-    pub metrics: Arc<Metrics>,
-    /// Stops the loop.
-    pub shutdown: CancellationToken,
-    /// One tick.
-    pub period: Duration,
-    /// Interval of the timing log line.
-    pub log_every: Duration,
-    /// Scheduling priority to ask for.
-    pub priority: TickPriority,
+    /// The room it runs (its views, history and broadcast).
+    pub room: Arc<Room>,
+}
+
+impl<G: Game> Ticker for TickLoop<G> {
+    fn room(&self) -> &Arc<Room> {
+        &self.room
+    }
+
+    fn tick(&mut self) {
+        TickLoop::tick(self);
+    }
+
+    fn counts(&self) -> (usize, usize) {
+        let sim = self.source.sim();
+        (sim.world().len() as usize, sim.player_count())
+    }
 }
 
 impl<G: Game> TickLoop<G> {
-    /// Starts the loop on its own thread.
-    pub fn spawn(self) -> std::io::Result<JoinHandle<()>> {
-        std::thread::Builder::new()
-            .name("tick".into())
-            .spawn(move || self.run())
-    }
-
-    fn run(mut self) {
-        let got = crate::thread_priority::apply(self.priority);
-        info!(wanted = ?self.priority, got = ?got, "tick thread priority");
-        let mut timer = TickTimer::new(self.period, self.log_every);
-        let mut anchor = Instant::now();
-        let mut n: u32 = 0;
-        while !self.shutdown.is_cancelled() {
-            let deadline = anchor + self.period * n;
-            let now = Instant::now();
-            if now < deadline {
-                std::thread::sleep(deadline - now);
-            }
-            let started = Instant::now();
-            self.tick();
-            let duration = started.elapsed();
-            if let Some(s) = timer.record(deadline, started, duration, &self.metrics) {
-                info!(
-                    ticks = s.ticks,
-                    entities = self.source.sim().world().len(),
-                    players = self.source.sim().player_count(),
-                    "tick p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms; start lateness p99 {:.3} ms, max {:.3} ms; overruns {}",
-                    s.duration_p50_us as f64 / 1000.0,
-                    s.duration_p99_us as f64 / 1000.0,
-                    s.duration_max_us as f64 / 1000.0,
-                    s.lateness_p99_us as f64 / 1000.0,
-                    s.lateness_max_us as f64 / 1000.0,
-                    s.overruns,
-                );
-            }
-            n += 1;
-            let next = anchor + self.period * n;
-            let now = Instant::now();
-            if now > next + self.period * MAX_CATCH_UP || n == u32::MAX {
-                // Too far behind (or the counter is about to wrap): start a new schedule now.
-                anchor = now;
-                n = 0;
-            }
-        }
-    }
-
     /// One tick: roster changes, inputs, simulation (or playback), capture, publish.
     pub fn tick(&mut self) {
         let (snapshot, input_acks, said, events) = match &mut self.source {
@@ -167,17 +111,17 @@ impl<G: Game> TickLoop<G> {
                 (snapshot, input_acks, Vec::new(), events)
             }
         };
-        self.metrics.entities.set(snapshot.entities.len() as i64);
-        self.history.push(snapshot.clone());
+        self.room.count_entities(snapshot.entities.len());
+        self.room.history.push(snapshot.clone());
         self.frames.send_replace(Arc::new(TickOutput::new(
             self.source.sim().schema(),
             snapshot,
             input_acks,
-            &self.views,
+            &self.room.views,
         )));
         for msg in said.into_iter().chain(events) {
             // No subscribers (nobody connected) is fine.
-            let _ = self.broadcast.send(Bytes::from(encode_server(&msg)));
+            let _ = self.room.broadcast.send(Bytes::from(encode_server(&msg)));
         }
     }
 }

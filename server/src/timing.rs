@@ -1,10 +1,12 @@
 //! Tick timing: each tick's duration and its start lateness against the ideal absolute
 //! deadline, kept in HDR histograms owned by the tick thread: a window for the periodic
-//! log line, one for the last second, and the whole run. Once a second the tick thread
-//! publishes a `TickReport` of them to `Metrics` (behind `/stats` and the Prometheus
-//! histograms) without ever waiting for a lock a request handler holds: a real-time
-//! thread blocked behind an ordinary one would start its next tick late.
+//! log line, one for the last second, and the whole run, per room. Once a second the
+//! tick pool publishes a room's `TickReport` to the room's slot (behind `/rooms`, and,
+//! merged over every room, `/stats` and the Prometheus histograms) without ever waiting
+//! for a lock a request handler holds: a real-time thread blocked behind an ordinary one
+//! would start its next tick late.
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -83,9 +85,36 @@ pub struct TickReport {
     pub lateness_us: Distribution,
     /// The last whole second.
     pub last_second: TickWindow,
+    /// Ticks that started more than one period late, since the start.
+    pub overruns: u64,
 }
 
-/// Records tick timing; owned by the tick thread.
+impl TickReport {
+    /// Two rooms' reports as one: every tick of both; for the last second, the ticks
+    /// and overruns of both and the worse of each percentile (a median of medians would
+    /// hide the slow room).
+    #[must_use]
+    pub fn merge(&self, other: &TickReport) -> TickReport {
+        let (a, b) = (&self.last_second, &other.last_second);
+        TickReport {
+            duration_us: self.duration_us.merge(&other.duration_us),
+            lateness_us: self.lateness_us.merge(&other.lateness_us),
+            last_second: TickWindow {
+                ticks: a.ticks + b.ticks,
+                duration_p50_us: a.duration_p50_us.max(b.duration_p50_us),
+                duration_p99_us: a.duration_p99_us.max(b.duration_p99_us),
+                duration_max_us: a.duration_max_us.max(b.duration_max_us),
+                lateness_p50_us: a.lateness_p50_us.max(b.lateness_p50_us),
+                lateness_p99_us: a.lateness_p99_us.max(b.lateness_p99_us),
+                lateness_max_us: a.lateness_max_us.max(b.lateness_max_us),
+                overruns: a.overruns + b.overruns,
+            },
+            overruns: self.overruns + other.overruns,
+        }
+    }
+}
+
+/// Records one room's tick timing; owned by the tick pool.
 #[derive(Debug)]
 pub struct TickTimer {
     /// Every tick since the start.
@@ -127,13 +156,15 @@ impl TickTimer {
     }
 
     /// Records one tick that was due at `deadline`, started at `started` and took
-    /// `duration`. Returns the log window's summary when it is time to log one.
+    /// `duration`; about once a second the report goes to `slot` (when no reader holds
+    /// it). Returns the log window's summary when it is time to log one.
     pub fn record(
         &mut self,
         deadline: Instant,
         started: Instant,
         duration: Duration,
         metrics: &Metrics,
+        slot: &Mutex<std::sync::Arc<TickReport>>,
     ) -> Option<TickWindow> {
         let lateness = started.saturating_duration_since(deadline);
         let overrun = lateness > self.period;
@@ -148,12 +179,17 @@ impl TickTimer {
                 duration_us: distribution(&self.run.duration),
                 lateness_us: distribution(&self.run.lateness),
                 last_second: self.second_window.summary(),
+                overruns: self.run.overruns,
             });
             self.second_window.reset();
             self.second_since = now;
         }
         if let Some(report) = self.unpublished.take() {
-            self.unpublished = metrics.try_publish_ticks(report);
+            // Never waits: a reader holding the slot gets the report on the next tick.
+            match slot.try_lock() {
+                Ok(mut held) => *held = std::sync::Arc::new(report),
+                Err(_) => self.unpublished = Some(report),
+            }
         }
         if !self.log_every.is_zero() && now.duration_since(self.log_since) >= self.log_every {
             let s = self.log_window.summary();

@@ -44,6 +44,9 @@ impl End {
                 ByeCode::Replaced => "replaced",
                 ByeCode::InternalError => "internal_error",
                 ByeCode::OriginRefused => "origin_refused",
+                ByeCode::NoSuchRoom => "no_such_room",
+                ByeCode::RoomFull => "room_full",
+                ByeCode::WrongCode => "wrong_code",
             },
         }
     }

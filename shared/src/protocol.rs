@@ -13,7 +13,7 @@ use crate::ids::{InputSeq, NetId, PlayerId, Tick};
 use crate::schema::Schema;
 
 /// The protocol version a client states in `Hello`; a mismatch is refused with a `Bye`.
-pub const PROTOCOL_VERSION: u16 = 5;
+pub const PROTOCOL_VERSION: u16 = 6;
 
 /// A message from a client to the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +114,12 @@ pub enum ByeCode {
     InternalError,
     /// The request came from a web origin this server does not allow.
     OriginRefused,
+    /// The room asked for does not exist (or the room type, or the ask made no sense).
+    NoSuchRoom,
+    /// The room asked for has no seat free.
+    RoomFull,
+    /// The room asked for is private and the code given is not its code.
+    WrongCode,
 }
 
 impl ByeCode {
@@ -125,12 +131,14 @@ impl ByeCode {
             ByeCode::ProtocolMismatch | ByeCode::Malformed => 1002,
             ByeCode::TooLarge => 1009,
             ByeCode::InternalError => 1011,
-            ByeCode::ServerFull => 1013,
+            ByeCode::ServerFull | ByeCode::RoomFull => 1013,
             ByeCode::AuthFailed
             | ByeCode::Timeout
             | ByeCode::RateLimited
             | ByeCode::Replaced
-            | ByeCode::OriginRefused => 1008,
+            | ByeCode::OriginRefused
+            | ByeCode::NoSuchRoom
+            | ByeCode::WrongCode => 1008,
         }
     }
 }
@@ -181,10 +189,16 @@ pub enum ServerMsg {
 /// the life of the connection.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Welcome {
-    /// The player's id (chat `from`, entity `owner`).
+    /// The room the player was seated in (`/ws?room=ID` joins it again).
+    pub room: u32,
+    /// The player's id in that room (chat `from`, entity `owner`).
     pub player: PlayerId,
-    /// The player's own entity (it exists once the game spawns it).
+    /// The player's own entity (it exists once the game spawns it); for a spectator,
+    /// the entity of the player they follow (`NetId(0)`: none, the whole room).
     pub entity: NetId,
+    /// Whether this connection only watches: it holds no entity, its inputs are
+    /// refused, and it has no resume token.
+    pub spectator: bool,
     /// Ticks (and snapshots) per second.
     pub tick_hz: u16,
     /// The server's tick when it welcomed the player.

@@ -140,6 +140,45 @@ impl Distribution {
         self.max
     }
 
+    /// The values of `self` and `other` together (two rooms' ticks, say).
+    #[must_use]
+    pub fn merge(&self, other: &Distribution) -> Distribution {
+        let mut counts = Vec::with_capacity(self.counts.len() + other.counts.len());
+        let (mut a, mut b) = (
+            self.counts.iter().peekable(),
+            other.counts.iter().peekable(),
+        );
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(&&(va, na)), Some(&&(vb, nb))) if va == vb => {
+                    a.next();
+                    b.next();
+                    (va, na + nb)
+                }
+                (Some(&&x), Some(&&y)) => {
+                    if x.0 < y.0 {
+                        a.next();
+                        x
+                    } else {
+                        b.next();
+                        y
+                    }
+                }
+                (Some(&&x), None) => {
+                    a.next();
+                    x
+                }
+                (None, Some(&&y)) => {
+                    b.next();
+                    y
+                }
+                (None, None) => break,
+            };
+            counts.push(next);
+        }
+        Distribution::from_counts(counts)
+    }
+
     /// What was recorded after `earlier`, a reading of the same distribution taken
     /// before this one.
     #[must_use]
@@ -161,6 +200,17 @@ impl Distribution {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merging_adds_counts_value_by_value() {
+        let a = Distribution::from_counts(vec![(1, 2), (5, 1)]);
+        let b = Distribution::from_counts(vec![(1, 1), (3, 4), (9, 1)]);
+        let m = a.merge(&b);
+        assert_eq!(m.counts, vec![(1, 3), (3, 4), (5, 1), (9, 1)]);
+        assert_eq!((m.count, m.min, m.max), (9, 1, 9));
+        assert_eq!(b.merge(&a), m);
+        assert_eq!(a.merge(&Distribution::default()), a);
+    }
 
     #[test]
     fn quantiles_are_recorded_values_and_an_interval_is_a_difference() {

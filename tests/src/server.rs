@@ -8,7 +8,7 @@ use std::time::Duration;
 use tickwire_client::{Client, ConnectOptions};
 use tickwire_server::games::demo::{Demo, DemoConfig};
 use tickwire_server::replay::Playback;
-use tickwire_server::{Config, Game, Server, ServerError};
+use tickwire_server::{Config, Game, RoomTypes, Server, ServerError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -62,6 +62,15 @@ impl TestServer {
         .await
     }
 
+    /// Starts the room types `types` (the first is the default) with `config` on a free
+    /// port of 127.0.0.1.
+    pub async fn start_rooms(config: Config, types: RoomTypes) -> TestServer {
+        TestServer::launch(|listener, shutdown| {
+            Server::start_rooms(listener, config, types, shutdown)
+        })
+        .await
+    }
+
     /// Serves the recorded match `playback` with `config` on a free port of 127.0.0.1.
     pub async fn replay<G: Game>(config: Config, playback: Playback<G>) -> TestServer {
         TestServer::launch(|listener, shutdown| {
@@ -97,6 +106,12 @@ impl TestServer {
     #[must_use]
     pub fn url(&self) -> String {
         format!("ws://{}/ws", self.addr)
+    }
+
+    /// The WebSocket URL with `query` (`room=3`, `type=arena`) for matchmaking.
+    #[must_use]
+    pub fn url_with(&self, query: &str) -> String {
+        format!("ws://{}/ws?{query}", self.addr)
     }
 
     /// The server, for its snapshot history.

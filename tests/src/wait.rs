@@ -38,6 +38,21 @@ pub async fn next_snapshot(client: &mut Client) -> SnapshotEvent {
     }
 }
 
+/// Checks `holds` every 50 ms until it is true. Panics when `limit` passes first.
+pub async fn eventually<F, Fut>(limit: Duration, what: &str, mut holds: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !holds().await {
+        if Instant::now() >= deadline {
+            panic!("timed out after {limit:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Reads events until `done(client, event)` holds and returns that event. Panics on an
 /// error, on the connection closing (unless `done` accepts the `Closed` event), or when
 /// `limit` passes first.

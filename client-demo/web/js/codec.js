@@ -1,4 +1,4 @@
-// The browser's codec for protocol version 5: decodes and encodes exactly the bytes of
+// The browser's codec for protocol version 6: decodes and encodes exactly the bytes of
 // the Rust codec's messages (shared/src/codec.rs; the primitives are bincode.js, the
 // Snapshot body snapshot-body.js, the Welcome schema schema-wire.js). Checked against
 // the golden vectors written by shared/tests/golden.rs, so the two cannot drift apart.
@@ -21,7 +21,8 @@ export const CLIENT_TYPES = ['Hello', 'Input', 'Ack', 'Ping', 'Chat'];
 export const SERVER_TYPES = ['Welcome', 'Snapshot', 'Pong', 'Chat', 'Event', 'Bye', 'Joined', 'Left'];
 export const BYE_CODES = [
   'ServerShutdown', 'ProtocolMismatch', 'Malformed', 'ServerFull', 'AuthFailed', 'Timeout',
-  'RateLimited', 'TooLarge', 'Replaced', 'InternalError', 'OriginRefused',
+  'RateLimited', 'TooLarge', 'Replaced', 'InternalError', 'OriginRefused', 'NoSuchRoom',
+  'RoomFull', 'WrongCode',
 ];
 
 /** Decodes one server message. Throws CodecError on anything malformed. */
@@ -33,8 +34,10 @@ export function decodeServer(bytes) {
     case 'Welcome':
       msg = {
         type,
+        room: r.u32(),
         player: r.u32(),
         entity: r.u32(),
+        spectator: r.bool(),
         tick_hz: r.u16(),
         tick: r.u32(),
         resume_token: r.string(),
@@ -71,8 +74,10 @@ export function encodeServer(msg) {
   w.variant(SERVER_TYPES, msg.type);
   switch (msg.type) {
     case 'Welcome':
+      w.varint(msg.room);
       w.varint(msg.player);
       w.varint(msg.entity);
+      w.bool(msg.spectator);
       w.varint(msg.tick_hz);
       w.varint(msg.tick);
       w.string(msg.resume_token);

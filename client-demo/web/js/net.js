@@ -6,7 +6,7 @@
 
 import { decodeServer, encodeClient } from './codec.js';
 
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 /** Bye codes after which reconnecting would only be refused again. */
 const FINAL = new Set(['ProtocolMismatch', 'Replaced', 'AuthFailed', 'OriginRefused']);

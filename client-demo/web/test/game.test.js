@@ -91,7 +91,7 @@ function session(opts = {}) {
 }
 
 const welcome = (schema, extra = {}) => ({
-  type: 'Welcome', player: 3, entity: 10, tick_hz: 30, tick: 100, resume_token: 'tok-3', schema, ...extra,
+  type: 'Welcome', room: 1, player: 3, entity: 10, spectator: false, tick_hz: 30, tick: 100, resume_token: 'tok-3', schema, ...extra,
 });
 const snapshot = (tick, baseline, body, ack = 0) => ({ type: 'Snapshot', header: { tick, baseline, input_ack: ack }, body });
 

@@ -24,7 +24,7 @@ test('random schemas round-trip through Welcome', () => {
   const r = rng(7);
   for (let i = 0; i < 200; i++) {
     const schema = randomSchema(r);
-    const msg = { type: 'Welcome', player: i, entity: 2 * i, tick_hz: 30, tick: i, resume_token: `t${i}`, schema };
+    const msg = { type: 'Welcome', room: i + 1, player: i, entity: 2 * i, spectator: i % 2 === 1, tick_hz: 30, tick: i, resume_token: `t${i}`, schema };
     const back = decodeServer(encodeServer(msg));
     assert.deepEqual(plain(back.schema), plain(schema));
     assert.equal(back.schema.componentCount, schema.componentCount);

@@ -1,8 +1,9 @@
 //! The games that ship with Tickwire, each written against the engine's public API only
 //! (`Game`, `Replicate`, `Ctx`, the shared types), exactly as a game developer writes
 //! theirs: the playable `demo`, and the benchmark scenarios `arena` (and `crowd`, the same
-//! rules at scale with interest management) and `cubes`. The `tickwire` binary runs one,
-//! chosen with `--scenario`.
+//! rules at scale with interest management) and `cubes`. The `tickwire` binary serves
+//! them all as room types of those names; `--scenario` picks the default one (the
+//! standing room's, and a quick match's when no type is asked for).
 
 pub mod arena;
 pub mod avatars;
@@ -22,6 +23,7 @@ use crate::cli::{Command, EngineArgs, ReplayArgs, parse_size};
 use crate::config::Config;
 use crate::game::Game;
 use crate::launch;
+use crate::rooms::RoomTypes;
 
 /// Which built-in game to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -101,8 +103,14 @@ impl BuiltinCli {
     /// The configuration: defaults, the file, the scenario, the game flags, the engine
     /// flags.
     pub fn to_config(&self) -> Result<Config, ServerError> {
+        self.config_for(self.scenario)
+    }
+
+    /// The configuration rooms of `scenario` run with: defaults, the file, the
+    /// scenario's defining values, the game flags, the engine flags.
+    pub fn config_for(&self, scenario: Scenario) -> Result<Config, ServerError> {
         let mut c = self.engine.base_config()?;
-        self.scenario.apply_defaults(&mut c);
+        scenario.apply_defaults(&mut c);
         let mut set = |k: &str, v: i64| {
             c.game.insert(k.to_owned(), toml::Value::Integer(v));
         };
@@ -130,15 +138,46 @@ pub fn main() -> ExitCode {
         Some(command) => return launch::run_command::<demo::Demo>(command, &cli.engine),
         None => {}
     }
-    let config = match cli.to_config() {
-        Ok(c) => c,
-        Err(e) => return launch::exit(Err(e)),
-    };
-    launch::exit(match cli.scenario {
-        Scenario::Demo => serve::<demo::Demo>(config),
-        Scenario::Arena | Scenario::Crowd => serve::<arena::Arena>(config),
-        Scenario::Cubes => serve::<cubes::Cubes>(config),
-    })
+    launch::exit(
+        room_types(&cli)
+            .and_then(|(config, types)| launch::serve_rooms(config, types, cli.scenario.name())),
+    )
+}
+
+/// Every built-in game as a room type, the chosen scenario's first (the default), and
+/// the server's configuration.
+fn room_types(cli: &BuiltinCli) -> Result<(Config, RoomTypes), ServerError> {
+    let config = cli.to_config()?;
+    let mut types = RoomTypes::new();
+    let mut order = vec![cli.scenario];
+    order.extend(
+        [
+            Scenario::Demo,
+            Scenario::Arena,
+            Scenario::Crowd,
+            Scenario::Cubes,
+        ]
+        .into_iter()
+        .filter(|s| *s != cli.scenario),
+    );
+    for scenario in order {
+        let c = cli.config_for(scenario)?;
+        types = match scenario {
+            Scenario::Demo => add::<demo::Demo>(types, scenario, c)?,
+            Scenario::Arena | Scenario::Crowd => add::<arena::Arena>(types, scenario, c)?,
+            Scenario::Cubes => add::<cubes::Cubes>(types, scenario, c)?,
+        };
+    }
+    Ok((config, types))
+}
+
+fn add<G: Game>(
+    types: RoomTypes,
+    scenario: Scenario,
+    config: Config,
+) -> Result<RoomTypes, ServerError> {
+    let game = config.game_config::<G::Config>()?;
+    Ok(types.add::<G>(scenario.name(), config, game))
 }
 
 /// Replays a recording of whichever built-in game made it.
@@ -164,11 +203,6 @@ fn replay(engine: &EngineArgs, args: &ReplayArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn serve<G: Game>(config: Config) -> Result<(), ServerError> {
-    let game = config.game_config::<G::Config>()?;
-    launch::serve::<G>(config, game)
 }
 
 #[cfg(test)]

@@ -364,8 +364,10 @@ pub fn server_vectors() -> Vec<(String, ServerMsg)> {
         (
             "welcome".into(),
             ServerMsg::Welcome(Welcome {
+                room: 3,
                 player: PlayerId(1),
                 entity: NetId(0),
+                spectator: true,
                 tick_hz: 30,
                 tick: Tick(999),
                 resume_token: "3f2a-resume".into(),

@@ -37,11 +37,14 @@ pub fn bye_name(c: ByeCode) -> &'static str {
         ByeCode::Replaced => "Replaced",
         ByeCode::InternalError => "InternalError",
         ByeCode::OriginRefused => "OriginRefused",
+        ByeCode::NoSuchRoom => "NoSuchRoom",
+        ByeCode::RoomFull => "RoomFull",
+        ByeCode::WrongCode => "WrongCode",
     }
 }
 
 /// Every `ByeCode`, in variant order (its wire index is the position here).
-pub const ALL_BYE: [ByeCode; 11] = [
+pub const ALL_BYE: [ByeCode; 14] = [
     ByeCode::ServerShutdown,
     ByeCode::ProtocolMismatch,
     ByeCode::Malformed,
@@ -53,6 +56,9 @@ pub const ALL_BYE: [ByeCode; 11] = [
     ByeCode::Replaced,
     ByeCode::InternalError,
     ByeCode::OriginRefused,
+    ByeCode::NoSuchRoom,
+    ByeCode::RoomFull,
+    ByeCode::WrongCode,
 ];
 
 pub fn entity_json(e: &Entity) -> Value {
@@ -127,15 +133,17 @@ pub fn client_json(m: &ClientMsg) -> Value {
 pub fn server_json(m: &ServerMsg) -> Value {
     match m {
         ServerMsg::Welcome(Welcome {
+            room,
             player,
             entity,
+            spectator,
             tick_hz,
             tick,
             resume_token,
             schema,
         }) => {
             json!({
-                "type": "Welcome", "player": player.0, "entity": entity.0, "tick_hz": tick_hz,
+                "type": "Welcome", "room": room, "player": player.0, "entity": entity.0, "spectator": spectator, "tick_hz": tick_hz,
                 "tick": tick.0, "resume_token": resume_token,
                 "schema": serde_json::to_value(&**schema).expect("a schema is JSON"),
             })

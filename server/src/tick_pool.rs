@@ -1,0 +1,296 @@
+//! The tick pool: a few OS threads (one per core by default) that step every room on
+//! its own absolute deadlines. All rooms wait in one queue ordered by their next
+//! deadline; a free worker takes the earliest one when it falls due, ticks it, and puts
+//! it back with its next deadline. So a room whose tick is slow only holds the worker
+//! ticking it (the others take the rest of the queue), and a room whose game panics is
+//! ended alone (the panic is caught, the room fails, everything else keeps its time).
+//!
+//! One thread per room would not do: 1000 rooms would be 1000 threads on 2 cores, each
+//! waking 30 times a second on its own, and the scheduler's switching among them costs
+//! more than the ticks themselves.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info};
+
+use crate::metrics::Metrics;
+use crate::room::Room;
+use crate::thread_priority::TickPriority;
+use crate::timing::TickTimer;
+
+/// How many periods behind schedule a room may fall before it stops catching up and
+/// re-anchors its deadlines (skipping the missed ticks instead of running them back to
+/// back).
+const MAX_CATCH_UP: u32 = 3;
+
+/// A room's game, as the pool steps it.
+pub(crate) trait Ticker: Send {
+    /// The room it steps.
+    fn room(&self) -> &Arc<Room>;
+    /// One tick: roster changes, inputs, simulation, capture, publish.
+    fn tick(&mut self);
+    /// Entities and players now (for the timing log line).
+    fn counts(&self) -> (usize, usize);
+}
+
+/// One room in the queue.
+struct Entry {
+    /// Its game.
+    ticker: Box<dyn Ticker>,
+    /// Its timing.
+    timer: TickTimer,
+    /// Its schedule: tick `n` is due at `anchor + period * n`.
+    anchor: Instant,
+    /// The next tick's number on the schedule.
+    n: u32,
+    /// One tick.
+    period: Duration,
+}
+
+impl Entry {
+    fn due(&self) -> Instant {
+        self.anchor + self.period * self.n
+    }
+}
+
+/// The queue the workers share.
+#[derive(Default)]
+struct Queue {
+    /// Rooms by next deadline (with a sequence number to keep equal deadlines apart).
+    order: BinaryHeap<Reverse<(Instant, u64)>>,
+    /// The rooms themselves, by sequence number.
+    entries: HashMap<u64, Entry>,
+    /// The next sequence number.
+    next: u64,
+    /// Set when the pool stops.
+    stopping: bool,
+}
+
+impl Queue {
+    fn push(&mut self, entry: Entry) {
+        let key = self.next;
+        self.next += 1;
+        self.order.push(Reverse((entry.due(), key)));
+        self.entries.insert(key, entry);
+    }
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    /// The server's shutdown: workers end once it fired and their rooms are gone (each
+    /// room's game ends at its next deadline, its stop token being a child of this).
+    shutdown: CancellationToken,
+    /// Wakes a waiting worker when a room is added or the pool stops.
+    wake: Condvar,
+    metrics: Arc<Metrics>,
+    log_every: Duration,
+}
+
+impl Shared {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The tick workers.
+pub(crate) struct TickPool {
+    shared: Arc<Shared>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl TickPool {
+    /// Starts `threads` workers (0: one per core) at `priority`, until `stop` or
+    /// `shutdown`.
+    pub(crate) fn start(
+        threads: usize,
+        priority: TickPriority,
+        metrics: Arc<Metrics>,
+        log_every: Duration,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<TickPool> {
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        let shared = Arc::new(Shared {
+            queue: Mutex::default(),
+            shutdown,
+            wake: Condvar::new(),
+            metrics,
+            log_every,
+        });
+        let mut workers = Vec::with_capacity(threads);
+        for i in 0..threads {
+            let mine = shared.clone();
+            let worker = std::thread::Builder::new()
+                .name(format!("tick-{i}"))
+                .spawn(move || {
+                    let got = crate::thread_priority::apply(priority);
+                    if i == 0 {
+                        info!(wanted = ?priority, got = ?got, "tick thread priority");
+                    }
+                    work(&mine);
+                });
+            match worker {
+                Ok(w) => workers.push(w),
+                Err(e) => {
+                    let pool = TickPool {
+                        shared,
+                        workers: Mutex::new(workers),
+                    };
+                    pool.stop();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(TickPool {
+            shared,
+            workers: Mutex::new(workers),
+        })
+    }
+
+    /// How many workers tick rooms.
+    pub(crate) fn threads(&self) -> usize {
+        self.workers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Adds a room's game; its first tick is due one period from now.
+    pub(crate) fn add(&self, ticker: Box<dyn Ticker>) {
+        let period = ticker.room().period();
+        let entry = Entry {
+            timer: TickTimer::new(period, self.shared.log_every),
+            ticker,
+            anchor: Instant::now(),
+            n: 1,
+            period,
+        };
+        self.shared.queue().push(entry);
+        self.shared.wake.notify_one();
+    }
+
+    /// Stops every worker after its current tick and drops every room's game (which
+    /// closes their frames, so their sessions end).
+    pub(crate) fn stop(&self) {
+        let entries = {
+            let mut q = self.shared.queue();
+            q.stopping = true;
+            q.order.clear();
+            std::mem::take(&mut q.entries)
+        };
+        self.shared.wake.notify_all();
+        drop(entries);
+    }
+
+    /// Waits for the workers to end (after `stop`); false if one panicked.
+    pub(crate) fn join(&self) -> bool {
+        let workers =
+            std::mem::take(&mut *self.workers.lock().unwrap_or_else(PoisonError::into_inner));
+        workers.into_iter().all(|w| w.join().is_ok())
+    }
+}
+
+/// How long an idle worker (no room at all) waits before it looks at the shutdown
+/// token again.
+const IDLE_WAIT: Duration = Duration::from_millis(250);
+
+/// A worker: takes the earliest due room, ticks it, puts it back; until the pool stops
+/// (or the server shut down and no room is left).
+fn work(shared: &Shared) {
+    let mut q = shared.queue();
+    loop {
+        if q.stopping || (shared.shutdown.is_cancelled() && q.entries.is_empty()) {
+            return;
+        }
+        let Some(&Reverse((due, key))) = q.order.peek() else {
+            q = shared
+                .wake
+                .wait_timeout(q, IDLE_WAIT)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            continue;
+        };
+        let now = Instant::now();
+        if due > now {
+            q = shared
+                .wake
+                .wait_timeout(q, due - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            continue;
+        }
+        q.order.pop();
+        let Some(mut entry) = q.entries.remove(&key) else {
+            continue;
+        };
+        drop(q);
+        let keep = step(shared, &mut entry, due);
+        // A room that ended is dropped here, off the queue's lock.
+        let entry = keep.then_some(entry);
+        q = shared.queue();
+        if let Some(entry) = entry
+            && !q.stopping
+        {
+            q.push(entry);
+            // Another worker may be waiting on a later deadline than this room's.
+            shared.wake.notify_one();
+        }
+    }
+}
+
+/// Ticks one room that was due at `due`; false when the room has ended (disposed of,
+/// or its game panicked just now).
+fn step(shared: &Shared, entry: &mut Entry, due: Instant) -> bool {
+    let room = entry.ticker.room().clone();
+    if room.stop.is_cancelled() {
+        debug!(room = room.id, "room ended; its game stops");
+        return false;
+    }
+    let started = Instant::now();
+    let ticked = catch_unwind(AssertUnwindSafe(|| entry.ticker.tick()));
+    let duration = started.elapsed();
+    if ticked.is_err() {
+        error!(room = room.id, kind = %room.kind, "the room's game panicked; the room ends, every other room goes on");
+        shared.metrics.room_failed();
+        room.fail();
+        return false;
+    }
+    if let Some(s) = entry
+        .timer
+        .record(due, started, duration, &shared.metrics, &room.ticks)
+    {
+        let (entities, players) = entry.ticker.counts();
+        let line = format!(
+            "tick p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms; start lateness p99 {:.3} ms, max {:.3} ms; overruns {}",
+            s.duration_p50_us as f64 / 1000.0,
+            s.duration_p99_us as f64 / 1000.0,
+            s.duration_max_us as f64 / 1000.0,
+            s.lateness_p99_us as f64 / 1000.0,
+            s.lateness_max_us as f64 / 1000.0,
+            s.overruns,
+        );
+        // Every room's line would flood the log of a busy server: the standing room's
+        // and any room that fell behind are logged, the rest at debug.
+        if room.standing || s.overruns > 0 {
+            info!(room = room.id, ticks = s.ticks, entities, players, "{line}");
+        } else {
+            debug!(room = room.id, ticks = s.ticks, entities, players, "{line}");
+        }
+    }
+    entry.n += 1;
+    let now = Instant::now();
+    if now > entry.due() + entry.period * MAX_CATCH_UP || entry.n == u32::MAX {
+        // Too far behind (or the counter is about to wrap): start a new schedule now.
+        entry.anchor = now;
+        entry.n = 0;
+    }
+    true
+}
