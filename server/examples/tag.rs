@@ -204,6 +204,11 @@ impl Game for Tag {
         }
     }
 
+    fn score(&self, world: &World, player: PlayerId) -> Option<i64> {
+        let (e, _) = self.runners.get(&player)?;
+        world.get::<&Runner>(*e).ok().map(|r| i64::from(r.score))
+    }
+
     fn input(&mut self, _: &mut World, _: &mut Ctx<'_, TagEvent>, player: PlayerId, keys: Keys) {
         if let Some(slot) = self.runners.get_mut(&player) {
             slot.1 = keys;

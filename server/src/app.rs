@@ -105,6 +105,8 @@ pub struct App {
     pub ips: Arc<IpLimiter>,
     /// Connections that have not yet become WebSocket sessions (they have a deadline).
     pub pending: Arc<Pending>,
+    /// One permit per feed reader (event stream or long poll).
+    pub feeds: Arc<Semaphore>,
 }
 
 /// A running server.
@@ -204,6 +206,7 @@ impl Server {
             }
         };
         info!(threads = rooms.tick_threads(), "tick pool started");
+        let config_feeds = config.max_feeds;
         let app = Arc::new(App {
             permits: Arc::new(Semaphore::new(config.max_sessions)),
             config,
@@ -214,11 +217,13 @@ impl Server {
             resume: ResumeBook::default(),
             ips: Arc::new(IpLimiter::default()),
             pending: Arc::new(Pending::default()),
+            feeds: Arc::new(Semaphore::new(config_feeds)),
         });
         tokio::spawn(sweep(app.clone()));
         let router = Router::new()
             .route("/ws", get(ws_handler))
             .route("/rooms", get(rooms_list).post(rooms_create))
+            .route("/rooms/{id}/events", get(crate::feed_http::room_events))
             .route("/healthz", get(healthz))
             .route("/metrics", get(metrics_handler))
             .route("/stats", get(stats_handler))

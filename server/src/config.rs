@@ -140,6 +140,15 @@ pub struct Config {
     /// Most spectators watching one room at once.
     #[arg(long)]
     pub room_spectators: usize,
+    /// Events each room's feed keeps for readers that reconnect (`Last-Event-ID`).
+    #[arg(long)]
+    pub feed_events: usize,
+    /// Longest a long poll of a room's feed waits for a new event, in seconds.
+    #[arg(long)]
+    pub feed_poll_secs: u64,
+    /// Most feed readers (event streams and long polls) at once, over every room.
+    #[arg(long)]
+    pub max_feeds: usize,
     /// A room that has been empty this many seconds is disposed of (the server's first,
     /// standing room excepted).
     #[arg(long)]

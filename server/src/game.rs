@@ -79,6 +79,13 @@ pub trait Game: Send + Sized + 'static {
 
     /// Advances the world by one tick (`ctx.dt` seconds).
     fn step(&mut self, world: &mut World, ctx: &mut Ctx<'_, Self::Event>);
+
+    /// A present player's score, for the room's scoreboard (the event feed sends one
+    /// each second). The default keeps no score.
+    fn score(&self, world: &World, player: PlayerId) -> Option<i64> {
+        let _ = (world, player);
+        None
+    }
 }
 
 /// A joining player, as the engine admitted them.

@@ -11,6 +11,7 @@
 // The public API: what a game developer writes against and runs.
 pub mod cli;
 pub mod config;
+pub mod feed;
 pub mod game;
 pub mod games;
 pub mod launch;
@@ -60,6 +61,7 @@ internal!(guard, inputs, replication, tick_output, wire);
 mod admission;
 mod app;
 mod budget;
+mod feed_http;
 mod handshake;
 mod live;
 mod metrics;

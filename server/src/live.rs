@@ -275,11 +275,16 @@ fn handle(
         }
         ClientMsg::Chat { text } => match clean_chat(&text, app.config.max_chat_chars) {
             Some(text) => {
-                let line = ServerMsg::Chat(ChatLine {
+                let line = ChatLine {
                     from: player.id,
                     name: player.name.to_owned(),
                     text,
-                });
+                };
+                room.feed.push(
+                    "chat",
+                    serde_json::to_string(&line).unwrap_or_else(|_| "null".to_owned()),
+                );
+                let line = ServerMsg::Chat(line);
                 // No receivers (nobody connected) is not an error.
                 let _ = room.broadcast.send(Bytes::from(encode_server(&line)));
             }

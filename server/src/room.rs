@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::budget::Priorities;
 use crate::config::Config;
+use crate::feed::Feed;
 use crate::metrics::{Metrics, TickSlot};
 use crate::net_ids::NetIds;
 use crate::replay::ReplayControl;
@@ -64,6 +65,8 @@ pub struct Room {
     pub ids: NetIds,
     /// Recent snapshots, for tests and tools.
     pub history: Arc<History>,
+    /// Its live event feed (joins, leaves, chat, game events, scoreboards).
+    pub feed: Feed,
     /// The controls of a served replay (`None` when the game is live).
     pub replay: Option<Arc<ReplayControl>>,
     /// Fires when the room ends (disposed, failed, or the server stops).
@@ -161,6 +164,7 @@ impl Room {
             broadcast,
             ids,
             history,
+            feed: Feed::new(opening.config.feed_events),
             replay,
             stop: opening.shutdown.child_token(),
             config: opening.config,

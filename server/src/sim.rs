@@ -218,10 +218,49 @@ impl<G: Game> Sim<G> {
         self.capture.capture(&self.world, self.tick)
     }
 
+    /// Every present player with their score, by player id (`Game::score`).
+    #[must_use]
+    pub fn scoreboard(&self) -> Scoreboard {
+        let mut players: Vec<ScoreLine> = self
+            .players
+            .iter()
+            .map(|(&player, name)| ScoreLine {
+                player,
+                name: name.to_string(),
+                score: self.game.score(&self.world, player),
+            })
+            .collect();
+        players.sort_by_key(|l| l.player);
+        Scoreboard {
+            tick: self.tick,
+            players,
+        }
+    }
+
     /// Takes the events raised since the last call.
     pub fn drain_events(&mut self) -> Vec<G::Event> {
         std::mem::take(&mut self.events)
     }
+}
+
+/// Who is in a game and their scores, at a tick (the event feed's `scoreboard`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Scoreboard {
+    /// The tick.
+    pub tick: Tick,
+    /// Every present player, by id.
+    pub players: Vec<ScoreLine>,
+}
+
+/// One player on a scoreboard.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ScoreLine {
+    /// The player.
+    pub player: PlayerId,
+    /// Their name.
+    pub name: String,
+    /// Their score, if the game keeps one.
+    pub score: Option<i64>,
 }
 
 /// The whole ticks in `ms` milliseconds at `tick_hz`.

@@ -100,14 +100,7 @@ impl<G: Game> TickLoop<G> {
                     tick: *served_tick,
                     entities: shown.entities.clone(),
                 });
-                let events = served
-                    .playback
-                    .take_events()
-                    .into_iter()
-                    .map(|e| ServerMsg::Event {
-                        data: encode_value(&e),
-                    })
-                    .collect();
+                let events = served.playback.take_events();
                 (snapshot, input_acks, Vec::new(), events)
             }
         };
@@ -119,19 +112,46 @@ impl<G: Game> TickLoop<G> {
             input_acks,
             &self.room.views,
         )));
-        for msg in said.into_iter().chain(events) {
+        let feed = &self.room.feed;
+        for msg in &said {
+            if let ServerMsg::Joined(p) | ServerMsg::Left(p) = msg {
+                let kind = if matches!(msg, ServerMsg::Joined(_)) {
+                    "joined"
+                } else {
+                    "left"
+                };
+                feed.push(kind, json(p));
+            }
+        }
+        for event in &events {
+            feed.push("game", json(event));
+        }
+        let sim = self.source.sim();
+        // A scoreboard each second while anyone plays.
+        if sim.player_count() > 0 && sim.tick().0 % self.room.config.tick_hz.max(1) == 0 {
+            feed.push("scoreboard", json(&sim.scoreboard()));
+        }
+        let encoded = events.iter().map(|e| ServerMsg::Event {
+            data: encode_value(e),
+        });
+        for msg in said.into_iter().chain(encoded) {
             // No subscribers (nobody connected) is fine.
             let _ = self.room.broadcast.send(Bytes::from(encode_server(&msg)));
         }
     }
 }
 
+/// `value` as JSON text (the feed's data); `null` if it has no JSON form.
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
 /// What one tick made: its snapshot, the input acks, presence lines and game events.
-type Ticked = (
+type Ticked<E> = (
     Arc<WorldSnapshot>,
     Vec<(PlayerId, InputSeq)>,
     Vec<ServerMsg>,
-    Vec<ServerMsg>,
+    Vec<E>,
 );
 
 /// A live tick: applies joins, leaves and inputs (recording them if asked), steps the
@@ -141,7 +161,7 @@ fn live_tick<G: Game>(
     recorder: Option<&Recorder>,
     commands: &mut mpsc::Receiver<RosterCommand>,
     inputs: &Inputs<G>,
-) -> Ticked {
+) -> Ticked<G::Event> {
     let mut said = Vec::new();
     let mut applied = Vec::new();
     while let Ok(cmd) = commands.try_recv() {
@@ -197,12 +217,6 @@ fn live_tick<G: Game>(
     if let Some(recorder) = recorder {
         recorder.record(&snapshot, applied);
     }
-    let events = sim
-        .drain_events()
-        .into_iter()
-        .map(|e| ServerMsg::Event {
-            data: encode_value(&e),
-        })
-        .collect();
+    let events = sim.drain_events();
     (snapshot, input_acks, said, events)
 }

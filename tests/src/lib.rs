@@ -10,6 +10,7 @@ pub mod process;
 pub mod raw;
 pub mod recording;
 pub mod server;
+pub mod sse;
 pub mod wait;
 
 pub use http::http;

@@ -186,6 +186,14 @@ impl Game for Demo {
         self.avatars.despawn(world, player);
     }
 
+    fn score(&self, world: &World, player: PlayerId) -> Option<i64> {
+        let e = self.avatars.get(player)?;
+        world
+            .get::<&Player>(e)
+            .ok()
+            .map(|card| i64::from(card.score))
+    }
+
     fn input(
         &mut self,
         world: &mut World,

@@ -1,0 +1,175 @@
+//! A room's live event feed, for dashboards and bots that do not speak the game
+//! protocol: joins, leaves, chat, the game's events and a scoreboard each second, as
+//! JSON, numbered from 1. The newest `feed_events` stay in a ring, so a reader that
+//! reconnects with the last id it saw (`Last-Event-ID`, or `?after=N`) gets exactly the
+//! events it missed. A reader that fell further behind than the ring is told which ids
+//! are gone instead of silently skipping them.
+//!
+//! `GET /rooms/{id}/events` serves it as Server-Sent Events (`text/event-stream`), and
+//! `GET /rooms/{id}/events?after=N` as a long poll (JSON, answered at once when newer
+//! events exist, else when one arrives or after `feed_poll_secs`). Nothing is buffered
+//! per reader: each one keeps a cursor into the ring, and a reader that does not read
+//! only holds its own connection.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+/// One event of a room's feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedEvent {
+    /// Its number in the room's feed, from 1, without gaps.
+    pub id: u64,
+    /// Its kind: `joined`, `left`, `chat`, `game` or `scoreboard`.
+    pub kind: &'static str,
+    /// Its content, as JSON text.
+    pub data: Arc<str>,
+}
+
+impl FeedEvent {
+    /// As one JSON object: `{"id": N, "type": KIND, "data": {...}}`.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        format!(
+            r#"{{"id":{},"type":"{}","data":{}}}"#,
+            self.id, self.kind, self.data
+        )
+    }
+}
+
+/// What a reader at a cursor gets next.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// Events after the cursor, oldest first.
+    pub events: Vec<FeedEvent>,
+    /// Ids after the cursor that have already left the ring (first, last), if any.
+    pub gap: Option<(u64, u64)>,
+}
+
+/// The ids a reader missed: `{"from": A, "to": B}`.
+#[derive(Debug, Serialize)]
+pub struct Gap {
+    /// The first missing id.
+    pub from: u64,
+    /// The last missing id.
+    pub to: u64,
+}
+
+#[derive(Debug)]
+struct Ring {
+    /// The newest events, oldest first.
+    events: VecDeque<FeedEvent>,
+    /// The id the next event gets.
+    next: u64,
+    /// How many are kept.
+    capacity: usize,
+}
+
+/// A room's event feed.
+#[derive(Debug)]
+pub struct Feed {
+    ring: Mutex<Ring>,
+    /// The newest event's id (0: none yet); readers wait on its changes.
+    newest: watch::Sender<u64>,
+}
+
+impl Feed {
+    /// A feed that keeps the newest `capacity` events (at least one).
+    #[must_use]
+    pub fn new(capacity: usize) -> Feed {
+        Feed {
+            ring: Mutex::new(Ring {
+                events: VecDeque::with_capacity(capacity.clamp(1, 4096)),
+                next: 1,
+                capacity: capacity.max(1),
+            }),
+            newest: watch::Sender::new(0),
+        }
+    }
+
+    fn ring(&self) -> std::sync::MutexGuard<'_, Ring> {
+        self.ring.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds an event of `kind` with `data` (JSON text). The lock is held only to put it
+    /// in the ring; readers copy out under it just as briefly.
+    pub fn push(&self, kind: &'static str, data: String) {
+        let id = {
+            let mut ring = self.ring();
+            let id = ring.next;
+            ring.next += 1;
+            if ring.events.len() == ring.capacity {
+                ring.events.pop_front();
+            }
+            ring.events.push_back(FeedEvent {
+                id,
+                kind,
+                data: data.into(),
+            });
+            id
+        };
+        self.newest.send_replace(id);
+    }
+
+    /// The newest event's id (0: none yet).
+    #[must_use]
+    pub fn newest(&self) -> u64 {
+        *self.newest.borrow()
+    }
+
+    /// Waits on this for new events.
+    #[must_use]
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.newest.subscribe()
+    }
+
+    /// Up to `max` events after id `after`, and what was lost before them.
+    #[must_use]
+    pub fn after(&self, after: u64, max: usize) -> Batch {
+        let ring = self.ring();
+        let newest = ring.next - 1;
+        if after >= newest {
+            return Batch::default();
+        }
+        let oldest = ring.events.front().map_or(ring.next, |e| e.id);
+        let gap = (after + 1 < oldest).then(|| (after + 1, oldest - 1));
+        let skip = usize::try_from((after + 1).saturating_sub(oldest)).unwrap_or(usize::MAX);
+        let events = ring.events.iter().skip(skip).take(max).cloned().collect();
+        Batch { events, gap }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(b: &Batch) -> Vec<u64> {
+        b.events.iter().map(|e| e.id).collect()
+    }
+
+    #[test]
+    fn a_reader_gets_exactly_what_came_after_its_cursor_and_is_told_of_a_gap() {
+        let feed = Feed::new(3);
+        assert_eq!(feed.after(0, 10), Batch::default());
+        for i in 0..5 {
+            feed.push("chat", format!(r#"{{"n":{i}}}"#));
+        }
+        assert_eq!(feed.newest(), 5);
+        // The ring keeps 3..=5.
+        assert_eq!(ids(&feed.after(3, 10)), vec![4, 5]);
+        assert_eq!(feed.after(3, 10).gap, None);
+        assert_eq!(ids(&feed.after(2, 10)), vec![3, 4, 5]);
+        assert_eq!(feed.after(2, 10).gap, None);
+        let behind = feed.after(0, 10);
+        assert_eq!((ids(&behind), behind.gap), (vec![3, 4, 5], Some((1, 2))));
+        assert_eq!(ids(&feed.after(2, 2)), vec![3, 4], "at most max");
+        assert!(feed.after(5, 10).events.is_empty());
+        assert!(feed.after(99, 10).events.is_empty());
+        assert_eq!(
+            feed.after(4, 1).events[0].to_json(),
+            r#"{"id":5,"type":"chat","data":{"n":4}}"#
+        );
+    }
+}
