@@ -33,6 +33,7 @@ macro_rules! assets {
 /// The page and its modules. Tests, `package.json` and tooling stay out of the binary.
 pub const ASSETS: &[Asset] = assets![
     "index.html",
+    "dashboard.html",
     "style.css",
     "js/acker.js",
     "js/bincode.js",
@@ -41,6 +42,7 @@ pub const ASSETS: &[Asset] = assets![
     "js/clock.js",
     "js/clock-sync.js",
     "js/codec.js",
+    "js/dashboard.js",
     "js/demo.js",
     "js/effects.js",
     "js/flat.js",
@@ -51,6 +53,7 @@ pub const ASSETS: &[Asset] = assets![
     "js/input.js",
     "js/interp.js",
     "js/layout.js",
+    "js/lobby.js",
     "js/main.js",
     "js/mirror.js",
     "js/net.js",
@@ -118,13 +121,17 @@ pub fn respond(asset: &'static Asset, headers: &HeaderMap) -> Response {
     (StatusCode::OK, common, asset.bytes).into_response()
 }
 
-/// Routes serving the browser client: `/` (the page) and `/<path>` for each asset.
+/// Routes serving the browser client: `/` (the page), `/dashboard` (the rooms and their
+/// feeds) and `/<path>` for each asset.
 pub fn router() -> Router {
     let mut router = Router::new();
     for asset in ASSETS {
         let handler = get(move |headers: HeaderMap| async move { respond(asset, &headers) });
         if asset.path == "index.html" {
             router = router.route("/", handler.clone());
+        }
+        if asset.path == "dashboard.html" {
+            router = router.route("/dashboard", handler.clone());
         }
         router = router.route(&format!("/{}", asset.path), handler);
     }

@@ -32,7 +32,7 @@ use harness::{BOTS, Harness};
 /// One browser at a time: two Chromiums, their servers and bots on a two-core machine
 /// would measure each other's load instead of the page.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-use script::{browser_ready, run_generic, run_replay, run_script};
+use script::{browser_ready, run_generic, run_lobby, run_replay, run_script};
 
 fn num(v: &Value, path: &[&str]) -> f64 {
     let mut cur = v;
@@ -326,4 +326,67 @@ async fn a_replay_seeks_to_the_middle_in_headless_chromium() {
         "every replayed tick matched"
     );
     std::fs::remove_dir_all(&dir).expect("removing the scratch directory");
+}
+
+/// The lobby lists the rooms and seats a player in the one they pick; a spectator who
+/// picks Watch on it holds, tick for tick, exactly what the player holds; the dashboard
+/// shows that room's live scoreboard from its event feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lobby_joins_a_room_and_a_spectator_sees_what_its_player_sees() {
+    if !browser_or_skip() {
+        return;
+    }
+    let _one = ONE_BROWSER.lock().await;
+    let server = TestServer::start(test_config()).await;
+    let created = tickwire_tests::http(server.addr(), "POST", "/rooms", "{}").await;
+    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+    let room: serde_json::Value =
+        serde_json::from_str(created.split_once("\r\n\r\n").expect("a body").1).expect("JSON");
+    let room = room["id"].as_u64().expect("an id") as u32;
+    // Someone already plays there, so the room is more than the page's own avatar.
+    let mut ann = tickwire_client::Client::connect(
+        &server.url_with(&format!("room={room}")),
+        ConnectOptions::new("ann"),
+    )
+    .await
+    .expect("ann joins");
+    let reading = tokio::spawn(async move { while ann.next_event().await.is_ok() {} });
+    let r = run_lobby(&format!("http://{}/", server.addr()), room).await;
+    reading.abort();
+    eprintln!("browser lobby run: {r}");
+    let errors = r["consoleErrors"].as_array().expect("consoleErrors");
+    assert!(errors.is_empty(), "console errors on the pages: {errors:?}");
+    let listed: Vec<u64> = serde_json::from_value(r["listed"].clone()).expect("ids");
+    assert!(
+        listed.contains(&1) && listed.contains(&u64::from(room)),
+        "{listed:?}"
+    );
+    assert_eq!(r["player"]["room"], json!(room));
+    assert_eq!(r["player"]["spectator"], json!(false));
+    assert_eq!(r["spectator"]["room"], json!(room));
+    assert_eq!(r["spectator"]["spectator"], json!(true));
+    let own = &r["player"]["entity"];
+    let ids = r["playerIds"].as_array().expect("ids");
+    assert!(ids.contains(own), "the player holds its own avatar");
+    assert!(
+        ids.len() > 20,
+        "the demo's orbs and two players ({})",
+        ids.len()
+    );
+    assert_eq!(
+        r["spectatorIds"], r["playerIds"],
+        "at tick {}, the spectator holds exactly what the player holds",
+        r["tick"]
+    );
+    let scores = r["scores"].as_array().expect("scores");
+    let names: Vec<&str> = scores.iter().filter_map(|s| s["name"].as_str()).collect();
+    assert!(
+        names.contains(&"pat") && names.contains(&"ann"),
+        "the dashboard's scoreboard: {names:?}"
+    );
+    assert!(
+        !names.contains(&"eve"),
+        "a spectator is no player: {names:?}"
+    );
+    server.stop().await;
 }

@@ -244,15 +244,20 @@ export class Game {
     this.sender.aim = this.aim;
     if (demo) this.sender.onFire = (t) => this.muzzleFlash(t);
     if (this.trace) this.sender.log = this.trace.inputs;
-    this.sender.want(this.input.hasButtons ? this.controls.buttons : 0, now);
+    this.sender.want(this.input.hasButtons && !msg.spectator ? this.controls.buttons : 0, now);
     this.hud.setNotice(null);
-    if (this.help !== null) this.hud.setHelp(this.help);
+    if (msg.spectator) {
+      // A spectator's inputs would only be refused: the controls stay off.
+      this.controls.setEnabled(false);
+      this.hud.setHelp(`Watching room ${msg.room}: spectators neither play nor chat`);
+    } else if (this.help !== null) this.hud.setHelp(this.help);
     else if (demo) this.hud.setHelp(DEMO_HELP);
     else if (this.input.hasButtons) this.hud.setHelp(`${schema.game}: WASD / arrows move · ${this.input.hasAim ? 'mouse aims · ' : ''}click or space acts · Enter chats`);
     else this.hud.setHelp(`${schema.game}: Enter chats`);
     const size = width && height ? ` ${width}×${height}` : '';
     const what = demo ? `${schema.game} arena${size}` : `${schema.game}${size} (generic view)`;
-    this.hud.chat(null, '', `Connected as ${this.name} — ${what}, ${msg.tick_hz} Hz.`);
+    const where = msg.spectator ? `Watching room ${msg.room}` : `Connected as ${this.name} in room ${msg.room}`;
+    this.hud.chat(null, '', `${where} — ${what}, ${msg.tick_hz} Hz.`);
   }
 
   /** Sends a standalone Ack if one is due, or makes sure a timer will when it is: a page
@@ -361,6 +366,7 @@ export class Game {
 
   /** Called by the controls the moment the held buttons change. */
   onButtons(buttons, t) {
+    if (this.welcome?.spectator) return;
     if (this.sender && this.conn.open) this.sender.want(this.input.hasButtons ? buttons : 0, t);
   }
 

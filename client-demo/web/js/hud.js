@@ -30,21 +30,30 @@ export class Hud {
     this.boardKey = '';
   }
 
-  /** Shows the name prompt; resolves with the chosen name. */
-  askName(initial) {
+  /**
+   * Shows the name prompt (and the lobby, if given); resolves with {name, choice}: the
+   * lobby's choice of room, or null for a quick play.
+   */
+  askName(initial, lobby = null) {
     this.nameInput.value = initial;
     this.join.hidden = false;
     this.nameInput.focus();
     this.nameInput.select();
+    lobby?.show();
     return new Promise((resolve) => {
+      const done = (choice) => {
+        lobby?.hide();
+        const name = this.nameInput.value.trim().slice(0, 16) || (choice?.spectate ? 'spectator' : 'player');
+        this.join.hidden = true;
+        this.nameInput.blur();
+        resolve({ name, choice });
+      };
+      if (lobby) lobby.choose = (choice) => done(choice);
       $('join-form').addEventListener(
         'submit',
         (e) => {
           e.preventDefault();
-          const name = this.nameInput.value.trim().slice(0, 16) || 'player';
-          this.join.hidden = true;
-          this.nameInput.blur();
-          resolve(name);
+          done(null);
         },
         { once: true },
       );

@@ -1,8 +1,10 @@
 // The page's entry point: asks for a name (or takes ?name=), starts the game, runs the
 // frame loop, wires the chat box, and exposes `window.tickwire` for debugging and tests.
 //
-// Query parameters: name=NAME skips the prompt; ws=URL connects elsewhere than this
-// page's /ws; renderer=generic (or demo) overrides the renderer the schema would get.
+// Query parameters: name=NAME skips the prompt (and the lobby); room=ID (with code=CODE
+// for a private room), type=NAME, spectate=1 and follow=PLAYER say where to connect, as
+// the lobby would; ws=URL connects elsewhere than this page's /ws; renderer=generic (or
+// demo) overrides the renderer the schema would get.
 
 import { Hud } from './hud.js';
 import { Renderer } from './render.js';
@@ -10,6 +12,7 @@ import { GenericRenderer } from './render-generic.js';
 import { Controls } from './input.js';
 import { Game } from './game.js';
 import { ReplayBar } from './replay.js';
+import { Lobby, choiceFromParams, queryOf } from './lobby.js';
 
 const params = new URLSearchParams(location.search);
 const hud = new Hud();
@@ -21,7 +24,15 @@ let game = null;
 const controls = new Controls(canvas, (buttons, t) => game?.onButtons(buttons, t));
 controls.setEnabled(false);
 
-const wsUrl = params.get('ws') ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+const wsBase = params.get('ws') ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+const lobby = new Lobby(document.getElementById('lobby'), () => {});
+
+/** The WebSocket URL for a lobby choice (null: quick play). */
+function wsUrlFor(choice) {
+  const query = choice ? queryOf(choice) : '';
+  if (!query) return wsBase;
+  return `${wsBase}${wsBase.includes('?') ? '&' : '?'}${query}`;
+}
 
 const replay = new ReplayBar(document.getElementById('replay'));
 
@@ -29,16 +40,24 @@ async function boot() {
   // A served replay is watched, not played: no name to ask for, no controls.
   const watching = await replay.probe();
   let name = params.get('name') ?? (watching ? 'viewer' : null);
+  let choice = choiceFromParams(params);
   if (!name) {
-    name = await hud.askName(localStorage.getItem('tickwire.name') ?? '');
+    const entry = await hud.askName(localStorage.getItem('tickwire.name') ?? '', lobby);
+    name = entry.name;
+    choice = entry.choice ?? choice;
     try {
       localStorage.setItem('tickwire.name', name);
     } catch {
       // Storage may be unavailable (private mode); the name is just not remembered.
     }
   }
+  if (choice?.created?.code) {
+    hud.chat(null, '', `Room ${choice.created.id} is private: share its code ${choice.created.code}.`);
+  }
+  // The page's own URL says where it is, so a reload (or a shared link) goes back there.
+  if (choice) history.replaceState(null, '', `?${new URLSearchParams({ ...Object.fromEntries(params), ...Object.fromEntries(new URLSearchParams(queryOf(choice))) })}`);
   game = new Game({
-    url: wsUrl, name, hud, renderers, controls,
+    url: wsUrlFor(choice), name, hud, renderers, controls,
     forceRenderer: forced === 'generic' || forced === 'demo' ? forced : null,
     help: watching ? 'Replay: play, pause, seek and change speed in the bar above' : null,
   });
@@ -102,6 +121,8 @@ window.tickwire = {
   entityIds: () => game?.mirror?.sorted().map((e) => e.id) ?? [],
   /** A served replay's bar: `status()` (as GET /replay says, or null when live) and `send(command)`. */
   replay: { status: () => replay.status, send: (command) => replay.send(command) },
+  /** The lobby: `rooms()` as last listed. */
+  lobby: { rooms: () => lobby.rooms },
   /** Drops the connection (the page then reconnects with backoff), for testing. */
   dropConnection: () => game?.conn.drop('dropped from the console'),
 };

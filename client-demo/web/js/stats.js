@@ -105,6 +105,8 @@ export function statsOf(game) {
     input: game.input ? { fields: game.input.fields.map((f) => f.name), buttons: game.input.hasButtons, aim: game.input.hasAim } : null,
     player: w ? w.player : null,
     entity: w ? w.entity : null,
+    room: w ? w.room : null,
+    spectator: w ? w.spectator : null,
     tickHz: w ? w.tick_hz : null,
     arena: game.arena,
     tick: game.mirror?.tick ?? null,

@@ -210,3 +210,8 @@ pub async fn run_generic(url: &str, others: usize) -> Value {
 pub async fn run_replay(url: &str, tick: u32) -> Value {
     run_for_result("replay.mjs", &[url, &tick.to_string()], false).await
 }
+
+/// Runs `lobby.mjs` against the page at `url` for room `room`; returns its result object.
+pub async fn run_lobby(url: &str, room: u32) -> Value {
+    run_for_result("lobby.mjs", &[url, &room.to_string()], false).await
+}
