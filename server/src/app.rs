@@ -32,12 +32,13 @@ use crate::net_ids::NetIds;
 use crate::record::RecordError;
 use crate::replay::{Playback, ReplayCommand, ReplayError, Served};
 use crate::resume::ResumeBook;
-use crate::room::{Room, RoomId, RoomListing};
+use crate::room::{Room, RoomId};
 use crate::rooms::{Ask, Refusal, RoomTypes, Rooms, open_room};
 use crate::session;
 use crate::tick_loop::Source;
 use crate::tls::{TlsError, TlsListener};
 use crate::upgrade_deadline::{Deadlined, Pending};
+use tickwire_shared::stats::RoomListing;
 
 /// Each WebSocket's read buffer. A playing client's messages are tens of bytes (an
 /// input carrying its ack), so 512 bytes holds many; a larger one (a Hello, a chat line,

@@ -34,10 +34,11 @@ pub use app::{Server, ServerError, run};
 pub use config::{Config, ConfigError};
 pub use game::{Ctx, Game, PlayerInfo};
 pub use replicate::Replicate;
-pub use room::{Room, RoomId, RoomListing};
+pub use room::{Room, RoomId};
 pub use rooms::{Ask, Refusal, RoomTypes};
 pub use sim::Sim;
 pub use thread_priority::TickPriority;
+pub use tickwire_shared::stats::RoomListing;
 pub use tls::TlsError;
 
 /// Declares engine modules that are private to the crate, except with the `fuzzing`

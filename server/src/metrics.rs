@@ -65,7 +65,7 @@ pub struct Metrics {
     cpu: Gauge<f64, AtomicU64>,
     /// When the server started.
     started: Instant,
-    /// Every room's latest tick report, and the rooms that ended.
+    /// Every tick thread's latest report.
     tick_reports: Arc<TickReports>,
     /// Rooms open now.
     rooms: Gauge,
@@ -77,30 +77,26 @@ pub struct Metrics {
     snapshot_sizes: Mutex<hdrhistogram::Histogram<u64>>,
 }
 
-/// A room's tick report, as the tick pool publishes it (it only ever `try_lock`s it).
+/// A tick thread's report, as it publishes it (it only ever `try_lock`s it).
 pub type TickSlot = Arc<Mutex<Arc<TickReport>>>;
 
-/// The tick reports of every room: the open rooms' slots, and the sum of every room
-/// that ended (so the whole run's figures never shrink when a room goes).
+/// The tick reports of every tick thread.
 #[derive(Debug, Default)]
 pub struct TickReports {
-    /// Open rooms' slots.
-    open: Mutex<Vec<TickSlot>>,
-    /// Rooms that ended, merged.
-    ended: Mutex<TickReport>,
+    /// One slot per tick thread.
+    threads: Mutex<Vec<TickSlot>>,
 }
 
 impl TickReports {
-    /// Every room's ticks as one report.
+    /// Every tick thread's ticks (every room's) as one report.
     fn merged(&self) -> TickReport {
-        let open: Vec<Arc<TickReport>> = lock(&self.open).iter().map(|s| lock(s).clone()).collect();
-        let mut all = lock(&self.ended).clone();
-        // The last second is of the open rooms only.
-        all.last_second = tickwire_shared::stats::TickWindow::default();
-        for r in open {
-            all = all.merge(&r);
-        }
-        all
+        let reports: Vec<Arc<TickReport>> = lock(&self.threads)
+            .iter()
+            .map(|s| lock(s).clone())
+            .collect();
+        reports
+            .iter()
+            .fold(TickReport::default(), |all, r| all.merge(r))
     }
 }
 
@@ -280,22 +276,21 @@ impl Metrics {
         }
     }
 
-    /// A new room's tick report slot, counted from now on.
-    pub fn room_opened(&self) -> TickSlot {
+    /// A new tick thread's report slot.
+    pub fn tick_thread_slot(&self) -> TickSlot {
         let slot = TickSlot::default();
-        lock(&self.tick_reports.open).push(slot.clone());
-        self.rooms_opened.inc();
-        self.rooms.inc();
+        lock(&self.tick_reports.threads).push(slot.clone());
         slot
     }
 
-    /// A room ended: its ticks stay in the whole run's figures, its entities leave the
-    /// count.
-    pub fn room_closed(&self, slot: &TickSlot, entities: i64) {
-        lock(&self.tick_reports.open).retain(|s| !Arc::ptr_eq(s, slot));
-        let last = lock(slot).clone();
-        let mut ended = lock(&self.tick_reports.ended);
-        *ended = ended.merge(&last);
+    /// Counts a room opened.
+    pub fn room_opened(&self) {
+        self.rooms_opened.inc();
+        self.rooms.inc();
+    }
+
+    /// A room ended: its entities leave the count.
+    pub fn room_closed(&self, entities: i64) {
         self.rooms.dec();
         self.entities.dec_by(entities);
     }
@@ -391,12 +386,14 @@ mod tests {
             lateness_us: Distribution::from_counts(vec![(50, 1)]),
             ..TickReport::default()
         };
-        let slot = m.room_opened();
+        // Two tick threads' reports merge.
+        let slot = m.tick_thread_slot();
         *lock(&slot) = Arc::new(report.clone());
-        // A room that ends keeps its ticks in the run's figures.
-        let other = m.room_opened();
+        let other = m.tick_thread_slot();
         *lock(&other) = Arc::new(report);
-        m.room_closed(&other, 0);
+        m.room_opened();
+        m.room_opened();
+        m.room_closed(0);
         m.session_closed("malformed");
         m.snapshot_sent(300, 0);
         let text = m.render();

@@ -8,8 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use serde::Serialize;
-use tickwire_shared::stats::TickWindow;
+use tickwire_shared::stats::{RoomListing, TickWindow};
 use tickwire_shared::{NetId, PlayerId, Schema, Tick, WorldSnapshot};
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
@@ -17,12 +16,13 @@ use tokio_util::sync::CancellationToken;
 use crate::budget::Priorities;
 use crate::config::Config;
 use crate::feed::Feed;
-use crate::metrics::{Metrics, TickSlot};
+use crate::metrics::Metrics;
 use crate::net_ids::NetIds;
 use crate::replay::ReplayControl;
 use crate::replication::BodyCache;
 use crate::roster::Roster;
 use crate::tick_output::{History, TickOutput, Views};
+use crate::timing::RoomTicks;
 
 /// A room's id: small, unique in the process, never reused while it runs.
 pub type RoomId = u32;
@@ -81,7 +81,7 @@ pub struct Room {
     avatars: Mutex<HashMap<PlayerId, NetId>>,
     /// Its tick timing, published by the tick pool about once a second (the pool only
     /// ever `try_lock`s this, so a reader never delays a tick).
-    pub(crate) ticks: TickSlot,
+    pub(crate) ticks: Mutex<RoomTicks>,
     /// Entities in its world at the last tick (its share of the entities gauge).
     entities: AtomicI64,
     /// The server's metrics.
@@ -146,6 +146,7 @@ impl Room {
             0 => opening.config.max_sessions,
             n => n,
         };
+        opening.metrics.room_opened();
         let room = Arc::new(Room {
             id: opening.id,
             kind: opening.kind,
@@ -172,7 +173,7 @@ impl Room {
             seats: AtomicUsize::new(0),
             spectators: AtomicUsize::new(0),
             avatars: Mutex::default(),
-            ticks: opening.metrics.room_opened(),
+            ticks: Mutex::new(RoomTicks::default()),
             entities: AtomicI64::new(0),
             metrics: opening.metrics,
         });
@@ -275,7 +276,8 @@ impl Room {
     /// One line of the room listing.
     #[must_use]
     pub fn listing(&self) -> RoomListing {
-        let second = self.last_second();
+        let report = *lock(&self.ticks);
+        let second = report.last_second;
         RoomListing {
             id: self.id,
             kind: self.kind.to_string(),
@@ -288,7 +290,10 @@ impl Room {
             age_s: self.opened.elapsed().as_secs_f64(),
             tick_p50_ms: second.duration_p50_us as f64 / 1000.0,
             tick_p99_ms: second.duration_p99_us as f64 / 1000.0,
-            overruns: lock(&self.ticks).overruns,
+            run_ticks: report.ticks,
+            run_tick_p99_ms: report.p99_us as f64 / 1000.0,
+            run_tick_max_ms: report.max_us as f64 / 1000.0,
+            overruns: report.overruns,
         }
     }
 
@@ -297,36 +302,6 @@ impl Room {
     pub fn period(&self) -> Duration {
         self.config.tick_period()
     }
-}
-
-/// What `GET /rooms` says of one room.
-#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
-pub struct RoomListing {
-    /// Its id (`/ws?room=ID` joins it).
-    pub id: RoomId,
-    /// Its type.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Whether joining needs its code.
-    pub private: bool,
-    /// Seats taken.
-    pub players: usize,
-    /// Most players.
-    pub max_players: usize,
-    /// Spectators watching.
-    pub spectators: usize,
-    /// Ticks per second.
-    pub tick_hz: u32,
-    /// Its newest tick.
-    pub tick: u32,
-    /// Seconds since it opened.
-    pub age_s: f64,
-    /// Median tick duration over the last second, ms.
-    pub tick_p50_ms: f64,
-    /// 99th percentile tick duration over the last second, ms.
-    pub tick_p99_ms: f64,
-    /// Ticks that started more than a period late since it opened.
-    pub overruns: u64,
 }
 
 /// One seat in a room, held from matchmaking until the player is gone for good (a
@@ -354,7 +329,7 @@ impl Drop for Seat {
 impl Drop for Room {
     fn drop(&mut self) {
         self.metrics
-            .room_closed(&self.ticks, self.entities.load(Ordering::Acquire));
+            .room_closed(self.entities.load(Ordering::Acquire));
     }
 }
 

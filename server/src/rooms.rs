@@ -24,12 +24,13 @@ use crate::metrics::Metrics;
 use crate::net_ids::NetIds;
 use crate::record::{Header, Recorder};
 use crate::replay::{ReplayControl, ReplayError};
-use crate::room::{Opening, Room, RoomId, RoomListing, Seat, Watching};
+use crate::room::{Opening, Room, RoomId, Seat, Watching};
 use crate::roster::Roster;
 use crate::sim::Sim;
 use crate::tick_loop::{Source, TickLoop};
 use crate::tick_output::{TickOutput, Views};
 use crate::tick_pool::{TickPool, Ticker};
+use tickwire_shared::stats::RoomListing;
 
 /// Seconds between a recording's keyframes.
 const KEYFRAME_SECS: u32 = 5;

@@ -1,10 +1,11 @@
 //! Tick timing: each tick's duration and its start lateness against the ideal absolute
-//! deadline, kept in HDR histograms owned by the tick thread: a window for the periodic
-//! log line, one for the last second, and the whole run, per room. Once a second the
-//! tick pool publishes a room's `TickReport` to the room's slot (behind `/rooms`, and,
-//! merged over every room, `/stats` and the Prometheus histograms) without ever waiting
-//! for a lock a request handler holds: a real-time thread blocked behind an ordinary one
-//! would start its next tick late.
+//! deadline. Each tick thread keeps HDR histograms (3 significant digits) of every tick
+//! it runs, whatever the room: a window for the periodic log line, one for the last
+//! second, and the whole run; once a second it publishes a `TickReport` to its slot
+//! (merged over the threads behind `/stats` and the Prometheus histograms). Each room
+//! keeps a light `RoomTimer` of its own ticks (2 significant digits, for `/rooms`).
+//! Neither ever waits for a lock a request handler holds: a real-time thread blocked
+//! behind an ordinary one would start its next tick late.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -114,15 +115,13 @@ impl TickReport {
     }
 }
 
-/// Records one room's tick timing; owned by the tick pool.
+/// Records the timing of every tick one tick thread runs; owned by that thread.
 #[derive(Debug)]
 pub struct TickTimer {
     /// Every tick since the start.
     run: Window,
     /// A report not yet handed over (the handover never waits; it retries next tick).
     unpublished: Option<TickReport>,
-    /// One tick period.
-    period: Duration,
     /// The last second's window (published to `/stats` when it is full).
     second_window: Window,
     /// When the second's window started.
@@ -139,14 +138,13 @@ pub struct TickTimer {
 const SECOND: Duration = Duration::from_secs(1);
 
 impl TickTimer {
-    /// A timer for ticks of `period`, logging every `log_every`.
+    /// A timer logging every `log_every`.
     #[must_use]
-    pub fn new(period: Duration, log_every: Duration) -> TickTimer {
+    pub fn new(log_every: Duration) -> TickTimer {
         let now = Instant::now();
         TickTimer {
             run: Window::new(),
             unpublished: None,
-            period,
             second_window: Window::new(),
             second_since: now,
             log_window: Window::new(),
@@ -155,19 +153,20 @@ impl TickTimer {
         }
     }
 
-    /// Records one tick that was due at `deadline`, started at `started` and took
-    /// `duration`; about once a second the report goes to `slot` (when no reader holds
-    /// it). Returns the log window's summary when it is time to log one.
+    /// Records one tick of a room ticking every `period` that was due at `deadline`,
+    /// started at `started` and took `duration`; about once a second the report goes to
+    /// `slot` (when no reader holds it). Returns the log window's summary when it is
+    /// time to log one.
     pub fn record(
         &mut self,
-        deadline: Instant,
+        (deadline, period): (Instant, Duration),
         started: Instant,
         duration: Duration,
         metrics: &Metrics,
         slot: &Mutex<std::sync::Arc<TickReport>>,
     ) -> Option<TickWindow> {
         let lateness = started.saturating_duration_since(deadline);
-        let overrun = lateness > self.period;
+        let overrun = lateness > period;
         let (d_us, l_us) = (duration.as_micros() as u64, lateness.as_micros() as u64);
         self.run.record(d_us, l_us, overrun);
         self.second_window.record(d_us, l_us, overrun);
@@ -206,6 +205,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_room_timer_publishes_its_second_and_its_run() {
+        let mut t = RoomTimer::new(Duration::from_millis(33));
+        let slot = Mutex::new(RoomTicks::default());
+        let t0 = Instant::now();
+        let mut late = None;
+        for i in 0..40u32 {
+            let due = t0 + Duration::from_millis(33) * i;
+            // Tick 10 starts 50 ms late (an overrun); every tick takes 200 µs.
+            let started = due + Duration::from_millis(if i == 10 { 50 } else { 0 });
+            late = late.or(t.record(due, started, Duration::from_micros(200), &slot));
+        }
+        let r = *slot.lock().expect("not poisoned");
+        assert!(r.ticks >= 30, "{r:?}");
+        assert_eq!(r.overruns, 1);
+        assert!((198..=202).contains(&r.p99_us), "{r:?}");
+        assert_eq!(
+            late.map(|w| w.overruns),
+            Some(1),
+            "the second with the overrun is told"
+        );
+    }
+
+    #[test]
     fn lateness_beyond_a_period_counts_as_an_overrun() {
         let mut w = Window::new();
         w.record(100, 10, false);
@@ -213,5 +235,124 @@ mod tests {
         let s = w.summary();
         assert_eq!((s.ticks, s.overruns), (2, 1));
         assert!(s.duration_max_us >= 200 && s.lateness_max_us >= 39_000);
+    }
+}
+
+/// Longest tick a room's timer resolves, µs (10 s; longer ones count as this).
+const ROOM_MAX_US: u64 = 10_000_000;
+
+/// A room's light histogram: 1 µs to 10 s at 2 significant digits (1%), 32-bit counts:
+/// about 9 KiB, so a thousand rooms cost about 9 MiB each for these.
+fn room_histogram() -> Histogram<u32> {
+    Histogram::new_with_bounds(1, ROOM_MAX_US, 2).expect("constant histogram bounds are valid")
+}
+
+/// What a room's timer publishes about once a second: the last whole second and the
+/// room's ticks since it opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RoomTicks {
+    /// The last whole second.
+    pub last_second: TickWindow,
+    /// Ticks since it opened.
+    pub ticks: u64,
+    /// Tick duration p99 since it opened, µs.
+    pub p99_us: u64,
+    /// Longest tick since it opened, µs.
+    pub max_us: u64,
+    /// Ticks that started more than a period late since it opened.
+    pub overruns: u64,
+}
+
+/// One room's tick timing, cheap enough for a thousand rooms: the last second's
+/// durations and lateness, and the run's durations, at 1%.
+#[derive(Debug)]
+pub struct RoomTimer {
+    /// One tick period.
+    period: Duration,
+    /// This second's durations, µs.
+    duration: Histogram<u32>,
+    /// This second's lateness, µs.
+    lateness: Histogram<u32>,
+    /// This second's overruns.
+    second_overruns: u64,
+    /// When this second started.
+    since: Instant,
+    /// Every duration since the start, µs.
+    run: Histogram<u32>,
+    /// Every overrun since the start.
+    overruns: u64,
+    /// A report not yet handed over.
+    unpublished: Option<RoomTicks>,
+}
+
+impl RoomTimer {
+    /// A timer for a room ticking every `period`.
+    #[must_use]
+    pub fn new(period: Duration) -> RoomTimer {
+        RoomTimer {
+            period,
+            duration: room_histogram(),
+            lateness: room_histogram(),
+            second_overruns: 0,
+            since: Instant::now(),
+            run: room_histogram(),
+            overruns: 0,
+            unpublished: None,
+        }
+    }
+
+    /// Records one tick (as `TickTimer::record`); about once a second the room's figures
+    /// go to `slot` when no reader holds it. Returns the second's summary when it had
+    /// overruns (worth a log line).
+    pub fn record(
+        &mut self,
+        deadline: Instant,
+        started: Instant,
+        duration: Duration,
+        slot: &Mutex<RoomTicks>,
+    ) -> Option<TickWindow> {
+        let lateness = started.saturating_duration_since(deadline);
+        let overrun = lateness > self.period;
+        let clamp = |d: Duration| (d.as_micros() as u64).clamp(1, ROOM_MAX_US);
+        self.duration.saturating_record(clamp(duration));
+        self.lateness.saturating_record(clamp(lateness));
+        self.run.saturating_record(clamp(duration));
+        self.second_overruns += u64::from(overrun);
+        self.overruns += u64::from(overrun);
+        let now = started + duration;
+        let mut late = None;
+        if now.duration_since(self.since) >= SECOND {
+            let second = TickWindow {
+                ticks: self.duration.len(),
+                duration_p50_us: self.duration.value_at_quantile(0.5),
+                duration_p99_us: self.duration.value_at_quantile(0.99),
+                duration_max_us: self.duration.max(),
+                lateness_p50_us: self.lateness.value_at_quantile(0.5),
+                lateness_p99_us: self.lateness.value_at_quantile(0.99),
+                lateness_max_us: self.lateness.max(),
+                overruns: self.second_overruns,
+            };
+            self.unpublished = Some(RoomTicks {
+                last_second: second,
+                ticks: self.run.len(),
+                p99_us: self.run.value_at_quantile(0.99),
+                max_us: self.run.max(),
+                overruns: self.overruns,
+            });
+            if self.second_overruns > 0 {
+                late = Some(second);
+            }
+            self.duration.reset();
+            self.lateness.reset();
+            self.second_overruns = 0;
+            self.since = now;
+        }
+        if let Some(report) = self.unpublished.take() {
+            match slot.try_lock() {
+                Ok(mut held) => *held = report,
+                Err(_) => self.unpublished = Some(report),
+            }
+        }
+        late
     }
 }

@@ -37,6 +37,7 @@ fn read(process: procfs::process::Process) -> Option<ProcessUsage> {
     Some(ProcessUsage {
         rss_bytes: stat.rss.saturating_mul(procfs::page_size()),
         cpu_seconds: (stat.utime + stat.stime) as f64 / ticks,
+        threads: u64::try_from(stat.num_threads).unwrap_or(0),
     })
 }
 

@@ -49,6 +49,9 @@ pub struct ProcessUsage {
     pub rss_bytes: u64,
     /// User plus system CPU time, seconds.
     pub cpu_seconds: f64,
+    /// Threads the process runs.
+    #[serde(default)]
+    pub threads: u64,
 }
 
 /// Percentiles of one window of ticks, in microseconds.
@@ -195,6 +198,42 @@ impl Distribution {
             .collect();
         Distribution::from_counts(counts)
     }
+}
+
+/// What `GET /rooms` says of one room.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct RoomListing {
+    /// Its id (`/ws?room=ID` joins it).
+    pub id: u32,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Whether joining needs its code.
+    pub private: bool,
+    /// Seats taken.
+    pub players: usize,
+    /// Most players.
+    pub max_players: usize,
+    /// Spectators watching.
+    pub spectators: usize,
+    /// Ticks per second.
+    pub tick_hz: u32,
+    /// Its newest tick.
+    pub tick: u32,
+    /// Seconds since it opened.
+    pub age_s: f64,
+    /// Median tick duration over the last second, ms.
+    pub tick_p50_ms: f64,
+    /// 99th percentile tick duration over the last second, ms.
+    pub tick_p99_ms: f64,
+    /// Ticks timed since it opened (as of the last whole second).
+    pub run_ticks: u64,
+    /// 99th percentile tick duration since it opened, ms.
+    pub run_tick_p99_ms: f64,
+    /// Longest tick since it opened, ms.
+    pub run_tick_max_ms: f64,
+    /// Ticks that started more than a period late since it opened.
+    pub overruns: u64,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 pub mod bots;
 pub mod fanout;
 pub mod floor;
+pub mod rooms;
 pub mod soak;
 
 /// Sends the tools' log lines to stderr, filtered by `RUST_LOG`, so stdout carries only

@@ -125,3 +125,58 @@ async fn churning_decoding_bots_rejoin_without_desyncs() {
     assert_eq!(live.read().connected, 0, "every bot has left");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_soak_over_rooms_reports_each_room_and_the_worst() {
+    let _serial = SERIAL.lock().await;
+    let dir = report_dir("soak-rooms");
+    let config = SoakConfig {
+        bots: 12,
+        rooms: 3,
+        duration: Duration::from_secs(8),
+        scenario: "demo".into(),
+        behavior: Behavior::Wander,
+        decode: 12,
+        report_dir: dir.clone(),
+        // As above: the pipeline and the rooms' health, not a debug build's timing.
+        thresholds: Thresholds {
+            max_tick_p99_ms: 100.0,
+            max_lateness_p99_ms: 250.0,
+            max_overruns: 150,
+            max_rss_growth_pct: 50.0,
+            max_desyncs: 0,
+            max_failed_connects: 0,
+        },
+        progress: false,
+        ..SoakConfig::default()
+    };
+    let summary = run(&config, CancellationToken::new())
+        .await
+        .unwrap_or_else(|e| panic!("soak could not run: {e}"));
+    let rooms = summary.rooms.clone().expect("the room listing was read");
+    // The standing room (empty) and the three opened for the bots, four bots each.
+    assert_eq!((rooms.rooms, rooms.occupied), (4, 3), "{rooms:?}");
+    let worst = rooms.worst_room.expect("a worst room");
+    assert!(
+        (2..=4).contains(&worst),
+        "the worst room is one the bots played in: {rooms:?}"
+    );
+    assert!(rooms.worst_tick_p99_ms > 0.0 && rooms.worst_tick_p99_ms >= rooms.median_tick_p99_ms);
+    assert!(
+        summary
+            .verdicts
+            .iter()
+            .any(|v| v.detail.contains("worst room")),
+        "the tick limit is checked for the worst room too"
+    );
+    assert_eq!(summary.client.bots_connected, 12);
+    assert_eq!(summary.client.desyncs, 0);
+    assert!(
+        summary.server_threads.is_some_and(|t| t >= 3),
+        "{:?}",
+        summary.server_threads
+    );
+    let text = tickwire_load::soak::table::to_text(&summary);
+    assert!(text.contains("4 open (3 with players)"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

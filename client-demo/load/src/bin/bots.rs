@@ -42,10 +42,17 @@ fn main() -> anyhow::Result<ExitCode> {
     raise_open_file_limit(args.count + 64);
     let runtime = load_runtime(args.play.threads).context("building the tokio runtime")?;
 
-    let config = args
+    let mut config = args
         .play
         .fleet(args.url.clone(), args.count, args.duration)
         .context("--ca-cert")?;
+    runtime
+        .block_on(args.play.open_rooms(&args.url, &mut config))
+        .map_err(anyhow::Error::msg)
+        .context("--rooms")?;
+    if !config.rooms.is_empty() {
+        eprintln!("bots: spread over rooms {:?}", config.rooms);
+    }
     let summary = runtime.block_on(async {
         let shutdown = cancel_on_ctrl_c();
         let live = Arc::new(Live::default());

@@ -113,6 +113,8 @@ fn main() -> anyhow::Result<ExitCode> {
         progress: !args.quiet,
         tls: args.play.access.trust().context("--ca-cert")?,
         auth_secret: args.play.access.auth_secret,
+        rooms: args.play.rooms,
+        room_type: args.play.room_type,
         ..SoakConfig::default()
     };
     // One socket per bot, the scrapes, the server's pipes, and a margin.

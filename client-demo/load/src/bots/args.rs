@@ -32,6 +32,13 @@ pub struct PlayArgs {
     /// Runtime worker threads for the bots; 1 keeps the load generator on one core.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Open this many new rooms on the server (`POST /rooms`) and spread the bots over
+    /// them, bot i in room i mod N; 0: every bot quick-matches.
+    #[arg(long, default_value_t = 0)]
+    pub rooms: usize,
+    /// The type of the rooms `--rooms` opens (default: the server's default type).
+    #[arg(long, value_name = "TYPE")]
+    pub room_type: Option<String>,
     /// How the bots get in: the server's auth secret and the CA to trust.
     #[command(flatten)]
     pub access: AccessArgs,
@@ -65,6 +72,26 @@ impl PlayArgs {
             tls: self.access.trust()?,
             ..FleetConfig::default()
         })
+    }
+
+    /// Opens the rooms `--rooms` asks for on the server behind `url` (none when it is 0)
+    /// and gives them to `fleet`.
+    ///
+    /// # Errors
+    /// The server refused a room or could not be reached.
+    pub async fn open_rooms(&self, url: &str, fleet: &mut FleetConfig) -> Result<(), String> {
+        if self.rooms == 0 {
+            return Ok(());
+        }
+        fleet.rooms = crate::rooms::open_rooms(
+            url,
+            self.rooms,
+            self.room_type.as_deref(),
+            self.access.auth_secret.as_deref(),
+            fleet.tls.as_ref(),
+        )
+        .await?;
+        Ok(())
     }
 }
 

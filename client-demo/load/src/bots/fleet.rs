@@ -20,6 +20,8 @@ use tickwire_shared::process;
 pub struct FleetConfig {
     /// The server's WebSocket URL, e.g. `ws://127.0.0.1:7777/ws`.
     pub url: String,
+    /// Rooms to spread the bots over (bot i in room i mod N); empty: quick match.
+    pub rooms: Vec<u32>,
     /// How many bots.
     pub count: usize,
     /// How long the whole run lasts, ramp included.
@@ -49,6 +51,7 @@ impl Default for FleetConfig {
     fn default() -> Self {
         FleetConfig {
             url: "ws://127.0.0.1:7777/ws".into(),
+            rooms: Vec::new(),
             count: 10,
             duration: Duration::from_secs(60),
             behavior: Behavior::Arena,
@@ -124,10 +127,16 @@ pub async fn run(
     let t0 = Instant::now();
     let cpu0 = process::usage().map(|u| u.cpu_seconds);
     let load0 = process::load_average();
-    let url: Arc<str> = Arc::from(config.url.as_str());
+    let urls: Vec<Arc<str>> = match config.rooms.as_slice() {
+        [] => vec![Arc::from(config.url.as_str())],
+        rooms => rooms
+            .iter()
+            .map(|&r| Arc::from(crate::rooms::room_url(&config.url, r).as_str()))
+            .collect(),
+    };
     let mut tasks = JoinSet::new();
     for index in 0..config.count {
-        let plan = config.plan(index, t0, &url);
+        let plan = config.plan(index, t0, &urls[index % urls.len()]);
         tasks.spawn(bot::run(plan, Arc::clone(&live), shutdown.clone()));
     }
     let mut tallies = Vec::with_capacity(config.count);

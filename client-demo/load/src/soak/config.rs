@@ -71,6 +71,10 @@ pub struct SoakConfig {
     /// Whom the bots and the metrics scraper trust on `wss://` and `https://`; `None`
     /// trusts the system's CA certificates.
     pub tls: Option<TlsTrust>,
+    /// Rooms to open and spread the bots over (0: every bot quick-matches).
+    pub rooms: usize,
+    /// The type of those rooms (`None`: the server's default).
+    pub room_type: Option<String>,
 }
 
 impl Default for SoakConfig {
@@ -98,6 +102,8 @@ impl Default for SoakConfig {
             progress: true,
             auth_secret: None,
             tls: None,
+            rooms: 0,
+            room_type: None,
         }
     }
 }

@@ -192,6 +192,7 @@ mod tests {
             process: Some(ProcessUsage {
                 rss_bytes: ticks * 1024 * 1024,
                 cpu_seconds,
+                ..ProcessUsage::default()
             }),
             tick_duration_us: Distribution::from_counts(counts),
             ..ServerStats::default()

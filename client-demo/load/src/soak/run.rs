@@ -17,6 +17,7 @@ use super::server_process::{SERVER_BIN, ServerProcess, find_binary, http_base};
 use super::stats_client::StatsClient;
 use super::summary::SoakSummary;
 use crate::bots::{BotsSummary, FleetConfig, Live, fleet};
+use crate::rooms::RoomFigures;
 use tickwire_shared::stats::ServerStats;
 
 /// How long the server may take to print its address and answer `/stats`.
@@ -134,7 +135,23 @@ async fn measure(
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
 
     let live = Arc::new(Live::default());
+    let rooms = match config.rooms {
+        0 => Vec::new(),
+        n => crate::rooms::open_rooms(
+            url,
+            n,
+            config.room_type.as_deref(),
+            config.auth_secret.as_deref(),
+            config.tls.as_ref(),
+        )
+        .await
+        .map_err(|message| SoakError::Stats {
+            url: url.to_owned(),
+            message: format!("opening {n} rooms: {message}"),
+        })?,
+    };
     let fleet_config = FleetConfig {
+        rooms,
         url: url.to_owned(),
         count: config.bots,
         duration: config.duration,
@@ -163,6 +180,7 @@ async fn measure(
     let mut points: Vec<Point> = Vec::new();
     let mut prev = (start.clone(), ClientSide::default(), 0.0_f64);
     let mut failures = 0;
+    let mut rooms: Option<RoomFigures> = None;
 
     let client: BotsSummary = loop {
         tokio::select! {
@@ -199,6 +217,13 @@ async fn measure(
                 continue;
             }
         };
+        // Each room's own timing since it opened, read once, at the last sample (while
+        // the bots still play).
+        if elapsed + period > last_sample_at {
+            if let Ok(listing) = crate::rooms::list_rooms(url, config.tls.as_ref()).await {
+                rooms = Some(RoomFigures::of(&listing));
+            }
+        }
         let t = t0.elapsed().as_secs_f64();
         let l = live.read();
         let side = ClientSide {
@@ -223,7 +248,8 @@ async fn measure(
         client.desyncs,
         client.failed,
     );
-    let verdicts = config.thresholds.evaluate(&figures);
+    let verdicts = config.thresholds.evaluate(&figures, rooms.as_ref());
+    let server_threads = end.process.map(|p| p.threads).filter(|&t| t > 0);
     Ok(SoakSummary {
         scenario: config.scenario.clone(),
         behavior: config.behavior.name().to_owned(),
@@ -238,5 +264,7 @@ async fn measure(
         thresholds: config.thresholds.clone(),
         verdicts,
         series: points,
+        rooms,
+        server_threads,
     })
 }

@@ -125,6 +125,7 @@ mod tests {
             process: Some(ProcessUsage {
                 rss_bytes: 0,
                 cpu_seconds: 1.0,
+                ..ProcessUsage::default()
             }),
             ..ServerStats::default()
         };
@@ -136,6 +137,7 @@ mod tests {
             process: Some(ProcessUsage {
                 rss_bytes: 2 * 1024 * 1024,
                 cpu_seconds: 1.5,
+                ..ProcessUsage::default()
             }),
             last_second: TickWindow {
                 duration_p99_us: 1500,

@@ -1,13 +1,10 @@
 //! Reads the server's `/stats` document (`ServerStats`, defined in `tickwire-shared`) over
 //! HTTP or HTTPS with reqwest, trusting the same certificates as the bots.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tickwire_client::TlsTrust;
 use tickwire_shared::stats::ServerStats;
-use tokio_rustls::rustls::crypto::ring;
-use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 use super::error::SoakError;
 
@@ -26,24 +23,7 @@ impl StatsClient {
             url: url.to_owned(),
             message,
         };
-        let tls_config = match tls {
-            Some(t) => (*t.config()).clone(),
-            None if url.starts_with("https:") => (*TlsTrust::system()
-                .map_err(|e| failed(e.to_string()))?
-                .config())
-            .clone(),
-            // Plain http: a configuration that trusts nothing, never used.
-            None => ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| failed(e.to_string()))?
-                .with_root_certificates(RootCertStore::empty())
-                .with_no_client_auth(),
-        };
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .use_preconfigured_tls(tls_config)
-            .build()
-            .map_err(|e| failed(e.to_string()))?;
+        let http = crate::rooms::http_client(url, timeout, tls).map_err(failed)?;
         Ok(StatsClient {
             http,
             url: url.to_owned(),

@@ -6,6 +6,7 @@ use super::figures::Figures;
 use super::series::Point;
 use super::thresholds::{Thresholds, Verdict};
 use crate::bots::BotsSummary;
+use crate::rooms::RoomFigures;
 
 /// The whole result of a soak run, written as `summary.json` and rendered as `report.html`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -36,6 +37,12 @@ pub struct SoakSummary {
     pub passed: bool,
     /// One point per metrics sample.
     pub series: Vec<Point>,
+    /// Per-room tick figures from the server's room listing at the end of the run.
+    #[serde(default)]
+    pub rooms: Option<RoomFigures>,
+    /// Threads the server process ran, at the last sample.
+    #[serde(default)]
+    pub server_threads: Option<u64>,
 }
 
 impl SoakSummary {

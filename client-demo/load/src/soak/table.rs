@@ -75,6 +75,28 @@ pub fn server_rows(s: &SoakSummary) -> Vec<(&'static str, String)> {
         ),
         ("server CPU", opt(f.cpu_avg_pct, 1, "% of one core")),
         (
+            "server threads",
+            s.server_threads.map_or_else(|| "-".to_owned(), |t| t.to_string()),
+        ),
+        (
+            "rooms",
+            s.rooms.as_ref().map_or_else(
+                || "-".to_owned(),
+                |r| {
+                    format!(
+                        "{} open ({} with players); tick p99 by room: worst {:.3} ms (room {}), median {:.3} ms; longest tick {:.3} ms; overruns {}",
+                        r.rooms,
+                        r.occupied,
+                        r.worst_tick_p99_ms,
+                        r.worst_room.map_or_else(|| "-".to_owned(), |id| id.to_string()),
+                        r.median_tick_p99_ms,
+                        r.tick_max_ms,
+                        r.overruns
+                    )
+                },
+            ),
+        ),
+        (
             "sent per client",
             format!(
                 "{}  (snapshot mean {}, p99 {})",
