@@ -1,6 +1,9 @@
 //! A room's live event feed, for dashboards and bots that do not speak the game
-//! protocol: joins, leaves, chat, the game's events and a scoreboard each second, as
-//! JSON, numbered from 1. The newest `feed_events` stay in a ring, so a reader that
+//! protocol: joins, leaves, chat and the game's events, as JSON, numbered from 1; and
+//! beside them the room's scoreboard, renewed each second. The scoreboard is state,
+//! not an event: only the newest matters, so it carries no id and takes no room in the
+//! ring (a reader gets the newest at once and each new one as it comes). The newest `feed_events` (and at most `MAX_FEED_BYTES` of
+//! them) stay in a ring, so a reader that
 //! reconnects with the last id it saw (`Last-Event-ID`, or `?after=N`) gets exactly the
 //! events it missed. A reader that fell further behind than the ring is told which ids
 //! are gone instead of silently skipping them.
@@ -22,7 +25,7 @@ use tokio::sync::watch;
 pub struct FeedEvent {
     /// Its number in the room's feed, from 1, without gaps.
     pub id: u64,
-    /// Its kind: `joined`, `left`, `chat`, `game` or `scoreboard`.
+    /// Its kind: `joined`, `left`, `chat` or `game`.
     pub kind: &'static str,
     /// Its content, as JSON text.
     pub data: Arc<str>,
@@ -57,10 +60,16 @@ pub struct Gap {
     pub to: u64,
 }
 
+/// Most bytes of event data a room's ring keeps, whatever `feed_events` says (hundreds of
+/// chat lines or game events): a thousand rooms hold at most 64 MiB of feed.
+pub const MAX_FEED_BYTES: usize = 64 * 1024;
+
 #[derive(Debug)]
 struct Ring {
     /// The newest events, oldest first.
     events: VecDeque<FeedEvent>,
+    /// Bytes of their data.
+    bytes: usize,
     /// The id the next event gets.
     next: u64,
     /// How many are kept.
@@ -73,6 +82,9 @@ pub struct Feed {
     ring: Mutex<Ring>,
     /// The newest event's id (0: none yet); readers wait on its changes.
     newest: watch::Sender<u64>,
+    /// The newest scoreboard, as JSON text, and how many there have been (readers wait
+    /// on the count's changes).
+    board: watch::Sender<(u64, Option<Arc<str>>)>,
 }
 
 impl Feed {
@@ -81,12 +93,34 @@ impl Feed {
     pub fn new(capacity: usize) -> Feed {
         Feed {
             ring: Mutex::new(Ring {
-                events: VecDeque::with_capacity(capacity.clamp(1, 4096)),
+                events: VecDeque::new(),
+                bytes: 0,
                 next: 1,
                 capacity: capacity.max(1),
             }),
             newest: watch::Sender::new(0),
+            board: watch::Sender::new((0, None)),
         }
+    }
+
+    /// Renews the scoreboard (JSON text).
+    pub fn set_scoreboard(&self, data: String) {
+        self.board.send_modify(|(n, board)| {
+            *n += 1;
+            *board = Some(data.into());
+        });
+    }
+
+    /// The newest scoreboard and its number (0: none yet).
+    #[must_use]
+    pub fn scoreboard(&self) -> (u64, Option<Arc<str>>) {
+        self.board.borrow().clone()
+    }
+
+    /// Waits on this for new scoreboards.
+    #[must_use]
+    pub fn subscribe_scoreboard(&self) -> watch::Receiver<(u64, Option<Arc<str>>)> {
+        self.board.subscribe()
     }
 
     fn ring(&self) -> std::sync::MutexGuard<'_, Ring> {
@@ -100,8 +134,14 @@ impl Feed {
             let mut ring = self.ring();
             let id = ring.next;
             ring.next += 1;
-            if ring.events.len() == ring.capacity {
-                ring.events.pop_front();
+            ring.bytes += data.len();
+            while ring.events.len() >= ring.capacity
+                || (ring.bytes > MAX_FEED_BYTES && !ring.events.is_empty())
+            {
+                let Some(old) = ring.events.pop_front() else {
+                    break;
+                };
+                ring.bytes -= old.data.len();
             }
             ring.events.push_back(FeedEvent {
                 id,
@@ -171,5 +211,30 @@ mod tests {
             feed.after(4, 1).events[0].to_json(),
             r#"{"id":5,"type":"chat","data":{"n":4}}"#
         );
+    }
+
+    #[test]
+    fn the_scoreboard_is_the_newest_only_and_takes_no_id() {
+        let feed = Feed::new(8);
+        assert_eq!(feed.scoreboard(), (0, None));
+        feed.set_scoreboard("[1]".into());
+        feed.set_scoreboard("[2]".into());
+        assert_eq!(feed.scoreboard(), (2, Some("[2]".into())));
+        assert_eq!(feed.newest(), 0, "no event id spent");
+    }
+
+    #[test]
+    fn the_ring_keeps_at_most_its_bytes() {
+        let feed = Feed::new(1_000_000);
+        let big = format!("\"{}\"", "x".repeat(1000));
+        for _ in 0..200 {
+            feed.push("game", big.clone());
+        }
+        let kept = feed.after(0, usize::MAX);
+        let bytes: usize = kept.events.iter().map(|e| e.data.len()).sum();
+        assert!(bytes <= MAX_FEED_BYTES, "{bytes} bytes kept");
+        assert_eq!(kept.events.len(), MAX_FEED_BYTES / big.len());
+        assert_eq!(kept.events.last().map(|e| e.id), Some(200));
+        assert_eq!(kept.gap.map(|g| g.0), Some(1));
     }
 }

@@ -1,5 +1,6 @@
-//! `GET /rooms/{id}/events`: a room's feed (`feed`) over HTTP, as Server-Sent Events or,
-//! with `?after=N`, as a long poll. Both are capped by `max_feeds` (a reader past it is
+//! `GET /rooms/{id}/events`: a room's feed (`feed`) over HTTP, as Server-Sent Events
+//! (the newest scoreboard first, then events and scoreboards as they come) or, with
+//! `?after=N`, as a long poll (each answer with the newest scoreboard). Both are capped by `max_feeds` (a reader past it is
 //! told 503), neither buffers anything per reader, and both end when the room or the
 //! server does.
 
@@ -113,14 +114,17 @@ fn gap_json(gap: Option<(u64, u64)>) -> String {
     )
 }
 
-/// One long-poll answer: `{"events": [...], "next": N, "gap": {...} | null, "ended": bool}`.
-fn answer(batch: &Batch, after: u64, ended: bool) -> Response {
+/// One long-poll answer: `{"events": [...], "next": N, "gap": {...} | null,
+/// "scoreboard": {...} | null, "ended": bool}`.
+fn answer(room: &Room, batch: &Batch, after: u64, ended: bool) -> Response {
     let next = batch.events.last().map_or(after, |e| e.id);
     let events: Vec<String> = batch.events.iter().map(|e| e.to_json()).collect();
+    let board = room.feed.scoreboard().1;
     let body = format!(
-        r#"{{"events":[{}],"next":{next},"gap":{},"ended":{ended}}}"#,
+        r#"{{"events":[{}],"next":{next},"gap":{},"scoreboard":{},"ended":{ended}}}"#,
         events.join(","),
-        gap_json(batch.gap)
+        gap_json(batch.gap),
+        board.as_deref().unwrap_or("null"),
     );
     (
         [
@@ -142,15 +146,15 @@ async fn long_poll(app: &App, room: &Room, after: u64, wait: Duration) -> Respon
     loop {
         let batch = room.feed.after(after, BATCH);
         if !batch.events.is_empty() || batch.gap.is_some() {
-            return answer(&batch, after, false);
+            return answer(room, &batch, after, false);
         }
         tokio::select! {
-            () = tokio::time::sleep_until(deadline) => return answer(&batch, after, false),
+            () = tokio::time::sleep_until(deadline) => return answer(room, &batch, after, false),
             changed = newest.changed() => if changed.is_err() {
-                return answer(&batch, after, true);
+                return answer(room, &batch, after, true);
             },
-            () = room.stop.cancelled() => return answer(&room.feed.after(after, BATCH), after, true),
-            () = app.shutdown.cancelled() => return answer(&batch, after, true),
+            () = room.stop.cancelled() => return answer(room, &room.feed.after(after, BATCH), after, true),
+            () = app.shutdown.cancelled() => return answer(room, &batch, after, true),
         }
     }
 }
@@ -161,6 +165,9 @@ struct Reader {
     /// The last id sent.
     cursor: u64,
     newest: watch::Receiver<u64>,
+    /// Scoreboards; the number of the last one sent.
+    boards: watch::Receiver<(u64, Option<Arc<str>>)>,
+    board_sent: u64,
     shutdown: CancellationToken,
     /// Events read from the ring, not yet sent.
     queued: VecDeque<Event>,
@@ -185,6 +192,14 @@ impl Reader {
                 self.queued
                     .push_back(Event::default().event("gap").data(gap_json(Some(gap))));
             }
+            let (n, board) = self.boards.borrow_and_update().clone();
+            if n > self.board_sent
+                && let Some(board) = board
+            {
+                self.board_sent = n;
+                self.queued
+                    .push_back(Event::default().event("scoreboard").data(&*board));
+            }
             if !batch.events.is_empty() {
                 for e in batch.events {
                     self.cursor = e.id;
@@ -195,6 +210,9 @@ impl Reader {
                             .data(&*e.data),
                     );
                 }
+                continue;
+            }
+            if !self.queued.is_empty() {
                 continue;
             }
             if self.room.stop.is_cancelled() || self.shutdown.is_cancelled() {
@@ -210,6 +228,9 @@ impl Reader {
                 changed = self.newest.changed() => if changed.is_err() {
                     self.done = true;
                 },
+                changed = self.boards.changed() => if changed.is_err() {
+                    self.done = true;
+                },
                 () = self.room.stop.cancelled() => {}
                 () = self.shutdown.cancelled() => {}
             }
@@ -222,6 +243,8 @@ fn stream(app: &App, room: Arc<Room>, last: Option<u64>, permit: OwnedSemaphoreP
     let reader = Reader {
         cursor: last.map_or(room.feed.newest(), |l| l.min(room.feed.newest())),
         newest: room.feed.subscribe(),
+        boards: room.feed.subscribe_scoreboard(),
+        board_sent: 0,
         room,
         shutdown: app.shutdown.clone(),
         queued: VecDeque::new(),

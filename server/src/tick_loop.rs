@@ -129,7 +129,7 @@ impl<G: Game> TickLoop<G> {
         let sim = self.source.sim();
         // A scoreboard each second while anyone plays.
         if sim.player_count() > 0 && sim.tick().0 % self.room.config.tick_hz.max(1) == 0 {
-            feed.push("scoreboard", json(&sim.scoreboard()));
+            feed.set_scoreboard(json(&sim.scoreboard()));
         }
         let encoded = events.iter().map(|e| ServerMsg::Event {
             data: encode_value(e),

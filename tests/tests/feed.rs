@@ -1,7 +1,7 @@
 //! A room's event feed end to end: Server-Sent Events resume after `Last-Event-ID`
 //! with no event lost or repeated; a reader further behind than the ring is told which
 //! ids are gone; the scoreboard comes each second; a long poll answers at once when
-//! behind and after its timeout when not; readers are capped; a private room's feed
+//! behind, as soon as an event comes when caught up, and after its timeout when not; readers are capped; a private room's feed
 //! needs its code.
 
 use std::time::{Duration, Instant};
@@ -57,10 +57,11 @@ async fn the_event_stream_resumes_after_last_event_id_with_nothing_lost_or_repea
     let joined = read_until(&mut sse, |e| e.event == "joined").await;
     let joined = joined.last().expect("the join");
     assert!(joined.data.contains(r#""name":"ann""#), "{joined:?}");
-    // A scoreboard each second names who is there.
+    // A scoreboard each second names who is there; it is state, with no id.
     let board = read_until(&mut sse, |e| e.event == "scoreboard").await;
-    let board: serde_json::Value =
-        serde_json::from_str(&board.last().expect("a scoreboard").data).expect("JSON");
+    let board = board.last().expect("a scoreboard");
+    assert_eq!(board.id, None, "{board:?}");
+    let board: serde_json::Value = serde_json::from_str(&board.data).expect("JSON");
     assert_eq!(board["players"][0]["name"], "ann", "{board}");
     assert_eq!(board["players"][0]["score"], 0, "{board}");
 
@@ -140,7 +141,8 @@ async fn a_long_poll_answers_at_once_when_behind_and_after_its_timeout_when_not(
     let server = TestServer::start(feed_config()).await;
     let mut ann = server.connect("ann").await;
     ann.chat("hello").await.expect("chat sent");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Long enough for the first scoreboard (once a second).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     // Behind: at once, with every event from the start.
     let t0 = Instant::now();
     let got = body(&http(server.addr(), "GET", "/rooms/1/events?after=0", "").await);
@@ -172,47 +174,28 @@ async fn a_long_poll_answers_at_once_when_behind_and_after_its_timeout_when_not(
     let next = got["next"].as_u64().expect("next");
     assert_eq!(next, *ids.last().expect("some"));
     assert_eq!(got["gap"], serde_json::Value::Null);
-    // Caught up while someone plays: the next scoreboard (once a second) answers it.
-    let t0 = Instant::now();
-    let got = body(
-        &http(
-            server.addr(),
-            "GET",
-            &format!("/rooms/1/events?after={next}"),
-            "",
-        )
-        .await,
-    );
-    let waited = t0.elapsed();
-    assert!(waited < Duration::from_millis(1500), "waited {waited:?}");
+    // Every answer carries the room's newest scoreboard (state, not an event).
+    let board = &got["scoreboard"];
+    assert_eq!(board["players"][0]["name"], "ann", "{got}");
+    // Caught up: a new event answers the poll as soon as it comes.
+    let addr = server.addr();
+    let poll = tokio::spawn(async move {
+        let t0 = Instant::now();
+        let got = body(&http(addr, "GET", &format!("/rooms/1/events?after={next}"), "").await);
+        (got, t0.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    ann.chat("now").await.expect("chat sent");
+    let (got, waited) = poll.await.expect("the poll ran");
     assert!(
-        got["events"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|e| e["type"] == "scoreboard")),
-        "{got}"
+        waited < Duration::from_millis(900),
+        "answered after {waited:?}"
     );
-    // Nobody left to play, nothing to say: the poll answers, empty, after its timeout
-    // (`feed_poll_secs` = 1).
-    ann.close().await.expect("a clean close");
-    let mut newest = 0;
-    loop {
-        let got = body(
-            &http(
-                server.addr(),
-                "GET",
-                &format!("/rooms/1/events?after={newest}"),
-                "",
-            )
-            .await,
-        );
-        newest = got["next"].as_u64().expect("next");
-        if got["events"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|e| e["type"] == "left"))
-        {
-            break;
-        }
-    }
+    assert_eq!(got["events"][0]["data"]["text"], "now", "{got}");
+    let newest = got["next"].as_u64().expect("next");
+    assert_eq!(newest, next + 1, "{got}");
+    // Caught up and nothing happens (scoreboards renew, but are not events): the poll
+    // answers, empty, after its timeout (`feed_poll_secs` = 1).
     let t0 = Instant::now();
     let got = body(
         &http(
