@@ -224,6 +224,7 @@ impl Server {
         let router = Router::new()
             .route("/ws", get(ws_handler))
             .route("/rooms", get(rooms_list).post(rooms_create))
+            .route("/matchmake", axum::routing::post(matchmake))
             .route("/rooms/{id}/events", get(crate::feed_http::room_events))
             .route("/healthz", get(healthz))
             .route("/metrics", get(metrics_handler))
@@ -383,6 +384,8 @@ struct WsQuery {
     /// A room type to quick-match into.
     #[serde(rename = "type")]
     kind: Option<String>,
+    /// A seat `POST /matchmake` reserved (its token).
+    seat: Option<String>,
     /// Watch the room instead of playing (`1` or `true`).
     spectate: Option<String>,
     /// The player a spectator follows.
@@ -392,6 +395,18 @@ struct WsQuery {
 impl WsQuery {
     /// The seat asked for, or why the query makes no sense.
     fn ask(self) -> Result<Ask, String> {
+        if let Some(seat) = self.seat {
+            if self.room.is_some()
+                || self.kind.is_some()
+                || self.code.is_some()
+                || self.spectate.is_some()
+            {
+                return Err(
+                    "a seat token says the room itself: give it alone (seat=TOKEN)".to_owned(),
+                );
+            }
+            return Ok(Ask::Seat(seat));
+        }
         let spectate = match self.spectate.as_deref() {
             None | Some("0" | "false") => false,
             Some("1" | "true" | "") => true,
@@ -601,6 +616,96 @@ async fn rooms_create(State(app): State<Arc<App>>, headers: HeaderMap, body: Byt
         Err(why) => {
             let status = match why {
                 Refusal::UnknownType(..) => StatusCode::NOT_FOUND,
+                Refusal::TooManyRooms(_) => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            (status, format!("{why}\n")).into_response()
+        }
+    }
+}
+
+/// What `POST /matchmake` takes: a room by id (with its code if private), or a type to
+/// quick-match into (neither: the default type).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatchmakeAsk {
+    room: Option<RoomId>,
+    code: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+/// What `POST /matchmake` answers: the seat reserved and where to claim it.
+#[derive(Debug, serde::Serialize)]
+struct Matched {
+    room: RoomId,
+    #[serde(rename = "type")]
+    kind: String,
+    seat: String,
+    url: String,
+    expires_in_ms: u128,
+}
+
+/// `POST /matchmake` with `{"type": "demo"}`, `{"room": 3}` or `{"room": 3, "code":
+/// "K7MQ2X"}` (empty: quick match of the default type): reserves a seat as asked and
+/// answers the signed token that claims it and the URL to connect to (`/ws?seat=…`).
+/// The seat is held for `seat_reservation_secs`, then freed. Refused from a web origin
+/// the server does not allow, and without a join token when joining needs one.
+async fn matchmake(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    use axum::http::StatusCode;
+    if let Some(refused) = refuse_request(&app, &headers, "reserve seats") {
+        return refused;
+    }
+    let bad = |why: String| (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response();
+    let asked: MatchmakeAsk = if body.is_empty() {
+        MatchmakeAsk::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(a) => a,
+            Err(e) => {
+                return bad(format!(
+                    "matchmaking is asked as JSON such as {{\"type\": \"demo\"}} or {{\"room\": 3, \"code\": \"K7MQ2X\"}}: {e}"
+                ));
+            }
+        }
+    };
+    let ask = match (asked.room, asked.kind) {
+        (Some(_), Some(_)) => return bad("ask for a room or a type, not both".to_owned()),
+        (Some(id), None) => Ask::Room {
+            id,
+            code: asked.code,
+        },
+        (None, _) if asked.code.is_some() => {
+            return bad("a code is for a room by id ({\"room\": 3, \"code\": ...})".to_owned());
+        }
+        (None, kind) => Ask::Quick(kind),
+    };
+    match app.rooms.reserve(&ask) {
+        Ok(r) => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map_or_else(|| format!("127.0.0.1:{}", app.config.port), str::to_owned);
+            let scheme = if app.config.tls_cert.is_some() {
+                "wss"
+            } else {
+                "ws"
+            };
+            let url = format!("{scheme}://{host}/ws?seat={}", r.token);
+            axum::Json(Matched {
+                room: r.room,
+                kind: r.kind,
+                seat: r.token,
+                url,
+                expires_in_ms: r.expires_in.as_millis(),
+            })
+            .into_response()
+        }
+        Err(why) => {
+            let status = match why {
+                Refusal::UnknownType(..) | Refusal::UnknownRoom(_) => StatusCode::NOT_FOUND,
+                Refusal::WrongCode(_) => StatusCode::FORBIDDEN,
+                Refusal::Full(..) => StatusCode::CONFLICT,
                 Refusal::TooManyRooms(_) => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             };

@@ -137,6 +137,10 @@ pub struct Config {
     /// opens another room past it. 0: as many as `max_sessions`.
     #[arg(long)]
     pub room_players: usize,
+    /// How long a seat reserved by `POST /matchmake` waits for its client to connect,
+    /// in seconds; unclaimed, it is freed.
+    #[arg(long)]
+    pub seat_reservation_secs: u64,
     /// Most spectators watching one room at once.
     #[arg(long)]
     pub room_spectators: usize,

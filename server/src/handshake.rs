@@ -69,6 +69,7 @@ fn refused(why: Refusal) -> End {
             ByeCode::NoSuchRoom
         }
         Refusal::WrongCode(_) => ByeCode::WrongCode,
+        Refusal::NoSeat(_) => ByeCode::NoSeat,
         Refusal::Full(..) | Refusal::SpectatorsFull(..) => ByeCode::RoomFull,
         Refusal::TooManyRooms(_) => ByeCode::ServerFull,
         Refusal::Open(_) => ByeCode::InternalError,

@@ -233,6 +233,8 @@ pub enum Ask {
         /// Its join code.
         code: Option<String>,
     },
+    /// The seat a `POST /matchmake` reserved, by its signed token.
+    Seat(String),
     /// To watch a room by id (with its code if it is private): the whole room, or
     /// following one of its players.
     Watch {
@@ -266,6 +268,9 @@ pub enum Refusal {
     /// The player to follow is not in the room.
     #[error("there is no player {1} in room {0} to follow")]
     NoSuchPlayer(RoomId, PlayerId),
+    /// A seat token that is forged, expired, or already used.
+    #[error("no seat for this reservation: {0}")]
+    NoSeat(String),
     /// The server runs as many rooms as it may.
     #[error("the server runs as many rooms as it may ({0})")]
     TooManyRooms(usize),
@@ -284,8 +289,28 @@ struct Directory {
     empty_since: HashMap<RoomId, Instant>,
 }
 
+/// A seat `POST /matchmake` reserved: which room, the signed token that claims it at
+/// Hello (`/ws?seat=TOKEN`), and how long it is held.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reservation {
+    /// The room.
+    pub room: RoomId,
+    /// Its type.
+    pub kind: String,
+    /// The token.
+    pub token: String,
+    /// How long the seat waits for its client.
+    pub expires_in: Duration,
+}
+
 /// The directory and the tick pool that steps its rooms.
 pub struct Rooms {
+    /// Signs seat reservations (random per process).
+    seat_secret: String,
+    /// Seats reserved and not yet claimed, by the token's nonce, with when they lapse.
+    reserved: Mutex<HashMap<String, (Seat, Instant)>>,
+    /// How long a reserved seat waits.
+    reservation: Duration,
     kinds: Vec<Arc<dyn RoomKind>>,
     /// Each type's schema, by name.
     schemas: HashMap<Arc<str>, Arc<Schema>>,
@@ -326,6 +351,9 @@ impl Rooms {
             source,
         })?;
         Ok(Rooms {
+            seat_secret: random_hex(32),
+            reserved: Mutex::new(HashMap::new()),
+            reservation: Duration::from_secs(config.seat_reservation_secs.max(1)),
             kinds: kinds.kinds,
             schemas,
             dir: Mutex::new(Directory {
@@ -506,9 +534,51 @@ impl Rooms {
         Ok((watching, centre))
     }
 
+    /// Reserves a seat as `ask` asks (for a client that matchmade over HTTP and will
+    /// connect with the token), held for `seat_reservation_secs`.
+    pub fn reserve(&self, ask: &Ask) -> Result<Reservation, Refusal> {
+        let seat = self.seat(ask)?;
+        let room = seat.room().clone();
+        let nonce = random_hex(16);
+        let expires_in = self.reservation;
+        let expires = crate::auth::unix_now() + expires_in.as_secs() + 1;
+        let token = crate::auth::mint(
+            &self.seat_secret,
+            &format!("seat.{}.{nonce}", room.id),
+            expires,
+        );
+        self.reserved
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(nonce, (seat, Instant::now() + expires_in));
+        Ok(Reservation {
+            room: room.id,
+            kind: room.kind.to_string(),
+            token,
+            expires_in,
+        })
+    }
+
+    /// The seat reserved under `token`, taken out of the reservations.
+    fn claim(&self, token: &str) -> Result<Seat, Refusal> {
+        let name = crate::auth::verify(&self.seat_secret, Some(token), crate::auth::unix_now())
+            .map_err(|e| Refusal::NoSeat(e.to_string()))?;
+        let nonce = name.rsplit('.').next().unwrap_or_default();
+        self.reserved
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(nonce)
+            .map(|(seat, _)| seat)
+            .filter(|seat| !seat.room().stop.is_cancelled())
+            .ok_or_else(|| {
+                Refusal::NoSeat("it was already taken, or its reservation ran out".to_owned())
+            })
+    }
+
     /// A seat as `ask` asks, or why not (a `Watch` is never a seat).
     pub fn seat(&self, ask: &Ask) -> Result<Seat, Refusal> {
         match ask {
+            Ask::Seat(token) => self.claim(token),
             Ask::Room { id, code } | Ask::Watch { id, code, .. } => {
                 let dir = self.dir();
                 let room = Rooms::find_room(&dir, *id, code.as_ref())?;
@@ -597,6 +667,26 @@ impl Rooms {
     /// Lets go of rooms that ended (their game failed) and of rooms empty for `grace`
     /// (but the standing room); returns the ids let go.
     pub fn sweep(&self, now: Instant, grace: Duration) -> Vec<RoomId> {
+        // Seats reserved but never claimed go back first (their rooms may then be empty).
+        let lapsed: Vec<Seat> = {
+            let mut reserved = self.reserved.lock().unwrap_or_else(PoisonError::into_inner);
+            let gone: Vec<String> = reserved
+                .iter()
+                .filter(|(_, (_, until))| *until <= now)
+                .map(|(nonce, _)| nonce.clone())
+                .collect();
+            gone.iter()
+                .filter_map(|n| reserved.remove(n))
+                .map(|(seat, _)| seat)
+                .collect()
+        };
+        for seat in &lapsed {
+            info!(
+                room = seat.room().id,
+                "a reserved seat was not claimed in time; it is free again"
+            );
+        }
+        drop(lapsed);
         let mut dir = self.dir();
         let mut gone = Vec::new();
         let Directory {
@@ -631,6 +721,14 @@ impl Rooms {
         self.pool.stop();
         self.pool.join()
     }
+}
+
+/// `bytes` random bytes as hex.
+fn random_hex(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut b = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// A fresh private room code.

@@ -47,6 +47,7 @@ impl End {
                 ByeCode::NoSuchRoom => "no_such_room",
                 ByeCode::RoomFull => "room_full",
                 ByeCode::WrongCode => "wrong_code",
+                ByeCode::NoSeat => "no_seat",
             },
         }
     }

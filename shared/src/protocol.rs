@@ -120,6 +120,8 @@ pub enum ByeCode {
     RoomFull,
     /// The room asked for is private and the code given is not its code.
     WrongCode,
+    /// The seat reservation presented is forged, expired, or already used.
+    NoSeat,
 }
 
 impl ByeCode {
@@ -138,7 +140,8 @@ impl ByeCode {
             | ByeCode::Replaced
             | ByeCode::OriginRefused
             | ByeCode::NoSuchRoom
-            | ByeCode::WrongCode => 1008,
+            | ByeCode::WrongCode
+            | ByeCode::NoSeat => 1008,
         }
     }
 }

@@ -246,6 +246,8 @@ async fn a_panicking_room_ends_alone_while_the_others_keep_ticking() {
     assert_eq!((steady.welcome().room, doomed.welcome().room), (1, 2));
     assert_eq!(doomed.welcome().schema.game(), "fragile");
     next_snapshot(&mut doomed).await;
+    let mut feed =
+        tickwire_tests::sse::SseReader::open(server.addr(), "/rooms/2/events", None).await;
     let _boom = seated(&server, "type=fragile", "boom").await;
     // The fragile room's players are told it failed.
     let bye = wait_for(&mut doomed, WAIT, "the fragile room's Bye", |_, e| {
@@ -257,6 +259,18 @@ async fn a_panicking_room_ends_alone_while_the_others_keep_ticking() {
     };
     assert_eq!(code, ByeCode::InternalError, "{reason}");
     assert!(reason.contains("failed"), "{reason}");
+    // Its event feed ends saying so.
+    let end = loop {
+        let e = feed
+            .next(WAIT)
+            .await
+            .expect("the feed ends with an end event");
+        if e.event == "end" {
+            break e;
+        }
+    };
+    assert!(end.data.contains("its game failed"), "{end:?}");
+    assert!(feed.next(WAIT).await.is_none(), "nothing after the end");
     // The demo room never missed a beat: its ticks keep coming on time and its mirror
     // equals the server.
     let before = next_snapshot(&mut steady).await.tick;
@@ -385,5 +399,134 @@ async fn a_spectator_mirrors_the_room_exactly_holds_nothing_and_is_refused_input
         "a follower's view centres on the player"
     );
     drop(player);
+    server.stop().await;
+}
+
+/// The body of an HTTP answer with `status`, as JSON.
+async fn json_of(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    body: &str,
+    status: &str,
+) -> serde_json::Value {
+    let answer = http(server.addr(), method, path, body).await;
+    assert!(
+        answer.starts_with(&format!("HTTP/1.1 {status}")),
+        "{method} {path} {body}: {answer}"
+    );
+    let body = answer.split_once("\r\n\r\n").expect("a body").1;
+    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_matchmade_seat_is_held_claimed_once_and_freed_when_unused() {
+    let config = Config {
+        seat_reservation_secs: 1,
+        ..rooms_config(1, 30)
+    };
+    let server = TestServer::start(config).await;
+    let m = json_of(&server, "POST", "/matchmake", "", "200").await;
+    assert_eq!(
+        (m["room"].as_u64(), m["type"].as_str()),
+        (Some(1), Some("demo")),
+        "{m}"
+    );
+    assert_eq!(m["expires_in_ms"], 1000);
+    let token = m["seat"].as_str().expect("a seat token").to_owned();
+    let url = m["url"].as_str().expect("a url").to_owned();
+    assert_eq!(url, format!("ws://{}/ws?seat={token}", server.addr()));
+    // The reserved seat counts: room 1 holds one player, so a quick match opens room 2.
+    let other = seated(&server, "", "other").await;
+    assert_eq!(other.welcome().room, 2);
+    let mine = Client::connect(&url, ConnectOptions::new("mine"))
+        .await
+        .expect("the reserved seat is claimed");
+    assert_eq!(mine.welcome().room, 1);
+    // A seat is claimed once; a forged token claims nothing.
+    let (code, why) = refused(&server, &format!("seat={token}")).await;
+    assert_eq!(code, ByeCode::NoSeat, "{why}");
+    let forged = token.replacen("seat.", "seat.9", 1);
+    let (code, why) = refused(&server, &format!("seat={forged}")).await;
+    assert_eq!(code, ByeCode::NoSeat, "{why}");
+    let (code, why) = refused(&server, &format!("seat={token}&room=1")).await;
+    assert_eq!(code, ByeCode::NoSuchRoom, "{why}");
+
+    // A reservation nobody claims is freed after its time.
+    let created = json_of(&server, "POST", "/rooms", "{}", "201").await;
+    let id = created["id"].as_u64().expect("an id");
+    let m = json_of(
+        &server,
+        "POST",
+        "/matchmake",
+        &format!(r#"{{"room": {id}}}"#),
+        "200",
+    )
+    .await;
+    let lapsing = m["seat"].as_str().expect("a seat token").to_owned();
+    let held = |list: Vec<RoomListing>| {
+        list.iter()
+            .find(|r| u64::from(r.id) == id)
+            .map(|r| r.players)
+    };
+    assert_eq!(
+        held(rooms(&server, "").await),
+        Some(1),
+        "the reservation holds the seat"
+    );
+    eventually(WAIT, "the unclaimed seat to be freed", || async {
+        held(rooms(&server, "").await) == Some(0)
+    })
+    .await;
+    let (code, why) = refused(&server, &format!("seat={lapsing}")).await;
+    assert_eq!(code, ByeCode::NoSeat, "{why}");
+
+    // Clear refusals.
+    json_of(&server, "POST", "/matchmake", r#"{"room": 99}"#, "404").await;
+    json_of(&server, "POST", "/matchmake", r#"{"room": 1}"#, "409").await;
+    json_of(
+        &server,
+        "POST",
+        "/matchmake",
+        r#"{"type": "nonesuch"}"#,
+        "404",
+    )
+    .await;
+    json_of(
+        &server,
+        "POST",
+        "/matchmake",
+        r#"{"room": 1, "type": "demo"}"#,
+        "400",
+    )
+    .await;
+    json_of(
+        &server,
+        "POST",
+        "/matchmake",
+        r#"{"code": "ABCDEF"}"#,
+        "400",
+    )
+    .await;
+    let private = json_of(&server, "POST", "/rooms", r#"{"private": true}"#, "201").await;
+    let pid = private["id"].as_u64().expect("an id");
+    json_of(
+        &server,
+        "POST",
+        "/matchmake",
+        &format!(r#"{{"room": {pid}}}"#),
+        "403",
+    )
+    .await;
+    let code = private["code"].as_str().expect("a code");
+    json_of(
+        &server,
+        "POST",
+        "/matchmake",
+        &format!(r#"{{"room": {pid}, "code": "{code}"}}"#),
+        "200",
+    )
+    .await;
+    drop((other, mine));
     server.stop().await;
 }

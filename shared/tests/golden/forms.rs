@@ -40,11 +40,12 @@ pub fn bye_name(c: ByeCode) -> &'static str {
         ByeCode::NoSuchRoom => "NoSuchRoom",
         ByeCode::RoomFull => "RoomFull",
         ByeCode::WrongCode => "WrongCode",
+        ByeCode::NoSeat => "NoSeat",
     }
 }
 
 /// Every `ByeCode`, in variant order (its wire index is the position here).
-pub const ALL_BYE: [ByeCode; 14] = [
+pub const ALL_BYE: [ByeCode; 15] = [
     ByeCode::ServerShutdown,
     ByeCode::ProtocolMismatch,
     ByeCode::Malformed,
@@ -59,6 +60,7 @@ pub const ALL_BYE: [ByeCode; 14] = [
     ByeCode::NoSuchRoom,
     ByeCode::RoomFull,
     ByeCode::WrongCode,
+    ByeCode::NoSeat,
 ];
 
 pub fn entity_json(e: &Entity) -> Value {
