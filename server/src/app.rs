@@ -320,10 +320,10 @@ impl Server {
         self.app.rooms.list(None)
     }
 
-    /// The server's metrics, rendered as Prometheus text.
+    /// The server's metrics, rendered as Prometheus text (as `/metrics` serves them).
     #[must_use]
     pub fn metrics_text(&self) -> String {
-        self.app.metrics.render()
+        metrics_text(&self.app)
     }
 
     /// Waits until the server has stopped: the HTTP server has closed, every session has
@@ -754,9 +754,25 @@ async fn metrics_handler(State(app): State<Arc<App>>) -> Response {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        app.metrics.render(),
+        metrics_text(&app),
     )
         .into_response()
+}
+
+/// The metrics, with per-room series for the `metrics_rooms` busiest rooms (most
+/// players, then lowest id): bounded, however many rooms run.
+fn metrics_text(app: &App) -> String {
+    let mut rooms = app.rooms.list(None);
+    let mut kinds: Vec<(String, usize)> = Vec::new();
+    for r in &rooms {
+        match kinds.iter_mut().find(|(k, _)| *k == r.kind) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((r.kind.clone(), 1)),
+        }
+    }
+    rooms.sort_by(|a, b| b.players.cmp(&a.players).then(a.id.cmp(&b.id)));
+    rooms.truncate(app.config.metrics_rooms);
+    app.metrics.render_with_rooms(&rooms, &kinds)
 }
 
 /// Whole-run tick timing, traffic and process figures as JSON (`ServerStats`).

@@ -141,6 +141,10 @@ pub struct Config {
     /// in seconds; unclaimed, it is freed.
     #[arg(long)]
     pub seat_reservation_secs: u64,
+    /// Rooms given series of their own on `/metrics` (the busiest), so the series stay
+    /// bounded however many rooms run.
+    #[arg(long)]
+    pub metrics_rooms: usize,
     /// Most spectators watching one room at once.
     #[arg(long)]
     pub room_spectators: usize,

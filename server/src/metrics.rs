@@ -18,7 +18,9 @@ use prometheus_client::registry::Registry;
 
 use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
-use tickwire_shared::stats::{Distribution, ServerStats};
+use std::fmt::Write as _;
+
+use tickwire_shared::stats::{Distribution, RoomListing, ServerStats};
 
 use crate::timing::{TickReport, distribution, histogram};
 
@@ -358,9 +360,79 @@ impl Metrics {
             .inc();
     }
 
-    /// Renders every metric as Prometheus text, refreshing the process gauges first.
+    /// Renders every metric as Prometheus text, refreshing the process gauges first, with
+    /// per-room series for `rooms` (the caller picks a bounded few) and a room count per
+    /// type in `kinds`.
     #[must_use]
-    pub fn render(&self) -> String {
+    pub fn render_with_rooms(&self, rooms: &[RoomListing], kinds: &[(String, usize)]) -> String {
+        let mut out = self.render_registry();
+        let body_end = out.strip_suffix("# EOF\n").map_or(out.len(), str::len);
+        out.truncate(body_end);
+        let label = |v: &str| {
+            v.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+        };
+        if !kinds.is_empty() {
+            out.push_str("# HELP tickwire_rooms_by_type Rooms open, by type.\n# TYPE tickwire_rooms_by_type gauge\n");
+            for (kind, n) in kinds {
+                let _ = writeln!(
+                    out,
+                    "tickwire_rooms_by_type{{type=\"{}\"}} {n}",
+                    label(kind)
+                );
+            }
+        }
+        type Pick = fn(&RoomListing) -> f64;
+        let families: [(&str, &str, &str, Pick); 4] = [
+            (
+                "room_players",
+                "gauge",
+                "Seats taken in the room (parked players included)",
+                |r| r.players as f64,
+            ),
+            (
+                "room_spectators",
+                "gauge",
+                "Spectators watching the room",
+                |r| r.spectators as f64,
+            ),
+            (
+                "room_tick_p99_seconds",
+                "gauge",
+                "The room's tick duration p99 over the last second",
+                |r| r.tick_p99_ms / 1000.0,
+            ),
+            (
+                "room_overruns",
+                "counter",
+                "Ticks of the room that started more than a period late",
+                |r| r.overruns as f64,
+            ),
+        ];
+        if !rooms.is_empty() {
+            for (name, kind, help, pick) in families {
+                let _ = writeln!(
+                    out,
+                    "# HELP tickwire_{name} {help} (the busiest rooms only; see metrics_rooms).\n# TYPE tickwire_{name} {kind}"
+                );
+                let suffix = if kind == "counter" { "_total" } else { "" };
+                for r in rooms {
+                    let _ = writeln!(
+                        out,
+                        "tickwire_{name}{suffix}{{room=\"{}\",type=\"{}\"}} {}",
+                        r.id,
+                        label(&r.kind),
+                        pick(r)
+                    );
+                }
+            }
+        }
+        out.push_str("# EOF\n");
+        out
+    }
+
+    fn render_registry(&self) -> String {
         if let Some(stats) = tickwire_shared::process::usage() {
             self.rss.set(stats.rss_bytes as i64);
             self.cpu.set(stats.cpu_seconds);
@@ -396,7 +468,7 @@ mod tests {
         m.room_closed(0);
         m.session_closed("malformed");
         m.snapshot_sent(300, 0);
-        let text = m.render();
+        let text = m.render_with_rooms(&[], &[]);
         for name in [
             "tickwire_tick_duration_seconds_bucket",
             "tickwire_tick_lateness_seconds_count",
@@ -430,6 +502,25 @@ mod tests {
         assert_eq!(stats.tick_duration_us.p99, 300);
         assert_eq!(stats.tick_duration_us.count, 2);
         assert!(text.contains("tickwire_rooms 1"), "{text}");
+        let room = RoomListing {
+            id: 7,
+            kind: "de\"mo".into(),
+            players: 3,
+            tick_p99_ms: 0.5,
+            overruns: 2,
+            ..RoomListing::default()
+        };
+        let with = m.render_with_rooms(&[room], &[("demo".into(), 1)]);
+        for line in [
+            "tickwire_rooms_by_type{type=\"demo\"} 1\n",
+            "tickwire_room_players{room=\"7\",type=\"de\\\"mo\"} 3\n",
+            "tickwire_room_tick_p99_seconds{room=\"7\",type=\"de\\\"mo\"} 0.0005\n",
+            "# TYPE tickwire_room_overruns counter\n",
+            "tickwire_room_overruns_total{room=\"7\",type=\"de\\\"mo\"} 2\n",
+        ] {
+            assert!(with.contains(line), "missing {line:?} in\n{with}");
+        }
+        assert!(with.ends_with("# EOF\n") && with.matches("# EOF").count() == 1);
         assert!(text.contains("tickwire_rooms_opened_total 2"), "{text}");
         assert_eq!(stats.snapshot_bytes.count, 1);
         assert!(stats.process.is_some() || !cfg!(target_os = "linux"));

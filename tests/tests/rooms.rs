@@ -57,7 +57,11 @@ fn seats(list: &[RoomListing]) -> Vec<(u32, usize)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quick_match_fills_rooms_in_order_and_opens_one_when_all_are_full() {
-    let server = TestServer::start(rooms_config(2, 30)).await;
+    let config = Config {
+        metrics_rooms: 2,
+        ..rooms_config(2, 30)
+    };
+    let server = TestServer::start(config).await;
     let mut clients = Vec::new();
     for (i, query) in ["", "type=demo", "", "", "type=demo"].iter().enumerate() {
         clients.push(seated(&server, query, &format!("p{i}")).await);
@@ -75,6 +79,20 @@ async fn quick_match_fills_rooms_in_order_and_opens_one_when_all_are_full() {
             .all(|r| r.kind == "demo" && r.max_players == 2 && !r.private)
     );
     assert!(rooms(&server, "?type=arena").await.is_empty());
+    // /metrics labels the busiest rooms only (metrics_rooms = 2), and counts every room.
+    let metrics = http(server.addr(), "GET", "/metrics", "").await;
+    assert!(
+        metrics.contains("tickwire_rooms_by_type{type=\"demo\"} 3\n"),
+        "{metrics}"
+    );
+    for room in ["1", "2"] {
+        let line = format!("tickwire_room_players{{room=\"{room}\",type=\"demo\"}} 2\n");
+        assert!(metrics.contains(&line), "missing {line} in {metrics}");
+    }
+    assert!(
+        !metrics.contains("room=\"3\""),
+        "room 3 is past metrics_rooms: {metrics}"
+    );
     // Every room ticks on its own and its player mirrors it.
     for c in &mut clients {
         next_snapshot(c).await;

@@ -176,6 +176,16 @@ async fn a_soak_over_rooms_reports_each_room_and_the_worst() {
         "{:?}",
         summary.server_threads
     );
+    // Each room's own figures are in the summary too.
+    let played: Vec<usize> = summary.room_list.iter().map(|r| r.players).collect();
+    assert_eq!(played, vec![0, 4, 4, 4], "{:?}", summary.room_list);
+    assert!(
+        summary
+            .room_list
+            .iter()
+            .skip(1)
+            .all(|r| r.run_ticks > 100 && r.run_tick_p99_ms > 0.0)
+    );
     let text = tickwire_load::soak::table::to_text(&summary);
     assert!(text.contains("4 open (3 with players)"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -321,7 +321,10 @@ mod tests {
             "the silent connection got data: {closed:?}"
         );
         within(STEP, "the timeout to be counted", async {
-            while !metrics.render().contains("reason=\"tls_timeout\"") {
+            while !metrics
+                .render_with_rooms(&[], &[])
+                .contains("reason=\"tls_timeout\"")
+            {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         })

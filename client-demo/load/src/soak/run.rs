@@ -181,6 +181,7 @@ async fn measure(
     let mut prev = (start.clone(), ClientSide::default(), 0.0_f64);
     let mut failures = 0;
     let mut rooms: Option<RoomFigures> = None;
+    let mut room_list = Vec::new();
 
     let client: BotsSummary = loop {
         tokio::select! {
@@ -222,6 +223,7 @@ async fn measure(
         if elapsed + period > last_sample_at {
             if let Ok(listing) = crate::rooms::list_rooms(url, config.tls.as_ref()).await {
                 rooms = Some(RoomFigures::of(&listing));
+                room_list = listing;
             }
         }
         let t = t0.elapsed().as_secs_f64();
@@ -265,6 +267,7 @@ async fn measure(
         verdicts,
         series: points,
         rooms,
+        room_list,
         server_threads,
     })
 }

@@ -7,6 +7,7 @@ use super::series::Point;
 use super::thresholds::{Thresholds, Verdict};
 use crate::bots::BotsSummary;
 use crate::rooms::RoomFigures;
+use tickwire_shared::stats::RoomListing;
 
 /// The whole result of a soak run, written as `summary.json` and rendered as `report.html`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,6 +41,9 @@ pub struct SoakSummary {
     /// Per-room tick figures from the server's room listing at the end of the run.
     #[serde(default)]
     pub rooms: Option<RoomFigures>,
+    /// That listing: each room's players and tick timing.
+    #[serde(default)]
+    pub room_list: Vec<RoomListing>,
     /// Threads the server process ran, at the last sample.
     #[serde(default)]
     pub server_threads: Option<u64>,
