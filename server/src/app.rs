@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
-use crate::admission::{IpLimiter, origin_allowed};
+use crate::admission::{IpLimiter, IpSlot, origin_allowed};
 use crate::config::{Config, ConfigError};
 use crate::game::Game;
 use crate::metrics::Metrics;
@@ -286,26 +286,30 @@ impl Server {
     /// The standing room's newest snapshot.
     #[must_use]
     pub fn latest_snapshot(&self) -> Arc<WorldSnapshot> {
-        self.standing.latest_snapshot()
+        self.standing_room().latest_snapshot()
     }
 
     /// The standing room's snapshot of `tick`, if it is among the last `history_ticks`
     /// the room keeps.
     #[must_use]
     pub fn snapshot_at(&self, tick: Tick) -> Option<Arc<WorldSnapshot>> {
-        self.standing.history.at(tick)
+        self.standing_room().history.at(tick)
     }
 
-    /// The standing room's schema (what its clients are sent in Welcome).
+    /// The default type's schema (what its rooms' clients are sent in Welcome).
     #[must_use]
     pub fn schema(&self) -> &Arc<Schema> {
         &self.standing.schema
     }
 
-    /// The standing room: the default type's first room, open from the start.
+    /// The standing room: the default type's room that is always open (the first one,
+    /// or the one opened in its place if its game failed).
     #[must_use]
-    pub fn standing_room(&self) -> &Arc<Room> {
-        &self.standing
+    pub fn standing_room(&self) -> Arc<Room> {
+        self.app
+            .rooms
+            .standing()
+            .unwrap_or_else(|| self.standing.clone())
     }
 
     /// The open room `id`.
@@ -329,7 +333,23 @@ impl Server {
     /// Waits until the server has stopped: the HTTP server has closed, every session has
     /// said goodbye (or `DRAIN_TIMEOUT` passed) and the tick threads have ended.
     pub async fn wait(mut self) -> Result<(), ServerError> {
-        let served = (&mut self.serve).await;
+        // The HTTP server ends once every connection has; one that never lets go (a feed
+        // reader whose socket stopped draining) is cut off after the drain time.
+        let shutdown = self.app.shutdown.clone();
+        let served = tokio::select! {
+            served = &mut self.serve => served,
+            () = async {
+                shutdown.cancelled().await;
+                tokio::time::sleep(DRAIN_TIMEOUT * 2).await;
+            } => {
+                warn!("connections did not close in time; closing them");
+                self.serve.abort();
+                match (&mut self.serve).await {
+                    Err(e) if e.is_cancelled() => Ok(Ok(())),
+                    other => other,
+                }
+            }
+        };
         self.app.tracker.close();
         if tokio::time::timeout(DRAIN_TIMEOUT, self.app.tracker.wait())
             .await
@@ -536,6 +556,14 @@ async fn sweep(app: Arc<App>) {
                     room.roster.leave(parked.player);
                 }
                 app.rooms.sweep(now, room_grace);
+                // A standing room whose game failed is replaced: a server always has its
+                // default world to show (a replay's one room is not: it has no type).
+                if app.rooms.standing().is_none() && !app.rooms.type_names().is_empty() {
+                    match app.rooms.open_standing() {
+                        Ok(room) => warn!(room = room.id, "the standing room's game failed; a new standing room is open"),
+                        Err(e) => error!(cause = %e, "cannot open a new standing room"),
+                    }
+                }
             }
         }
     }
@@ -584,11 +612,22 @@ struct Created {
 /// `POST /rooms` with `{"type": "demo", "private": true}`: opens a room and says its id
 /// (and code). Refused from a web origin the server does not allow, and, when joining
 /// needs a token, without one.
-async fn rooms_create(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn rooms_create(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     use axum::http::StatusCode;
     if let Some(refused) = refuse_request(&app, &headers, "open rooms") {
         return refused;
     }
+    // A room nobody has joined yet counts as one of its opener's connections, so one
+    // address cannot fill the server with empty rooms.
+    let slot = match ip_slot(&app, peer) {
+        Ok(slot) => slot,
+        Err(refused) => return refused.into_response(),
+    };
     let ask: CreateRoom = if body.is_empty() {
         CreateRoom::default()
     } else {
@@ -603,7 +642,7 @@ async fn rooms_create(State(app): State<Arc<App>>, headers: HeaderMap, body: Byt
             }
         }
     };
-    match app.rooms.create(ask.kind.as_deref(), ask.private) {
+    match app.rooms.create(ask.kind.as_deref(), ask.private, slot) {
         Ok(room) => (
             StatusCode::CREATED,
             axum::Json(Created {
@@ -651,11 +690,22 @@ struct Matched {
 /// answers the signed token that claims it and the URL to connect to (`/ws?seat=…`).
 /// The seat is held for `seat_reservation_secs`, then freed. Refused from a web origin
 /// the server does not allow, and without a join token when joining needs one.
-async fn matchmake(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn matchmake(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     use axum::http::StatusCode;
     if let Some(refused) = refuse_request(&app, &headers, "reserve seats") {
         return refused;
     }
+    // A reserved seat counts as one of the reserver's connections until it is claimed
+    // or lapses.
+    let slot = match ip_slot(&app, peer) {
+        Ok(slot) => slot,
+        Err(refused) => return refused.into_response(),
+    };
     let bad = |why: String| (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response();
     let asked: MatchmakeAsk = if body.is_empty() {
         MatchmakeAsk::default()
@@ -680,7 +730,7 @@ async fn matchmake(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes)
         }
         (None, kind) => Ask::Quick(kind),
     };
-    match app.rooms.reserve(&ask) {
+    match app.rooms.reserve(&ask, slot) {
         Ok(r) => {
             let host = headers
                 .get(header::HOST)
@@ -712,6 +762,33 @@ async fn matchmake(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes)
             (status, format!("{why}\n")).into_response()
         }
     }
+}
+
+/// An address past its cap of connections (sessions, feed readers, reserved seats and
+/// unjoined rooms): answered 429.
+#[derive(Debug)]
+pub(crate) struct TooMany(usize);
+
+impl IntoResponse for TooMany {
+    fn into_response(self) -> Response {
+        (
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many connections, reserved seats and unjoined rooms from your address (limit {})\n",
+                self.0
+            ),
+        )
+            .into_response()
+    }
+}
+
+/// One of `peer`'s connections under the per-address cap (`None`: not counted, a
+/// loopback peer), or why not.
+pub(crate) fn ip_slot(app: &App, peer: SocketAddr) -> Result<Option<IpSlot>, TooMany> {
+    let cfg = &app.config;
+    app.ips
+        .admit(peer.ip(), cfg.max_connections_per_ip, cfg.limit_loopback)
+        .ok_or(TooMany(cfg.max_connections_per_ip))
 }
 
 /// Refuses a request that changes something from a web origin the server does not

@@ -11,8 +11,9 @@
 //! `GET /rooms/{id}/events` serves it as Server-Sent Events (`text/event-stream`), and
 //! `GET /rooms/{id}/events?after=N` as a long poll (JSON, answered at once when newer
 //! events exist, else when one arrives or after `feed_poll_secs`). Nothing is buffered
-//! per reader: each one keeps a cursor into the ring, and a reader that does not read
-//! only holds its own connection.
+//! per reader: each one keeps a cursor into the ring. A reader that does not read holds
+//! its connection, its place among the `max_feeds` readers and the room (until the
+//! server's drain time cuts it off at shutdown).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -1,7 +1,8 @@
 //! `GET /rooms/{id}/events`: a room's feed (`feed`) over HTTP, as Server-Sent Events
 //! (the newest scoreboard first, then events and scoreboards as they come) or, with
 //! `?after=N`, as a long poll (each answer with the newest scoreboard). Both are capped by `max_feeds` (a reader past it is
-//! told 503), neither buffers anything per reader, and both end when the room or the
+//! told 503) and count as connections of their address; neither buffers anything per
+//! reader; both close their connection after answering, and end when the room or the
 //! server does.
 
 use std::collections::VecDeque;
@@ -18,6 +19,7 @@ use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::admission::IpSlot;
 use crate::app::App;
 use crate::feed::{Batch, Gap};
 use crate::room::{Room, RoomId};
@@ -66,6 +68,11 @@ pub(crate) async fn room_events(
         )
             .into_response();
     }
+    // A feed reader is one of its address's connections, like a session.
+    let ip = match crate::app::ip_slot(&app, peer) {
+        Ok(slot) => slot,
+        Err(refused) => return refused.into_response(),
+    };
     let Ok(permit) = app.feeds.clone().try_acquire_owned() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -77,28 +84,38 @@ pub(crate) async fn room_events(
             .into_response();
     };
     // A feed reader is a long request by design: its own limits (the reader cap, the
-    // poll timeout) apply, not the deadline for becoming a session.
+    // poll timeout) apply, not the deadline for becoming a session. The connection
+    // closes after the answer (`Connection: close`), so it never idles on without one.
     app.pending.promote(peer);
-    match q.after {
+    let mut response = match q.after {
         Some(after) => {
             let most = Duration::from_secs(app.config.feed_poll_secs);
             let wait = q.wait.map_or(most, |s| Duration::from_secs(s).min(most));
-            long_poll(&app, &room, after, wait).await
+            let answer = long_poll(&app, &room, after, wait).await;
+            drop((ip, permit));
+            answer
         }
         None => {
             let last = headers
                 .get("last-event-id")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok());
-            stream(&app, room, last, permit)
+            stream(&app, room, last, (permit, ip))
         }
-    }
+    };
+    response.headers_mut().insert(
+        header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 /// Why a room's feed ended, as the `end` event's data.
 fn ended(room: &Room, shutdown: &CancellationToken) -> String {
     let reason = if room.failed() {
         "its game failed"
+    } else if room.disposed() {
+        "nobody played in it"
     } else if shutdown.is_cancelled() {
         "the server is shutting down"
     } else {
@@ -173,8 +190,9 @@ struct Reader {
     queued: VecDeque<Event>,
     /// Set once the `end` event is queued.
     done: bool,
-    /// Held while the stream lives.
-    _permit: OwnedSemaphorePermit,
+    /// Held while the stream lives: its place among the feed readers, and among its
+    /// address's connections.
+    _held: (OwnedSemaphorePermit, Option<IpSlot>),
 }
 
 impl Reader {
@@ -239,7 +257,12 @@ impl Reader {
 }
 
 /// The event stream, from after `last` (the reader's `Last-Event-ID`), else from now.
-fn stream(app: &App, room: Arc<Room>, last: Option<u64>, permit: OwnedSemaphorePermit) -> Response {
+fn stream(
+    app: &App,
+    room: Arc<Room>,
+    last: Option<u64>,
+    held: (OwnedSemaphorePermit, Option<IpSlot>),
+) -> Response {
     let reader = Reader {
         cursor: last.map_or(room.feed.newest(), |l| l.min(room.feed.newest())),
         newest: room.feed.subscribe(),
@@ -249,7 +272,7 @@ fn stream(app: &App, room: Arc<Room>, last: Option<u64>, permit: OwnedSemaphoreP
         shutdown: app.shutdown.clone(),
         queued: VecDeque::new(),
         done: false,
-        _permit: permit,
+        _held: held,
     };
     let events = futures_util::stream::unfold(reader, |mut r| async move {
         r.next().await.map(|e| (Ok::<Event, Infallible>(e), r))

@@ -144,6 +144,12 @@ fn room_ended(room: &Room) -> End {
             ByeCode::InternalError,
             format!("room {} ended: its game failed", room.id),
         )
+    } else if room.disposed() {
+        // Only spectators can be in a room disposed of for having no players.
+        End::Bye(
+            ByeCode::NoSuchRoom,
+            format!("room {} closed: nobody played in it", room.id),
+        )
     } else {
         End::Bye(ByeCode::ServerShutdown, "server shutting down".into())
     }

@@ -297,6 +297,11 @@ impl Metrics {
         self.entities.dec_by(entities);
     }
 
+    /// Counts ticks a room skipped when it fell too far behind (overruns that never ran).
+    pub fn count_skipped(&self, ticks: u64) {
+        self.tick_overruns.inc_by(ticks);
+    }
+
     /// Counts a room whose game panicked.
     pub fn room_failed(&self) {
         self.rooms_failed.inc();

@@ -149,9 +149,9 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Creates `dir` if needed and a new recording in it named after the game and the
-    /// start time; writes `header` and starts the writer thread.
-    pub fn create(dir: &Path, header: &Header) -> Result<Recorder, RecordError> {
+    /// Creates `dir` if needed and a new recording in it named after the game, the
+    /// start time, the process and `room`; writes `header` and starts the writer thread.
+    pub fn create(dir: &Path, header: &Header, room: u32) -> Result<Recorder, RecordError> {
         let io = |context, path: &Path| {
             let path = path.to_owned();
             move |source| RecordError::Io {
@@ -162,7 +162,7 @@ impl Recorder {
         };
         std::fs::create_dir_all(dir).map_err(io("creating the recording directory", dir))?;
         let path = dir.join(format!(
-            "{}-{}-{}.twrec",
+            "{}-{}-{}-room{room}.twrec",
             header.game,
             header.started_unix_ms,
             std::process::id()
@@ -359,7 +359,7 @@ mod tests {
     #[test]
     fn a_recording_reads_back_as_written_even_when_cut_short() {
         let dir = std::env::temp_dir().join(format!("tickwire-record-{}", std::process::id()));
-        let recorder = Recorder::create(&dir, &header()).unwrap();
+        let recorder = Recorder::create(&dir, &header(), 1).unwrap();
         let path = recorder.path().to_owned();
         let input = Applied::Input {
             player: PlayerId(1),

@@ -612,7 +612,7 @@ mod tests {
             keyframe_every: 50,
             started_unix_ms: 0,
         };
-        let recorder = Recorder::create(&dir, &header).unwrap();
+        let recorder = Recorder::create(&dir, &header, 1).unwrap();
         let path = recorder.path().to_owned();
         let mut sim = Sim::<Demo>::new(&config, 30).unwrap().with_rewind_ms(250);
         let ids = crate::net_ids::NetIds::default();

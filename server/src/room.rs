@@ -13,6 +13,7 @@ use tickwire_shared::{NetId, PlayerId, Schema, Tick, WorldSnapshot};
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::admission::IpSlot;
 use crate::budget::Priorities;
 use crate::config::Config;
 use crate::feed::Feed;
@@ -73,12 +74,18 @@ pub struct Room {
     pub stop: CancellationToken,
     /// Set when its game panicked (its sessions are told so).
     failed: AtomicBool,
+    /// Set when the directory disposed of it.
+    disposed: AtomicBool,
+    /// Set once it has left the rooms and entities gauges.
+    counted_out: AtomicBool,
     /// Seats taken: players playing, joining, or parked for a resume.
     seats: AtomicUsize,
     /// Spectators watching.
     spectators: AtomicUsize,
     /// Each seated player's avatar (for spectators who follow one).
     avatars: Mutex<HashMap<PlayerId, NetId>>,
+    /// The connection slot of whoever opened the room, until its first seat is taken.
+    opener: Mutex<Option<IpSlot>>,
     /// Its tick timing, published by the tick pool about once a second (the pool only
     /// ever `try_lock`s this, so a reader never delays a tick).
     pub(crate) ticks: Mutex<RoomTicks>,
@@ -170,9 +177,12 @@ impl Room {
             stop: opening.shutdown.child_token(),
             config: opening.config,
             failed: AtomicBool::new(false),
+            disposed: AtomicBool::new(false),
+            counted_out: AtomicBool::new(false),
             seats: AtomicUsize::new(0),
             spectators: AtomicUsize::new(0),
             avatars: Mutex::default(),
+            opener: Mutex::default(),
             ticks: Mutex::new(RoomTicks::default()),
             entities: AtomicI64::new(0),
             metrics: opening.metrics,
@@ -192,12 +202,22 @@ impl Room {
         if self.stop.is_cancelled() {
             return None;
         }
-        self.seats
+        let seat = self
+            .seats
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < self.max_players).then_some(n + 1)
             })
             .ok()
-            .map(|_| Seat { room: self.clone() })
+            .map(|_| Seat { room: self.clone() });
+        if seat.is_some() {
+            lock(&self.opener).take();
+        }
+        seat
+    }
+
+    /// Holds its opener's connection slot until the first seat is taken.
+    pub(crate) fn hold_opener(&self, slot: Option<IpSlot>) {
+        *lock(&self.opener) = slot;
     }
 
     /// Spectators watching.
@@ -259,6 +279,27 @@ impl Room {
     pub(crate) fn fail(&self) {
         self.failed.store(true, Ordering::Release);
         self.stop.cancel();
+    }
+
+    /// Ends the room because it stayed empty for its grace.
+    pub(crate) fn dispose(&self) {
+        self.disposed.store(true, Ordering::Release);
+        self.stop.cancel();
+    }
+
+    /// Whether the directory disposed of it.
+    #[must_use]
+    pub fn disposed(&self) -> bool {
+        self.disposed.load(Ordering::Acquire)
+    }
+
+    /// Takes the room out of the rooms and entities gauges, once (when its game stops;
+    /// sessions or readers may hold the room a while longer).
+    pub(crate) fn count_out(&self) {
+        if !self.counted_out.swap(true, Ordering::AcqRel) {
+            self.metrics
+                .room_closed(self.entities.load(Ordering::Acquire));
+        }
     }
 
     /// Whether its game panicked.
@@ -328,8 +369,7 @@ impl Drop for Seat {
 
 impl Drop for Room {
     fn drop(&mut self) {
-        self.metrics
-            .room_closed(self.entities.load(Ordering::Acquire));
+        self.count_out();
     }
 }
 

@@ -16,6 +16,7 @@ use tickwire_shared::{NetId, PlayerId, Schema};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use crate::admission::IpSlot;
 use crate::app::ServerError;
 use crate::config::Config;
 use crate::game::Game;
@@ -139,9 +140,11 @@ impl<G: Game> RoomKind for GameKind<G> {
                     tick_hz: config.tick_hz,
                     rewind_ms: config.rewind_ms,
                     keyframe_every: KEYFRAME_SECS * config.tick_hz,
-                    started_unix_ms: crate::auth::unix_now() * 1000,
+                    started_unix_ms: std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
                 };
-                let recorder = Recorder::create(dir, &header)?;
+                let recorder = Recorder::create(dir, &header, opening.id)?;
                 info!(room = opening.id, path = %recorder.path().display(), "recording the match");
                 Some(recorder)
             }
@@ -303,12 +306,21 @@ pub struct Reservation {
     pub expires_in: Duration,
 }
 
+/// A reserved seat waiting for its client.
+struct Reserved {
+    seat: Seat,
+    /// When it lapses.
+    until: Instant,
+    /// The reserver's connection slot, held meanwhile.
+    _slot: Option<IpSlot>,
+}
+
 /// The directory and the tick pool that steps its rooms.
 pub struct Rooms {
     /// Signs seat reservations (random per process).
     seat_secret: String,
-    /// Seats reserved and not yet claimed, by the token's nonce, with when they lapse.
-    reserved: Mutex<HashMap<String, (Seat, Instant)>>,
+    /// Seats reserved and not yet claimed, by the token's nonce.
+    reserved: Mutex<HashMap<String, Reserved>>,
     /// How long a reserved seat waits.
     reservation: Duration,
     kinds: Vec<Arc<dyn RoomKind>>,
@@ -478,14 +490,23 @@ impl Rooms {
     }
 
     /// Opens a new room of type `kind` (`None`: the default), private (with a fresh
-    /// join code) if asked. It is disposed of if nobody joins within the grace.
-    pub fn create(&self, kind: Option<&str>, private: bool) -> Result<Arc<Room>, Refusal> {
+    /// join code) if asked; it holds its opener's connection `slot` until its first
+    /// player takes a seat. It is disposed of if nobody joins within the grace.
+    pub fn create(
+        &self,
+        kind: Option<&str>,
+        private: bool,
+        slot: Option<IpSlot>,
+    ) -> Result<Arc<Room>, Refusal> {
         let kind = self.kind(kind)?.clone();
         let mut dir = self.dir();
         self.room_allowed(&dir)?;
         let code = private.then(new_code);
-        self.open_in(&mut dir, &kind, code, false)
-            .map_err(|e| Refusal::Open(e.to_string()))
+        let room = self
+            .open_in(&mut dir, &kind, code, false)
+            .map_err(|e| Refusal::Open(e.to_string()))?;
+        room.hold_opener(slot);
+        Ok(room)
     }
 
     fn room_allowed(&self, dir: &Directory) -> Result<(), Refusal> {
@@ -536,7 +557,7 @@ impl Rooms {
 
     /// Reserves a seat as `ask` asks (for a client that matchmade over HTTP and will
     /// connect with the token), held for `seat_reservation_secs`.
-    pub fn reserve(&self, ask: &Ask) -> Result<Reservation, Refusal> {
+    pub fn reserve(&self, ask: &Ask, slot: Option<IpSlot>) -> Result<Reservation, Refusal> {
         let seat = self.seat(ask)?;
         let room = seat.room().clone();
         let nonce = random_hex(16);
@@ -550,7 +571,14 @@ impl Rooms {
         self.reserved
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(nonce, (seat, Instant::now() + expires_in));
+            .insert(
+                nonce,
+                Reserved {
+                    seat,
+                    until: Instant::now() + expires_in,
+                    _slot: slot,
+                },
+            );
         Ok(Reservation {
             room: room.id,
             kind: room.kind.to_string(),
@@ -562,20 +590,26 @@ impl Rooms {
     /// The seat reserved under `token`, taken out of the reservations.
     fn claim(&self, token: &str) -> Result<Seat, Refusal> {
         let name = crate::auth::verify(&self.seat_secret, Some(token), crate::auth::unix_now())
-            .map_err(|e| Refusal::NoSeat(e.to_string()))?;
+            .map_err(|e| {
+                Refusal::NoSeat(match e {
+                    crate::auth::AuthError::Expired { .. } => "its reservation ran out".to_owned(),
+                    _ => "the seat token is not one this server signed".to_owned(),
+                })
+            })?;
         let nonce = name.rsplit('.').next().unwrap_or_default();
         self.reserved
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(nonce)
-            .map(|(seat, _)| seat)
+            .map(|r| r.seat)
             .filter(|seat| !seat.room().stop.is_cancelled())
             .ok_or_else(|| {
                 Refusal::NoSeat("it was already taken, or its reservation ran out".to_owned())
             })
     }
 
-    /// A seat as `ask` asks, or why not (a `Watch` is never a seat).
+    /// A seat as `ask` asks, or why not (for a `Watch`, the seat of a player in that
+    /// room: spectators go through `watch` instead).
     pub fn seat(&self, ask: &Ask) -> Result<Seat, Refusal> {
         match ask {
             Ask::Seat(token) => self.claim(token),
@@ -672,12 +706,12 @@ impl Rooms {
             let mut reserved = self.reserved.lock().unwrap_or_else(PoisonError::into_inner);
             let gone: Vec<String> = reserved
                 .iter()
-                .filter(|(_, (_, until))| *until <= now)
+                .filter(|(_, r)| r.until <= now)
                 .map(|(nonce, _)| nonce.clone())
                 .collect();
             gone.iter()
                 .filter_map(|n| reserved.remove(n))
-                .map(|(seat, _)| seat)
+                .map(|r| r.seat)
                 .collect()
         };
         for seat in &lapsed {
@@ -705,7 +739,7 @@ impl Rooms {
             let since = *empty_since.entry(id).or_insert(now);
             if now.saturating_duration_since(since) >= grace {
                 info!(room = id, kind = %room.kind, "room empty for its grace; disposing of it");
-                room.stop.cancel();
+                room.dispose();
                 gone.push(id);
                 empty_since.remove(&id);
                 return false;

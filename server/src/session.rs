@@ -58,6 +58,22 @@ impl Drop for Departure {
     }
 }
 
+/// Counts a spectator's session in the sessions gauge while it lives, however it ends.
+struct Counted<'a>(&'a App);
+
+impl<'a> Counted<'a> {
+    fn new(app: &'a App) -> Counted<'a> {
+        app.metrics.sessions.inc();
+        Counted(app)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.metrics.sessions.dec();
+    }
+}
+
 /// Refuses a connection before any session starts, telling the client why.
 pub async fn refuse(
     socket: WebSocket,
@@ -110,7 +126,7 @@ pub async fn run(
     let mut outbox = Outbox::new(sink, delay);
     let end = match handshake(&mut inbox, &app, &ask).await {
         Ok((Admitted::Spectator(spectator), mut repl, welcome)) => {
-            app.metrics.sessions.inc();
+            let _counted = Counted::new(&app);
             let room = spectator.watching.room().clone();
             info!(%peer, room = room.id, name = %spectator.name, "spectator joined");
             let mut guard = Guard::new(&room.config, Instant::now());
@@ -127,7 +143,6 @@ pub async fn run(
             )
             .await;
             info!(%peer, room = room.id, reason = end.label(), "spectator left");
-            app.metrics.sessions.dec();
             drop(spectator);
             end
         }

@@ -64,6 +64,13 @@ pub struct TickLoop<G: Game> {
     pub room: Arc<Room>,
 }
 
+impl<G: Game> Drop for TickLoop<G> {
+    fn drop(&mut self) {
+        // The game stops here: the room leaves the gauges now, whoever still holds it.
+        self.room.count_out();
+    }
+}
+
 impl<G: Game> Ticker for TickLoop<G> {
     fn room(&self) -> &Arc<Room> {
         &self.room

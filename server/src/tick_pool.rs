@@ -217,7 +217,12 @@ impl TickPool {
             std::mem::take(&mut q.entries)
         };
         self.shared.wake.notify_all();
-        drop(entries);
+        for (_, entry) in entries {
+            let room = entry.ticker.room().id;
+            if catch_unwind(AssertUnwindSafe(move || drop(entry))).is_err() {
+                error!(room, "the room's game panicked while it was dropped");
+            }
+        }
     }
 
     /// Waits for the workers to end (after `stop`); false if one panicked.
@@ -270,8 +275,17 @@ fn work(shared: &Shared, mut timing: Timing) {
         };
         drop(q);
         let keep = step(shared, &mut entry, due, &mut timing);
-        // A room that ended is dropped here, off the queue's lock.
-        let entry = keep.then_some(entry);
+        // A room that ended is dropped here, off the queue's lock; a game whose drop
+        // panics (its state left broken by a panicking tick, say) takes only itself.
+        let entry = if keep {
+            Some(entry)
+        } else {
+            let room = entry.ticker.room().id;
+            if catch_unwind(AssertUnwindSafe(move || drop(entry))).is_err() {
+                error!(room, "the room's game panicked while it was dropped");
+            }
+            None
+        };
         q = shared.queue();
         if let Some(entry) = entry
             && !q.stopping
@@ -334,8 +348,16 @@ fn step(shared: &Shared, entry: &mut Entry, due: Instant, timing: &mut Timing) -
     }
     entry.n += 1;
     let now = Instant::now();
-    if now > entry.due() + entry.period * MAX_CATCH_UP || entry.n == u32::MAX {
+    let behind = now.saturating_duration_since(entry.due());
+    if behind > entry.period * MAX_CATCH_UP || entry.n == u32::MAX {
         // Too far behind (or the counter is about to wrap): start a new schedule now.
+        // The ticks skipped never ran late, so they are counted as the overruns they are.
+        let skipped =
+            u64::try_from(behind.as_nanos() / entry.period.as_nanos().max(1)).unwrap_or(u64::MAX);
+        if skipped > 0 {
+            shared.metrics.count_skipped(skipped);
+            entry.timer.skipped(skipped);
+        }
         entry.anchor = shared.on_grid(now);
         entry.n = 0;
     }

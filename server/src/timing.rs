@@ -301,6 +301,12 @@ impl RoomTimer {
         }
     }
 
+    /// Counts ticks skipped when the room fell too far behind, as overruns.
+    pub fn skipped(&mut self, ticks: u64) {
+        self.second_overruns += ticks;
+        self.overruns += ticks;
+    }
+
     /// Records one tick (as `TickTimer::record`); about once a second the room's figures
     /// go to `slot` when no reader holds it. Returns the second's summary when it had
     /// overruns (worth a log line).

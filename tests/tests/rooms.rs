@@ -548,3 +548,66 @@ async fn a_matchmade_seat_is_held_claimed_once_and_freed_when_unused() {
     drop((other, mine));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standing_room_whose_game_fails_is_replaced() {
+    let config = rooms_config(0, 30);
+    let types = RoomTypes::new().add::<Fragile>("fragile", config.clone(), demo_config());
+    let server = TestServer::start_rooms(config, types).await;
+    let _boom = seated(&server, "", "boom").await;
+    eventually(
+        WAIT,
+        "a new standing room in place of the failed one",
+        || async { seats(&rooms(&server, "").await) == vec![(2, 0)] },
+    )
+    .await;
+    assert_eq!(server.server().standing_room().id, 2);
+    let next = seated(&server, "", "next").await;
+    assert_eq!(
+        next.welcome().room,
+        2,
+        "quick match seats the next player there"
+    );
+    let metrics = server.server().metrics_text();
+    assert!(
+        metrics.contains("tickwire_rooms 1\n"),
+        "the failed room left the gauge: {metrics}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserved_seats_unjoined_rooms_and_feed_readers_count_against_the_address() {
+    let config = Config {
+        limit_loopback: true,
+        max_connections_per_ip: 2,
+        seat_reservation_secs: 1,
+        ..rooms_config(0, 30)
+    };
+    let server = TestServer::start(config).await;
+    // A reserved seat and an unjoined room each hold one of the address's two slots.
+    json_of(&server, "POST", "/matchmake", "", "200").await;
+    let created = json_of(&server, "POST", "/rooms", "{}", "201").await;
+    let answer = http(server.addr(), "POST", "/matchmake", "").await;
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+    assert!(answer.contains("limit 2"), "{answer}");
+    let answer = http(server.addr(), "GET", "/rooms/1/events?after=0&wait=0", "").await;
+    assert!(
+        answer.starts_with("HTTP/1.1 429"),
+        "a feed reader is a connection too: {answer}"
+    );
+    // The unclaimed reservation lapses and gives its slot back; joining the room (on
+    // that slot) frees its opener's; a long poll then fits, and closes its connection.
+    let id = created["id"].as_u64().expect("an id");
+    eventually(WAIT, "the reservation to lapse", || async {
+        rooms(&server, "").await[0].players == 0
+    })
+    .await;
+    let _joined = seated(&server, &format!("room={id}"), "ann").await;
+    let answer = http(server.addr(), "GET", "/rooms/1/events?after=0&wait=0", "").await;
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    server.stop().await;
+}
