@@ -619,14 +619,11 @@ async fn rooms_create(
     body: Bytes,
 ) -> Response {
     use axum::http::StatusCode;
-    if let Some(refused) = refuse_request(&app, &headers, "open rooms") {
-        return refused;
-    }
     // A room nobody has joined yet counts as one of its opener's connections, so one
     // address cannot fill the server with empty rooms.
-    let slot = match ip_slot(&app, peer) {
+    let slot = match admit_request(&app, peer, &headers, "open rooms") {
         Ok(slot) => slot,
-        Err(refused) => return refused.into_response(),
+        Err(refused) => return *refused,
     };
     let ask: CreateRoom = if body.is_empty() {
         CreateRoom::default()
@@ -697,14 +694,11 @@ async fn matchmake(
     body: Bytes,
 ) -> Response {
     use axum::http::StatusCode;
-    if let Some(refused) = refuse_request(&app, &headers, "reserve seats") {
-        return refused;
-    }
     // A reserved seat counts as one of the reserver's connections until it is claimed
     // or lapses.
-    let slot = match ip_slot(&app, peer) {
+    let slot = match admit_request(&app, peer, &headers, "reserve seats") {
         Ok(slot) => slot,
-        Err(refused) => return refused.into_response(),
+        Err(refused) => return *refused,
     };
     let bad = |why: String| (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response();
     let asked: MatchmakeAsk = if body.is_empty() {
@@ -789,6 +783,20 @@ pub(crate) fn ip_slot(app: &App, peer: SocketAddr) -> Result<Option<IpSlot>, Too
     app.ips
         .admit(peer.ip(), cfg.max_connections_per_ip, cfg.limit_loopback)
         .ok_or(TooMany(cfg.max_connections_per_ip))
+}
+
+/// A request that opens something for `peer` (`what` says what): refused as
+/// `refuse_request` says, or past the address's cap; else the connection slot it holds.
+fn admit_request(
+    app: &App,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    what: &str,
+) -> Result<Option<IpSlot>, Box<Response>> {
+    if let Some(refused) = refuse_request(app, headers, what) {
+        return Err(Box::new(refused));
+    }
+    ip_slot(app, peer).map_err(|e| Box::new(e.into_response()))
 }
 
 /// Refuses a request that changes something from a web origin the server does not
