@@ -30,6 +30,24 @@ pub(crate) fn distribution(h: &Histogram<u64>) -> Distribution {
     )
 }
 
+/// The summary of a window's durations and lateness (µs) and its overruns.
+fn window_of<T: hdrhistogram::Counter>(
+    duration: &Histogram<T>,
+    lateness: &Histogram<T>,
+    overruns: u64,
+) -> TickWindow {
+    TickWindow {
+        ticks: duration.len(),
+        duration_p50_us: duration.value_at_quantile(0.5),
+        duration_p99_us: duration.value_at_quantile(0.99),
+        duration_max_us: duration.max(),
+        lateness_p50_us: lateness.value_at_quantile(0.5),
+        lateness_p99_us: lateness.value_at_quantile(0.99),
+        lateness_max_us: lateness.max(),
+        overruns,
+    }
+}
+
 /// A window of tick measurements.
 #[derive(Debug)]
 pub(crate) struct Window {
@@ -57,16 +75,7 @@ impl Window {
     }
 
     pub(crate) fn summary(&self) -> TickWindow {
-        TickWindow {
-            ticks: self.duration.len(),
-            duration_p50_us: self.duration.value_at_quantile(0.5),
-            duration_p99_us: self.duration.value_at_quantile(0.99),
-            duration_max_us: self.duration.max(),
-            lateness_p50_us: self.lateness.value_at_quantile(0.5),
-            lateness_p99_us: self.lateness.value_at_quantile(0.99),
-            lateness_max_us: self.lateness.max(),
-            overruns: self.overruns,
-        }
+        window_of(&self.duration, &self.lateness, self.overruns)
     }
 
     fn reset(&mut self) {
@@ -328,16 +337,7 @@ impl RoomTimer {
         let now = started + duration;
         let mut late = None;
         if now.duration_since(self.since) >= SECOND {
-            let second = TickWindow {
-                ticks: self.duration.len(),
-                duration_p50_us: self.duration.value_at_quantile(0.5),
-                duration_p99_us: self.duration.value_at_quantile(0.99),
-                duration_max_us: self.duration.max(),
-                lateness_p50_us: self.lateness.value_at_quantile(0.5),
-                lateness_p99_us: self.lateness.value_at_quantile(0.99),
-                lateness_max_us: self.lateness.max(),
-                overruns: self.second_overruns,
-            };
+            let second = window_of(&self.duration, &self.lateness, self.second_overruns);
             self.unpublished = Some(RoomTicks {
                 last_second: second,
                 ticks: self.run.len(),
