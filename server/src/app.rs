@@ -96,6 +96,9 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Fires when the server stops.
     pub shutdown: CancellationToken,
+    /// Fires when the server starts draining: it takes no new matches, and stops once
+    /// its rooms have emptied or `drain_secs` have passed (see `begin_drain`).
+    pub draining: CancellationToken,
     /// One permit per session (the session cap).
     pub permits: Arc<Semaphore>,
     /// Tracks session tasks so shutdown can wait for their goodbyes.
@@ -214,6 +217,7 @@ impl Server {
             rooms,
             metrics,
             shutdown: shutdown.clone(),
+            draining: CancellationToken::new(),
             tracker: TaskTracker::new(),
             resume: ResumeBook::default(),
             ips: Arc::new(IpLimiter::default()),
@@ -221,6 +225,11 @@ impl Server {
             feeds: Arc::new(Semaphore::new(config_feeds)),
         });
         tokio::spawn(sweep(app.clone()));
+        tokio::spawn(drain(app.clone()));
+        #[cfg(feature = "agones")]
+        if app.config.agones {
+            crate::agones::spawn(app.clone());
+        }
         let router = Router::new()
             .route("/ws", get(ws_handler))
             .route("/rooms", get(rooms_list).post(rooms_create))
@@ -536,6 +545,64 @@ async fn ws_handler(
             }
         }
     })
+}
+
+impl App {
+    /// Starts draining (again: nothing more): no new matches here; the server stops once
+    /// no session is left, or `drain_secs` after now, whichever comes first. With
+    /// `drain_secs` 0 it stops at once.
+    pub fn begin_drain(&self) {
+        if self.config.drain_secs == 0 {
+            self.shutdown.cancel();
+            return;
+        }
+        if !self.draining.is_cancelled() {
+            info!(
+                deadline_secs = self.config.drain_secs,
+                "draining: no new matches; stopping when the rooms empty or at the deadline"
+            );
+        }
+        self.draining.cancel();
+    }
+
+    /// Whether the server is draining (or stopping).
+    #[must_use]
+    pub fn is_draining(&self) -> bool {
+        self.draining.is_cancelled() || self.shutdown.is_cancelled()
+    }
+
+    /// Sessions open now (players and spectators).
+    #[must_use]
+    pub fn sessions(&self) -> usize {
+        self.config.max_sessions - self.permits.available_permits()
+    }
+}
+
+/// Once draining starts: stops the server when no session is left or `drain_secs` have
+/// passed.
+async fn drain(app: Arc<App>) {
+    tokio::select! {
+        () = app.shutdown.cancelled() => return,
+        () = app.draining.cancelled() => {}
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(app.config.drain_secs);
+    let mut every = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            () = app.shutdown.cancelled() => return,
+            () = tokio::time::sleep_until(deadline) => {
+                info!(sessions = app.sessions(), "drain deadline reached; saying goodbye");
+                break;
+            }
+            _ = every.tick() => {
+                if app.sessions() == 0 && app.rooms.reserved() == 0 {
+                    info!("drained: no session left");
+                    break;
+                }
+            }
+        }
+    }
+    app.shutdown.cancel();
 }
 
 /// Until shutdown, four times a second: removes parked players whose grace has passed,

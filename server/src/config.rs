@@ -168,6 +168,37 @@ pub struct Config {
     /// is free); 0: one per core.
     #[arg(long)]
     pub tick_threads: usize,
+    /// After SIGTERM (or Ctrl-C), how long running rooms may go on, in seconds: the
+    /// server takes no new matches, closes rooms as they empty, and at the end says
+    /// goodbye to whoever is left (in a cluster, with a Bye that sends them to matchmake
+    /// again). 0: stop at once. A second signal always stops at once.
+    #[arg(long)]
+    pub drain_secs: u64,
+    /// The room directory on Redis (`redis://host:6379/0`): this process registers
+    /// itself and its rooms there, and `POST /matchmake` on any process of the cluster
+    /// places players on the least loaded one. Unset: one process, no directory.
+    #[arg(long, value_name = "URL")]
+    pub redis_url: Option<String>,
+    /// The base URL other processes and clients reach this one at
+    /// (`http://10.0.0.7:7777`), as the directory lists it. Unset: the listen address
+    /// (loopback when listening on every interface).
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// A process's entry in the directory (and its rooms') lapses this many seconds
+    /// after its last heartbeat (heartbeats go at a third of it), so a process that died
+    /// drops out within this long.
+    #[arg(long)]
+    pub directory_ttl_secs: u64,
+    /// Run as an Agones game server: Ready once it can take players, a Health ping every
+    /// `agones_health_secs` while its rooms tick, labels with its room and player
+    /// counts, Allocated when its first room fills, Shutdown once it is empty after its
+    /// last match. Needs a build with the `agones` feature.
+    #[arg(long, action = clap::ArgAction::Set)]
+    pub agones: bool,
+    /// Seconds between Agones Health pings (keep it under the Fleet's
+    /// `health.periodSeconds`).
+    #[arg(long)]
+    pub agones_health_secs: u64,
     /// Scheduling priority of the tick thread: realtime (the lowest SCHED_FIFO level),
     /// high (a raised nice level) or normal. Best effort: without the privilege it falls
     /// back, and the log says what it got.
@@ -293,6 +324,41 @@ impl Config {
         }
         if self.max_rooms == 0 {
             return bad("max_rooms", "must be at least 1");
+        }
+        if self.directory_ttl_secs < 2 {
+            return bad(
+                "directory_ttl_secs",
+                "must be at least 2 (heartbeats go at a third of it)",
+            );
+        }
+        if let Some(url) = &self.redis_url
+            && !(url.starts_with("redis://")
+                || url.starts_with("rediss://")
+                || url.starts_with("redis+unix://"))
+        {
+            return bad(
+                "redis_url",
+                "must be a redis:// (or rediss://) URL, such as redis://127.0.0.1:6379/0",
+            );
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return bad(
+                "public_url",
+                "must be an http:// or https:// base URL, such as http://10.0.0.7:7777",
+            );
+        }
+        if self.agones && !cfg!(feature = "agones") {
+            return bad(
+                "agones",
+                "this tickwire was built without Agones support: build it with \
+                 `cargo build --release --features agones` (which needs protoc, Debian's \
+                 protobuf-compiler)",
+            );
+        }
+        if self.agones && self.agones_health_secs == 0 {
+            return bad("agones_health_secs", "must be at least 1");
         }
         if self.max_name_chars == 0 || self.max_chat_chars == 0 {
             return bad("max_name_chars/max_chat_chars", "must be at least 1");

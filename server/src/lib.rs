@@ -60,6 +60,8 @@ macro_rules! internal {
 internal!(guard, inputs, replication, tick_output, wire);
 
 mod admission;
+#[cfg(feature = "agones")]
+mod agones;
 mod app;
 mod budget;
 mod feed_http;

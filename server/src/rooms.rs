@@ -686,6 +686,15 @@ impl Rooms {
         rooms.iter().map(|r| r.listing()).collect()
     }
 
+    /// Seats reserved by `POST /matchmake` and not yet claimed (nor lapsed).
+    #[must_use]
+    pub fn reserved(&self) -> usize {
+        self.reserved
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
     /// How many rooms are open.
     #[must_use]
     pub fn len(&self) -> usize {
