@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs every Tickwire test, installing what the tests need first:
-#   - Debian's chromium (for the browser test) and the npm packages of tests/browser;
+#   - Debian's chromium (for the browser test), redis-server (the room directory the
+#     scale-out test starts on a free loopback port) and protobuf-compiler (protoc, which
+#     the Agones SDK and the tests' fake Agones SDK server are built with), and the npm
+#     packages of tests/browser;
 #   - the Rust unit, property and end-to-end tests (sockets, hostile clients, TLS, the
 #     short soak, the browser test in headless Chromium), in release mode, after building
 #     the binaries the end-to-end tests start;
@@ -12,10 +15,14 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "== installing chromium (Debian package) for the browser test"
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing Debian packages the tests need: ${missing[*]}"
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 echo "== installing the browser test's npm packages"

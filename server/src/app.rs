@@ -25,15 +25,17 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use crate::admission::{IpLimiter, IpSlot, origin_allowed};
+use crate::cluster::Cluster;
 use crate::config::{Config, ConfigError};
 use crate::game::Game;
 use crate::metrics::Metrics;
 use crate::net_ids::NetIds;
+use crate::placement::{ClusterAsk, Matched, Refused, refusal_status, reserve_here};
 use crate::record::RecordError;
 use crate::replay::{Playback, ReplayCommand, ReplayError, Served};
 use crate::resume::ResumeBook;
 use crate::room::{Room, RoomId};
-use crate::rooms::{Ask, Refusal, RoomTypes, Rooms, open_room};
+use crate::rooms::{Ask, RoomTypes, Rooms, open_room};
 use crate::session;
 use crate::tick_loop::Source;
 use crate::tls::{TlsError, TlsListener};
@@ -84,6 +86,9 @@ pub enum ServerError {
     /// The recording could not be replayed.
     #[error("replaying: {0}")]
     Replay(#[from] ReplayError),
+    /// The room directory (`--redis-url`) cannot be used.
+    #[error("the room directory: {0}")]
+    Directory(String),
 }
 
 /// State shared by every session.
@@ -111,6 +116,31 @@ pub struct App {
     pub pending: Arc<Pending>,
     /// One permit per feed reader (event stream or long poll).
     pub feeds: Arc<Semaphore>,
+    /// This process's place in a cluster (`--redis-url`); `None`: it runs alone.
+    pub(crate) cluster: Option<Arc<Cluster>>,
+    /// The base URL this process is reached at (`--public-url`, else its listen
+    /// address).
+    pub(crate) url: String,
+}
+
+/// Stops a running server (a handle that signal handlers and supervisors keep).
+#[derive(Clone)]
+pub struct Stopper {
+    app: Arc<App>,
+}
+
+impl Stopper {
+    /// Drains the server: no new matches; it stops once its sessions have ended or
+    /// `drain_secs` have passed (at once when that is 0).
+    pub fn drain(&self) {
+        self.app.begin_drain();
+    }
+
+    /// Stops the server now: every session is told goodbye.
+    pub fn stop(&self) {
+        info!("shutting down: telling every client goodbye");
+        self.app.shutdown.cancel();
+    }
 }
 
 /// A running server.
@@ -210,6 +240,17 @@ impl Server {
             }
         };
         info!(threads = rooms.tick_threads(), "tick pool started");
+        let url = crate::cluster::public_url(&config, addr);
+        let cluster = match &config.redis_url {
+            Some(_) => match Cluster::new(&config, url.clone()) {
+                Ok(c) => Some(Arc::new(c)),
+                Err(e) => {
+                    rooms.stop();
+                    return Err(ServerError::Directory(e));
+                }
+            },
+            None => None,
+        };
         let config_feeds = config.max_feeds;
         let app = Arc::new(App {
             permits: Arc::new(Semaphore::new(config.max_sessions)),
@@ -223,7 +264,13 @@ impl Server {
             ips: Arc::new(IpLimiter::default()),
             pending: Arc::new(Pending::default()),
             feeds: Arc::new(Semaphore::new(config_feeds)),
+            cluster,
+            url,
         });
+        if let Some(cluster) = &app.cluster {
+            info!(node = cluster.node(), "joining the room directory");
+            tokio::spawn(cluster.clone().heartbeat(app.clone()));
+        }
         tokio::spawn(sweep(app.clone()));
         tokio::spawn(drain(app.clone()));
         #[cfg(feature = "agones")]
@@ -234,6 +281,8 @@ impl Server {
             .route("/ws", get(ws_handler))
             .route("/rooms", get(rooms_list).post(rooms_create))
             .route("/matchmake", axum::routing::post(matchmake))
+            .route("/cluster", get(cluster_list))
+            .route("/cluster/reserve", axum::routing::post(cluster_reserve))
             .route("/rooms/{id}/events", get(crate::feed_http::room_events))
             .route("/healthz", get(healthz))
             .route("/metrics", get(metrics_handler))
@@ -284,6 +333,14 @@ impl Server {
             standing,
             serve,
         })
+    }
+
+    /// What stops this server: by draining it, or at once.
+    #[must_use]
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            app: self.app.clone(),
+        }
     }
 
     /// The address the server listens on.
@@ -556,6 +613,7 @@ impl App {
             self.shutdown.cancel();
             return;
         }
+        self.rooms.close_to_new();
         if !self.draining.is_cancelled() {
             info!(
                 deadline_secs = self.config.drain_secs,
@@ -569,6 +627,20 @@ impl App {
     #[must_use]
     pub fn is_draining(&self) -> bool {
         self.draining.is_cancelled() || self.shutdown.is_cancelled()
+    }
+
+    /// The goodbye every session is sent when the server stops: in a cluster (a room
+    /// directory, or Agones), `Relocate`, which sends the client to matchmake again on
+    /// another server; alone, `ServerShutdown`.
+    pub(crate) fn farewell(&self) -> crate::wire::End {
+        if self.config.redis_url.is_some() || self.config.agones {
+            crate::wire::End::Bye(
+                ByeCode::Relocate,
+                "this server is stopping: matchmake again to play on another".into(),
+            )
+        } else {
+            crate::wire::End::Bye(ByeCode::ServerShutdown, "server shutting down".into())
+        }
     }
 
     /// Sessions open now (players and spectators).
@@ -636,11 +708,21 @@ async fn sweep(app: Arc<App>) {
     }
 }
 
+/// `GET /healthz`: `ok` (200) with the standing room's tick and the room count, or
+/// `draining` (503) once the server drains.
 async fn healthz(State(app): State<Arc<App>>) -> Response {
     let tick = app.rooms.standing().map_or(Tick(0), |r| r.tick());
+    // A draining server still runs its rooms but wants no new traffic: 503 takes it out
+    // of load balancers (a Kubernetes Service's endpoints) while its players finish.
+    let (status, word) = if app.is_draining() {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "draining")
+    } else {
+        (axum::http::StatusCode::OK, "ok")
+    };
     (
+        status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("ok tick={tick} rooms={}\n", app.rooms.len()),
+        format!("{word} tick={tick} rooms={}\n", app.rooms.len()),
     )
         .into_response()
 }
@@ -716,19 +798,13 @@ async fn rooms_create(
             }),
         )
             .into_response(),
-        Err(why) => {
-            let status = match why {
-                Refusal::UnknownType(..) => StatusCode::NOT_FOUND,
-                Refusal::TooManyRooms(_) => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            (status, format!("{why}\n")).into_response()
-        }
+        Err(why) => (refusal_status(&why), format!("{why}\n")).into_response(),
     }
 }
 
-/// What `POST /matchmake` takes: a room by id (with its code if private), or a type to
-/// quick-match into (neither: the default type).
+/// What `POST /matchmake` takes: a room by id (with its code if private; in a cluster,
+/// with the process that holds it), or a type to quick-match into (neither: the
+/// default type).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MatchmakeAsk {
@@ -736,24 +812,17 @@ struct MatchmakeAsk {
     code: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
-}
-
-/// What `POST /matchmake` answers: the seat reserved and where to claim it.
-#[derive(Debug, serde::Serialize)]
-struct Matched {
-    room: RoomId,
-    #[serde(rename = "type")]
-    kind: String,
-    seat: String,
-    url: String,
-    expires_in_ms: u128,
+    node: Option<String>,
 }
 
 /// `POST /matchmake` with `{"type": "demo"}`, `{"room": 3}` or `{"room": 3, "code":
-/// "K7MQ2X"}` (empty: quick match of the default type): reserves a seat as asked and
-/// answers the signed token that claims it and the URL to connect to (`/ws?seat=…`).
-/// The seat is held for `seat_reservation_secs`, then freed. Refused from a web origin
-/// the server does not allow, and without a join token when joining needs one.
+/// "K7MQ2X"}` (empty: quick match of the default type; in a cluster, `{"node": ID,
+/// "room": 3}` for a room of another process): reserves a seat as asked and answers
+/// the signed token that claims it and the URL to connect to (`/ws?seat=…`), on the
+/// process that holds the room. In a cluster a quick match takes the fullest room with
+/// a seat free on any process, or opens one on the least loaded. The seat is held for
+/// `seat_reservation_secs`, then freed. Refused from a web origin the server does not
+/// allow, and without a join token when joining needs one.
 async fn matchmake(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -761,12 +830,9 @@ async fn matchmake(
     body: Bytes,
 ) -> Response {
     use axum::http::StatusCode;
-    // A reserved seat counts as one of the reserver's connections until it is claimed
-    // or lapses.
-    let slot = match admit_request(&app, peer, &headers, "reserve seats") {
-        Ok(slot) => slot,
-        Err(refused) => return *refused,
-    };
+    if let Some(refused) = refuse_request(&app, &headers, "reserve seats") {
+        return refused;
+    }
     let bad = |why: String| (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response();
     let asked: MatchmakeAsk = if body.is_empty() {
         MatchmakeAsk::default()
@@ -780,48 +846,106 @@ async fn matchmake(
             }
         }
     };
-    let ask = match (asked.room, asked.kind) {
-        (Some(_), Some(_)) => return bad("ask for a room or a type, not both".to_owned()),
-        (Some(id), None) => Ask::Room {
-            id,
-            code: asked.code,
-        },
-        (None, _) if asked.code.is_some() => {
-            return bad("a code is for a room by id ({\"room\": 3, \"code\": ...})".to_owned());
+    if asked.code.is_some() && asked.room.is_none() {
+        return bad("a code is for a room by id ({\"room\": 3, \"code\": ...})".to_owned());
+    }
+    if asked.room.is_some() && asked.kind.is_some() {
+        return bad("ask for a room or a type, not both".to_owned());
+    }
+    let matched: Result<Matched, Refused> = match (&app.cluster, asked.node) {
+        (Some(cluster), node) => {
+            let ask = match (asked.room, node) {
+                (Some(id), Some(node)) => ClusterAsk::Room {
+                    node,
+                    id,
+                    code: asked.code,
+                },
+                (Some(id), None) => ClusterAsk::Room {
+                    node: cluster.node().to_owned(),
+                    id,
+                    code: asked.code,
+                },
+                (None, Some(_)) => {
+                    return bad(
+                        "a node is asked for with one of its rooms ({\"node\": ID, \"room\": 3})"
+                            .to_owned(),
+                    );
+                }
+                (None, None) => ClusterAsk::Quick(asked.kind),
+            };
+            cluster.matchmake(&app, ask, peer.ip()).await
         }
-        (None, kind) => Ask::Quick(kind),
-    };
-    match app.rooms.reserve(&ask, slot) {
-        Ok(r) => {
-            let host = headers
+        (None, Some(_)) => {
+            return bad(
+                "this server runs alone (no --redis-url): there are no other nodes".to_owned(),
+            );
+        }
+        (None, None) => {
+            let ask = match asked.room {
+                Some(id) => Ask::Room {
+                    id,
+                    code: asked.code,
+                },
+                None => Ask::Quick(asked.kind),
+            };
+            // Alone, the seat's URL names this server as the client reached it.
+            let scheme = if app.config.tls_cert.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            let base = headers
                 .get(header::HOST)
                 .and_then(|v| v.to_str().ok())
-                .map_or_else(|| format!("127.0.0.1:{}", app.config.port), str::to_owned);
-            let scheme = if app.config.tls_cert.is_some() {
-                "wss"
-            } else {
-                "ws"
-            };
-            let url = format!("{scheme}://{host}/ws?seat={}", r.token);
-            axum::Json(Matched {
-                room: r.room,
-                kind: r.kind,
-                seat: r.token,
-                url,
-                expires_in_ms: r.expires_in.as_millis(),
-            })
-            .into_response()
+                .map_or_else(|| app.url.clone(), |host| format!("{scheme}://{host}"));
+            reserve_here(&app, &ask, peer.ip(), &base)
         }
-        Err(why) => {
-            let status = match why {
-                Refusal::UnknownType(..) | Refusal::UnknownRoom(_) => StatusCode::NOT_FOUND,
-                Refusal::WrongCode(_) => StatusCode::FORBIDDEN,
-                Refusal::Full(..) => StatusCode::CONFLICT,
-                Refusal::TooManyRooms(_) => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            (status, format!("{why}\n")).into_response()
-        }
+    };
+    match matched {
+        Ok(m) => axum::Json(m).into_response(),
+        Err(Refused { status, why }) => (status, format!("{why}\n")).into_response(),
+    }
+}
+
+/// `GET /cluster`: every process of the cluster as the room directory lists it, with
+/// its rooms (this one as it stands now).
+async fn cluster_list(State(app): State<Arc<App>>) -> Response {
+    use axum::http::StatusCode;
+    let Some(cluster) = &app.cluster else {
+        return (
+            StatusCode::NOT_FOUND,
+            "this server runs alone (start it with --redis-url to join a cluster)\n",
+        )
+            .into_response();
+    };
+    match cluster.nodes(&app).await {
+        Ok(nodes) => axum::Json(nodes).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the room directory is out of reach: {e}\n"),
+        )
+            .into_response(),
+    }
+}
+
+/// `POST /cluster/reserve`: another process of the cluster asks this one for a seat
+/// (signed with the cluster's shared secret) on behalf of a player it matchmade.
+async fn cluster_reserve(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    use axum::http::StatusCode;
+    let Some(cluster) = &app.cluster else {
+        return (StatusCode::NOT_FOUND, "this server runs alone\n").into_response();
+    };
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let ask = match serde_json::from_slice(&body) {
+        Ok(a) => a,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+    };
+    match cluster.answer_peer(&app, token, ask).await {
+        Ok(answer) => axum::Json(answer).into_response(),
+        Err(Refused { status, why }) => (status, format!("{why}\n")).into_response(),
     }
 }
 

@@ -192,8 +192,9 @@ pub struct Config {
     /// Run as an Agones game server: Ready once it can take players, a Health ping every
     /// `agones_health_secs` while its rooms tick, labels with its room and player
     /// counts, Allocated when its first room fills, Shutdown once it is empty after its
-    /// last match. Needs a build with the `agones` feature.
-    #[arg(long, action = clap::ArgAction::Set)]
+    /// last match. Needs a build with the `agones` feature. `--agones` alone means
+    /// `--agones true`.
+    #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub agones: bool,
     /// Seconds between Agones Health pings (keep it under the Fleet's
     /// `health.periodSeconds`).

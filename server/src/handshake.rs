@@ -73,6 +73,7 @@ fn refused(why: Refusal) -> End {
         Refusal::Full(..) | Refusal::SpectatorsFull(..) => ByeCode::RoomFull,
         Refusal::TooManyRooms(_) => ByeCode::ServerFull,
         Refusal::Open(_) => ByeCode::InternalError,
+        Refusal::Draining => ByeCode::Relocate,
     };
     End::Bye(code, why.to_string())
 }
@@ -88,7 +89,7 @@ pub async fn handshake(
 ) -> Result<(Admitted, Replicator, Bytes), End> {
     let deadline = Duration::from_millis(app.config.hello_timeout_ms);
     let first = tokio::select! {
-        _ = app.shutdown.cancelled() => return Err(End::Bye(ByeCode::ServerShutdown, "server shutting down".into())),
+        _ = app.shutdown.cancelled() => return Err(app.farewell()),
         r = tokio::time::timeout(deadline, next_msg(inbox, app)) => r,
     };
     let hello = match first {
@@ -299,10 +300,7 @@ fn clean_name(raw: &str, max: usize) -> Option<String> {
 
 /// A fresh, unguessable resume token (128 random bits, hex).
 fn new_token() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::rooms::random_hex(16)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 use tracing_subscriber::EnvFilter;
 
-use crate::app::{Server, ServerError};
+use crate::app::{Server, ServerError, Stopper};
 use crate::cli::{Cli, Command, EngineArgs, ReplayArgs};
 use crate::config::Config;
 use crate::game::Game;
@@ -213,7 +213,7 @@ fn run(
         } else {
             println!("  open server: anyone may join (set --auth-secret to require join tokens)");
         }
-        tokio::spawn(stop_on_signal(shutdown));
+        tokio::spawn(stop_on_signal(server.stopper()));
         server.wait().await?;
         info!("stopped");
         Ok(())
@@ -242,8 +242,18 @@ fn raise_open_file_limit(max_sessions: usize) {
     }
 }
 
-/// Cancels `shutdown` on SIGINT (Ctrl-C) or SIGTERM.
-async fn stop_on_signal(shutdown: CancellationToken) {
+/// On the first SIGINT (Ctrl-C) or SIGTERM, drains (stops at once when `drain_secs` is
+/// 0); on the second, stops at once.
+async fn stop_on_signal(stopper: Stopper) {
+    signalled().await;
+    stopper.drain();
+    signalled().await;
+    info!("a second signal: stopping now");
+    stopper.stop();
+}
+
+/// The next SIGINT or SIGTERM.
+async fn signalled() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -263,6 +273,4 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     {
         let _ = ctrl_c.await;
     }
-    info!("shutting down: telling every client goodbye");
-    shutdown.cancel();
 }

@@ -30,7 +30,7 @@ pub use tickwire_shared as shared;
 /// Join tokens (defined in `tickwire-shared`, so clients and tools can mint them too).
 pub use tickwire_shared::join_token as auth;
 
-pub use app::{Server, ServerError, run};
+pub use app::{Server, ServerError, Stopper, run};
 pub use config::{Config, ConfigError};
 pub use game::{Ctx, Game, PlayerInfo};
 pub use replicate::Replicate;
@@ -64,11 +64,13 @@ mod admission;
 mod agones;
 mod app;
 mod budget;
+mod cluster;
 mod feed_http;
 mod handshake;
 mod live;
 mod metrics;
 mod net_ids;
+mod placement;
 mod resume;
 mod roster;
 mod session;

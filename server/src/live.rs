@@ -126,9 +126,9 @@ pub async fn play(
     tokio::select! {
         biased;
         _ = app.shutdown.cancelled() => {
-            End::Bye(ByeCode::ServerShutdown, "server shutting down".into())
+            app.farewell()
         }
-        _ = room.stop.cancelled() => room_ended(room),
+        _ = room.stop.cancelled() => room_ended(app, room),
         _ = replaced.cancelled() => {
             End::Bye(ByeCode::Replaced, "this player connected again from elsewhere".into())
         }
@@ -138,7 +138,7 @@ pub async fn play(
 }
 
 /// Why a session ends when its room stopped under it.
-fn room_ended(room: &Room) -> End {
+fn room_ended(app: &App, room: &Room) -> End {
     if room.failed() {
         End::Bye(
             ByeCode::InternalError,
@@ -151,7 +151,7 @@ fn room_ended(room: &Room) -> End {
             format!("room {} closed: nobody played in it", room.id),
         )
     } else {
-        End::Bye(ByeCode::ServerShutdown, "server shutting down".into())
+        app.farewell()
     }
 }
 
@@ -312,7 +312,7 @@ async fn write(
     outbox: &mut Outbox,
     handoff: &Handoff,
 ) -> End {
-    let shutdown = || End::Bye(ByeCode::ServerShutdown, "server shutting down".into());
+    let shutdown = || app.farewell();
     let mut frames = room.frames.clone();
     frames.mark_changed();
     let mut broadcast = room.broadcast.subscribe();

@@ -6,6 +6,7 @@
 //! empty, so a server always has a world to show.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -280,6 +281,9 @@ pub enum Refusal {
     /// The room could not be opened.
     #[error("the room could not be opened: {0}")]
     Open(String),
+    /// The server is draining: it takes no new players (matchmake again).
+    #[error("this server is draining and takes no new players: matchmake again")]
+    Draining,
 }
 
 /// The rooms open now.
@@ -331,6 +335,8 @@ pub struct Rooms {
     shutdown: CancellationToken,
     metrics: Arc<Metrics>,
     max_rooms: usize,
+    /// Set once the server drains: no new players, and empty rooms close at once.
+    closed: AtomicBool,
 }
 
 impl Rooms {
@@ -377,7 +383,39 @@ impl Rooms {
             shutdown,
             metrics,
             max_rooms: config.max_rooms,
+            closed: AtomicBool::new(false),
         })
+    }
+
+    /// Takes no new players from now on (the server drains): asking for a seat, a
+    /// reserved seat's claim and opening a room are refused with `Refusal::Draining`;
+    /// resumes and spectators still come in, and empty rooms close at the next sweep.
+    /// Seats reserved and not yet claimed are freed at once: their claims would be
+    /// refused, and holding them would keep the draining server waiting for nobody.
+    pub fn close_to_new(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+        let freed: Vec<Reserved> = self
+            .reserved
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain()
+            .map(|(_, r)| r)
+            .collect();
+        // Dropped outside the reservations' lock: a seat's drop takes the room's count.
+        drop(freed);
+    }
+
+    /// Whether the directory takes new players.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    fn open_to_new(&self) -> Result<(), Refusal> {
+        if self.is_closed() {
+            return Err(Refusal::Draining);
+        }
+        Ok(())
     }
 
     fn dir(&self) -> MutexGuard<'_, Directory> {
@@ -498,6 +536,7 @@ impl Rooms {
         private: bool,
         slot: Option<IpSlot>,
     ) -> Result<Arc<Room>, Refusal> {
+        self.open_to_new()?;
         let kind = self.kind(kind)?.clone();
         let mut dir = self.dir();
         self.room_allowed(&dir)?;
@@ -611,6 +650,7 @@ impl Rooms {
     /// A seat as `ask` asks, or why not (for a `Watch`, the seat of a player in that
     /// room: spectators go through `watch` instead).
     pub fn seat(&self, ask: &Ask) -> Result<Seat, Refusal> {
+        self.open_to_new()?;
         match ask {
             Ask::Seat(token) => self.claim(token),
             Ask::Room { id, code } | Ask::Watch { id, code, .. } => {
@@ -710,6 +750,11 @@ impl Rooms {
     /// Lets go of rooms that ended (their game failed) and of rooms empty for `grace`
     /// (but the standing room); returns the ids let go.
     pub fn sweep(&self, now: Instant, grace: Duration) -> Vec<RoomId> {
+        let grace = if self.is_closed() {
+            Duration::ZERO
+        } else {
+            grace
+        };
         // Seats reserved but never claimed go back first (their rooms may then be empty).
         let lapsed: Vec<Seat> = {
             let mut reserved = self.reserved.lock().unwrap_or_else(PoisonError::into_inner);
@@ -767,7 +812,8 @@ impl Rooms {
 }
 
 /// `bytes` random bytes as hex.
-fn random_hex(bytes: usize) -> String {
+/// `bytes` random bytes, as hex.
+pub(crate) fn random_hex(bytes: usize) -> String {
     use rand::RngCore;
     let mut b = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut b);

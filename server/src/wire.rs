@@ -48,6 +48,7 @@ impl End {
                 ByeCode::RoomFull => "room_full",
                 ByeCode::WrongCode => "wrong_code",
                 ByeCode::NoSeat => "no_seat",
+                ByeCode::Relocate => "relocate",
             },
         }
     }

@@ -13,7 +13,7 @@ use crate::ids::{InputSeq, NetId, PlayerId, Tick};
 use crate::schema::Schema;
 
 /// The protocol version a client states in `Hello`; a mismatch is refused with a `Bye`.
-pub const PROTOCOL_VERSION: u16 = 6;
+pub const PROTOCOL_VERSION: u16 = 7;
 
 /// A message from a client to the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +122,9 @@ pub enum ByeCode {
     WrongCode,
     /// The seat reservation presented is forged, expired, or already used.
     NoSeat,
+    /// This server is draining (it takes no new matches, or its drain deadline came):
+    /// matchmake again, and another server of the cluster takes the player.
+    Relocate,
 }
 
 impl ByeCode {
@@ -129,7 +132,7 @@ impl ByeCode {
     #[must_use]
     pub fn close_code(self) -> u16 {
         match self {
-            ByeCode::ServerShutdown => 1001,
+            ByeCode::ServerShutdown | ByeCode::Relocate => 1001,
             ByeCode::ProtocolMismatch | ByeCode::Malformed => 1002,
             ByeCode::TooLarge => 1009,
             ByeCode::InternalError => 1011,

@@ -200,6 +200,48 @@ impl Distribution {
     }
 }
 
+/// One server process of a cluster, as the room directory on Redis lists it (and
+/// `GET /cluster` shows it): where it is, how loaded, and its rooms.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct NodeListing {
+    /// The process's id in the directory.
+    pub node: String,
+    /// The base URL clients and peers reach it at (`http://10.0.0.7:7777`).
+    pub url: String,
+    /// When it wrote this entry, in ms since the Unix epoch (its own clock).
+    pub at_ms: u64,
+    /// Whether it is draining (it takes no new players).
+    pub draining: bool,
+    /// Seated players over all its rooms (reserved seats included).
+    pub players: usize,
+    /// Open sessions (players and spectators).
+    pub sessions: usize,
+    /// Its session cap.
+    pub max_sessions: usize,
+    /// Its room cap.
+    pub max_rooms: usize,
+    /// The room types it runs, default first.
+    pub types: Vec<String>,
+    /// Its open rooms.
+    pub rooms: Vec<NodeRoom>,
+}
+
+/// One room in a `NodeListing`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct NodeRoom {
+    /// The room's id on its process.
+    pub id: u32,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Seated players (reserved seats included).
+    pub players: usize,
+    /// Its seat cap.
+    pub max_players: usize,
+    /// Whether it needs a code to join (private rooms are never quick-matched).
+    pub private: bool,
+}
+
 /// What `GET /rooms` says of one room.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct RoomListing {

@@ -5,10 +5,12 @@
 //! Everything here panics on failure with a message saying what was awaited: in a test,
 //! a panic is the failure report.
 
+pub mod fake_agones;
 pub mod http;
 pub mod process;
 pub mod raw;
 pub mod recording;
+pub mod redis;
 pub mod server;
 pub mod sse;
 pub mod wait;

@@ -194,6 +194,12 @@ impl ServerProcess {
         assert!(status.success(), "kill -TERM failed: {status}");
     }
 
+    /// Kills it with SIGKILL (no goodbyes, no cleanup), and reaps it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Waits for the process to exit, at most `limit`; `None` if it is still running.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + limit;

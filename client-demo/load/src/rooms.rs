@@ -103,6 +103,126 @@ pub async fn open_rooms(
     Ok(ids)
 }
 
+/// A seat `POST /matchmake` reserved: where to connect to claim it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatchedSeat {
+    /// The WebSocket URL that claims the seat (`ws://…/ws?seat=TOKEN`), on the server
+    /// that holds the room.
+    pub url: String,
+    /// The room, by its id on that server.
+    pub room: u32,
+    /// That server's id in the cluster (none for a server that runs alone).
+    pub node: Option<String>,
+}
+
+/// Matchmaking over HTTP (`POST /matchmake`) through one or more servers: each seat is
+/// asked of the endpoints in turn, from a starting one, until one answers with a seat.
+#[derive(Clone, Debug)]
+pub struct Matchmaker {
+    http: reqwest::Client,
+    /// The `…/matchmake` URLs.
+    endpoints: Vec<String>,
+    /// The room type asked for (`None`: the server's default).
+    kind: Option<String>,
+    /// Mints each request's join token, for servers that need one.
+    auth_secret: Option<Arc<str>>,
+}
+
+impl Matchmaker {
+    /// Matchmaking through `servers` (each an `http(s)://` base URL or a `ws(s)://…/ws`
+    /// URL), for rooms of type `kind`.
+    ///
+    /// # Errors
+    /// None given, one that is not such a URL, or no HTTP client could be built.
+    pub fn new(
+        servers: &[String],
+        kind: Option<String>,
+        auth_secret: Option<Arc<str>>,
+        tls: Option<&TlsTrust>,
+    ) -> Result<Matchmaker, String> {
+        if servers.is_empty() {
+            return Err("no matchmaking server given".to_owned());
+        }
+        let endpoints = servers
+            .iter()
+            .map(|s| {
+                let base = if s.starts_with("http://") || s.starts_with("https://") {
+                    s.trim_end_matches('/').to_owned()
+                } else {
+                    base(s)?
+                };
+                Ok(format!("{base}/matchmake"))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let http = http_client(&endpoints[0], TIMEOUT, tls)?;
+        Ok(Matchmaker {
+            http,
+            endpoints,
+            kind,
+            auth_secret,
+        })
+    }
+
+    /// A seat, asked of the endpoints from the `first`-th (modulo their number) on until
+    /// one gives it; each one's refusal is in the error.
+    ///
+    /// # Errors
+    /// Every endpoint refused or could not be reached.
+    pub async fn seat(&self, first: usize) -> Result<MatchedSeat, String> {
+        let body = match &self.kind {
+            Some(k) => serde_json::json!({ "type": k }),
+            None => serde_json::json!({}),
+        };
+        let mut failures = Vec::new();
+        for i in 0..self.endpoints.len() {
+            let url = &self.endpoints[(first + i) % self.endpoints.len()];
+            let mut request = self.http.post(url).json(&body);
+            if let Some(secret) = &self.auth_secret {
+                let expires = join_token::unix_now() + 3600;
+                request = request.bearer_auth(join_token::mint(secret, "bots", expires));
+            }
+            let answer = match request.send().await {
+                Ok(a) => a,
+                Err(e) => {
+                    failures.push(format!("{url}: {}", short_http_error(&e)));
+                    continue;
+                }
+            };
+            let status = answer.status();
+            let text = answer.text().await.unwrap_or_default();
+            if !status.is_success() {
+                failures.push(format!("{url}: {status}: {}", text.trim()));
+                continue;
+            }
+            let seat: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("{url} answered {text:?}: {e}"))?;
+            let (Some(ws), Some(room)) = (
+                seat["url"].as_str(),
+                seat["room"].as_u64().and_then(|r| u32::try_from(r).ok()),
+            ) else {
+                return Err(format!("{url} answered no seat: {text}"));
+            };
+            return Ok(MatchedSeat {
+                url: ws.to_owned(),
+                room,
+                node: seat["node"].as_str().map(str::to_owned),
+            });
+        }
+        Err(failures.join("; "))
+    }
+}
+
+/// A request's failure in a few words (connect refused, timed out), without the URL.
+fn short_http_error(e: &reqwest::Error) -> String {
+    if e.is_connect() {
+        "cannot connect".to_owned()
+    } else if e.is_timeout() {
+        "timed out".to_owned()
+    } else {
+        e.to_string()
+    }
+}
+
 /// The server's room listing.
 ///
 /// # Errors

@@ -22,7 +22,7 @@ export const SERVER_TYPES = ['Welcome', 'Snapshot', 'Pong', 'Chat', 'Event', 'By
 export const BYE_CODES = [
   'ServerShutdown', 'ProtocolMismatch', 'Malformed', 'ServerFull', 'AuthFailed', 'Timeout',
   'RateLimited', 'TooLarge', 'Replaced', 'InternalError', 'OriginRefused', 'NoSuchRoom',
-  'RoomFull', 'WrongCode', 'NoSeat',
+  'RoomFull', 'WrongCode', 'NoSeat', 'Relocate',
 ];
 
 /** Decodes one server message. Throws CodecError on anything malformed. */

@@ -58,7 +58,7 @@ export class Game {
    * @param {object} o.controls keyboard and mouse (input.js)
    * @param {string|null} [o.forceRenderer] 'demo' or 'generic' to override the choice
    */
-  constructor({ url, name, hud, renderers, controls, forceRenderer = null, help = null }) {
+  constructor({ url, name, hud, renderers, controls, forceRenderer = null, help = null, matchmake = null }) {
     this.hud = hud;
     /** A hint that replaces the game's own controls hint (a replay is watched, not played). */
     this.help = help;
@@ -139,6 +139,15 @@ export class Game {
       }),
       onMessage: (m, _b, now) => this.onMessage(m, now),
       onStatus: (s) => this.onStatus(s),
+      // Relocated to another server: a new player there, with nothing to resume.
+      matchmake: matchmake
+        ? async () => {
+          const url = await matchmake();
+          this.resumeToken = null;
+          this.mirrorValid = false;
+          return url;
+        }
+        : null,
     });
   }
 
@@ -158,6 +167,10 @@ export class Game {
       this.hud.setNotice(`Disconnected: ${s.reason}. Reconnecting in ${secs} s (attempt ${s.attempt})…`, 'warn');
     } else if (s.state === 'closed') {
       this.hud.setNotice(`Disconnected: ${s.reason}. Reload the page to play again.`, 'error');
+    } else if (s.state === 'relocating') {
+      this.hud.setNotice(`${s.reason}. Finding another server…`, 'warn');
+    } else if (s.state === 'matchmaking') {
+      this.hud.setNotice('Finding a seat…', 'warn');
     } else if (s.state === 'connecting' && s.attempt > 0) {
       this.hud.setNotice('Reconnecting…', 'warn');
     }

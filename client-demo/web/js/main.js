@@ -34,6 +34,25 @@ function wsUrlFor(choice) {
   return `${wsBase}${wsBase.includes('?') ? '&' : '?'}${query}`;
 }
 
+/** This page's matchmaker: the HTTP side of the server its WebSocket goes to. */
+const matchmakeUrl = wsBase.replace(/^ws/, 'http').replace(/\/ws(\?.*)?$/, '/matchmake');
+
+/**
+ * Reserves a seat in a room of `type` (null: the server's default) with `POST /matchmake`
+ * and resolves to the WebSocket URL that claims it; in a cluster the seat may be on
+ * another server, and the URL says which.
+ */
+async function matchmake(type) {
+  const answer = await fetch(matchmakeUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(type ? { type } : {}),
+  });
+  const text = await answer.text();
+  if (!answer.ok) throw new Error(text.trim() || `HTTP ${answer.status}`);
+  return JSON.parse(text).url;
+}
+
 const replay = new ReplayBar(document.getElementById('replay'));
 
 async function boot() {
@@ -60,6 +79,8 @@ async function boot() {
     url: wsUrlFor(choice), name, hud, renderers, controls,
     forceRenderer: forced === 'generic' || forced === 'demo' ? forced : null,
     help: watching ? 'Replay: play, pause, seek and change speed in the bar above' : null,
+    // A player whose server drains matchmakes again (a spectator or a replay has no seat).
+    matchmake: watching || choice?.spectate ? null : () => matchmake(choice?.type ?? null),
   });
   controls.setEnabled(!watching);
   game.start();

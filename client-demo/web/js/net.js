@@ -2,14 +2,22 @@
 // version 2: the game's schema arrives in Welcome), with byte and message counters, and
 // reconnection with exponential backoff (plus jitter, so a server restart is not met by
 // every client at the same instant). A Bye says why the server closed; reasons that a
-// retry cannot fix stop the retries.
+// retry cannot fix stop the retries. A draining server's `Relocate` (and a seat that is
+// no longer good) sends the page to matchmake again, when it was given a way to.
 
 import { decodeServer, encodeClient } from './codec.js';
 
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 
 /** Bye codes after which reconnecting would only be refused again. */
 const FINAL = new Set(['ProtocolMismatch', 'Replaced', 'AuthFailed', 'OriginRefused']);
+
+/** Bye codes that ask for a new seat elsewhere (matchmaking again) rather than a retry. */
+const RESEAT = new Set(['Relocate', 'NoSeat']);
+
+/** Longest random wait before matchmaking again after `Relocate`, so a drained server's
+ * players do not all ask at the same instant. */
+const RESEAT_SPREAD_MS = 300;
 
 /** Counts over a sliding one-second window, for per-second rates. */
 export class Rate {
@@ -44,9 +52,14 @@ export class Connection {
    * @param {() => {name: string, resume: {token: string, tick: number|null}|null}} o.hello what to say in Hello
    * @param {(msg: object, bytes: number, now: number) => void} o.onMessage
    * @param {(status: {state: string, reason?: string, retryInMs?: number, attempt?: number}) => void} o.onStatus
+   * @param {(() => Promise<string>)|null} [o.matchmake] asks for a new seat and resolves to
+   *   the WebSocket URL that claims it; without it, `Relocate` is retried like a drop
    */
-  constructor({ url, hello, onMessage, onStatus }) {
+  constructor({ url, hello, onMessage, onStatus, matchmake = null }) {
     this.url = url;
+    this.matchmake = matchmake;
+    /** Whether the next connect must first matchmake (the last server relocated us). */
+    this.reseat = false;
     this.hello = hello;
     this.onMessage = onMessage;
     this.onStatus = onStatus;
@@ -64,6 +77,26 @@ export class Connection {
     this.stopped = false;
     clearTimeout(this.timer);
     this.bye = null;
+    if (this.reseat && this.matchmake) {
+      this.onStatus({ state: 'matchmaking', attempt: this.attempt });
+      this.matchmake().then(
+        (url) => {
+          if (this.stopped) return;
+          this.reseat = false;
+          this.url = url;
+          this.openSocket();
+        },
+        (err) => {
+          if (!this.stopped) this.retry(`matchmaking failed: ${err.message ?? err}`);
+        },
+      );
+      return;
+    }
+    this.openSocket();
+  }
+
+  /** Opens the socket to `this.url` and says Hello on it. */
+  openSocket() {
     const ws = new WebSocket(this.url);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
@@ -98,11 +131,26 @@ export class Connection {
         this.onStatus({ state: 'closed', reason });
         return;
       }
-      const delay = Math.min(10000, 500 * 2 ** this.attempt) * (0.75 + Math.random() * 0.5);
-      this.attempt += 1;
-      this.onStatus({ state: 'disconnected', reason, retryInMs: delay, attempt: this.attempt });
-      this.timer = setTimeout(() => this.connect(), delay);
+      if (this.bye && RESEAT.has(this.bye.code) && this.matchmake) {
+        this.reseat = true;
+        if (this.bye.code === 'Relocate') {
+          // Not a failure: the server asked us to move. Go soon, at a random moment.
+          const delay = Math.random() * RESEAT_SPREAD_MS;
+          this.onStatus({ state: 'relocating', reason, retryInMs: delay, attempt: this.attempt });
+          this.timer = setTimeout(() => this.connect(), delay);
+          return;
+        }
+      }
+      this.retry(reason);
     };
+  }
+
+  /** Connects again after a backoff that grows with each failed attempt. */
+  retry(reason) {
+    const delay = Math.min(10000, 500 * 2 ** this.attempt) * (0.75 + Math.random() * 0.5);
+    this.attempt += 1;
+    this.onStatus({ state: 'disconnected', reason, retryInMs: delay, attempt: this.attempt });
+    this.timer = setTimeout(() => this.connect(), delay);
   }
 
   /** True when messages can be sent. */

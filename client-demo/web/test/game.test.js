@@ -307,3 +307,47 @@ test('a built-in game without player_speed is drawn unpredicted; the renderer ca
   assert.deepEqual([s.game, s.renderer, s.entities.players, s.drawn], ['demo', 'generic', 2, 3]);
   b.game.conn.stop();
 });
+
+test('a draining server relocates the page: it matchmakes and joins the new server as a new player', async () => {
+  const schema = new Schema(demoSchemaDef());
+  const asked = [];
+  const seats = ['ws://other:7777/ws?seat=S1', 'ws://third:7777/ws?seat=S2'];
+  const { game, hud } = session({
+    matchmake: async () => {
+      asked.push(Date.now());
+      return seats[asked.length - 1];
+    },
+  });
+  game.start();
+  await flush();
+  let ws = FakeSocket.last();
+  ws.deliver(welcome(schema));
+  const w0 = [demoPlayer(10, 3, 'ann', 500, 400), demoOrb(12, 100, 100)];
+  ws.deliver(snapshot(101, null, diff(schema, [], w0)));
+  assert.equal(game.stats().entities.total, 2);
+
+  // The server drains: Bye Relocate, then the close.
+  ws.deliver({ type: 'Bye', code: 'Relocate', reason: 'this server is stopping: matchmake again to play on another' });
+  ws.close(1001, 'relocate');
+  await sleep(400);
+  assert.equal(asked.length, 1, 'the page matchmade once');
+  ws = FakeSocket.last();
+  assert.equal(ws.url, seats[0], 'it connects where the seat is');
+  assert.deepEqual(ws.sent[0].resume, null, 'nothing to resume on another server');
+  assert.ok(hud.lines('notice').some((n) => n[1]?.includes('Finding another server')));
+  ws.deliver(welcome(schema, { player: 8, entity: 40, resume_token: 'tok-8' }));
+  const w1 = [demoPlayer(40, 8, 'ann', 100, 100)];
+  ws.deliver(snapshot(7, null, diff(schema, [], w1)));
+  let s = game.stats();
+  assert.equal(s.applyErrors, 0);
+  assert.equal(s.entities.total, 1, 'the old server\'s world is gone');
+  assert.equal(s.own.id, 40);
+
+  // A used or lapsed seat (here: the next server refuses the seat) also matchmakes again.
+  ws.deliver({ type: 'Bye', code: 'NoSeat', reason: 'this seat reservation was already used' });
+  ws.close(1008, 'no seat');
+  await sleep(900);
+  assert.equal(asked.length, 2);
+  assert.equal(FakeSocket.last().url, seats[1]);
+  game.conn.stop();
+});

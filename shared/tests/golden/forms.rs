@@ -41,11 +41,12 @@ pub fn bye_name(c: ByeCode) -> &'static str {
         ByeCode::RoomFull => "RoomFull",
         ByeCode::WrongCode => "WrongCode",
         ByeCode::NoSeat => "NoSeat",
+        ByeCode::Relocate => "Relocate",
     }
 }
 
 /// Every `ByeCode`, in variant order (its wire index is the position here).
-pub const ALL_BYE: [ByeCode; 15] = [
+pub const ALL_BYE: [ByeCode; 16] = [
     ByeCode::ServerShutdown,
     ByeCode::ProtocolMismatch,
     ByeCode::Malformed,
@@ -61,6 +62,7 @@ pub const ALL_BYE: [ByeCode; 15] = [
     ByeCode::RoomFull,
     ByeCode::WrongCode,
     ByeCode::NoSeat,
+    ByeCode::Relocate,
 ];
 
 pub fn entity_json(e: &Entity) -> Value {

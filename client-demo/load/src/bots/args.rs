@@ -36,9 +36,17 @@ pub struct PlayArgs {
     /// them, bot i in room i mod N; 0: every bot quick-matches.
     #[arg(long, default_value_t = 0)]
     pub rooms: usize,
-    /// The type of the rooms `--rooms` opens (default: the server's default type).
+    /// The type of the rooms `--rooms` opens, or `--matchmake` asks for (default: the
+    /// server's default type).
     #[arg(long, value_name = "TYPE")]
     pub room_type: Option<String>,
+    /// Matchmake every session through these servers' `POST /matchmake` (http(s)://
+    /// base URLs, comma separated; each bot starts at a different one and tries the
+    /// next when one fails) and connect where the seat is, instead of joining the URL:
+    /// a cluster's bots land on whichever process holds their room, and matchmake
+    /// again when a session drops or a draining server relocates them.
+    #[arg(long, value_name = "URL", value_delimiter = ',')]
+    pub matchmake: Vec<String>,
     /// How the bots get in: the server's auth secret and the CA to trust.
     #[command(flatten)]
     pub access: AccessArgs,
@@ -80,6 +88,20 @@ impl PlayArgs {
     /// # Errors
     /// The server refused a room or could not be reached.
     pub async fn open_rooms(&self, url: &str, fleet: &mut FleetConfig) -> Result<(), String> {
+        if !self.matchmake.is_empty() {
+            if self.rooms > 0 {
+                return Err(
+                    "--rooms and --matchmake: give one (matchmaking picks the rooms)".to_owned(),
+                );
+            }
+            fleet.matchmaker = Some(crate::rooms::Matchmaker::new(
+                &self.matchmake,
+                self.room_type.clone(),
+                self.access.auth_secret.as_deref().map(Arc::from),
+                fleet.tls.as_ref(),
+            )?);
+            return Ok(());
+        }
         if self.rooms == 0 {
             return Ok(());
         }

@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use tickwire_shared::join_token;
+use tickwire_shared::{ByeCode, join_token};
 use tokio::time::{Instant as TokioInstant, MissedTickBehavior, interval_at, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::behavior::{Behavior, Pilot};
 use super::live::Live;
 use super::tally::Tally;
+use crate::rooms::Matchmaker;
 use tickwire_client::{Client, ClientError, ClientEvent, ConnectOptions, Mode, TlsTrust};
 
 /// Everything one bot needs to know to run.
@@ -45,6 +46,9 @@ pub struct BotPlan {
     pub auth_secret: Option<Arc<str>>,
     /// Whom to trust on `wss://` URLs.
     pub tls: Option<TlsTrust>,
+    /// Matchmaking over HTTP: each session's seat is asked of it (and the bot connects
+    /// where the answer says) instead of joining `url`.
+    pub matchmaker: Option<Matchmaker>,
 }
 
 /// How long a bot's join token is valid: well past any connect it is minted for.
@@ -59,6 +63,10 @@ const CHURN_PAUSE: (Duration, Duration) = (Duration::from_millis(200), Duration:
 /// Pause before retrying after a failed connect or a dropped session.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
+/// Longest pause before matchmaking again after `Relocate` (each bot waits a random
+/// part of it, so a drained server's players do not all ask at once).
+const RELOCATE_SPREAD: Duration = Duration::from_millis(300);
+
 /// Why a session ended.
 #[derive(Debug)]
 enum End {
@@ -66,6 +74,8 @@ enum End {
     Left,
     /// The server or the network ended it; the reason says how.
     Dropped(String),
+    /// A draining server ended it with `Relocate`: matchmake again now.
+    Relocated,
 }
 
 fn to_tokio(at: Instant) -> TokioInstant {
@@ -92,6 +102,26 @@ pub async fn run(plan: BotPlan, live: Arc<Live>, shutdown: CancellationToken) ->
         if Instant::now() >= plan.end_at {
             break;
         }
+        // Matchmade: the seat says where to connect; else the plan's URL.
+        let (url, matched_room) = match &plan.matchmaker {
+            None => (plan.url.to_string(), None),
+            Some(m) => {
+                let seat = tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    s = m.seat(plan.index) => s,
+                };
+                match seat {
+                    Ok(seat) => (seat.url, Some(seat.room)),
+                    Err(e) => {
+                        tally.failed += 1;
+                        tally.error(format!("matchmake: {e}"));
+                        live.failed();
+                        wait_until = Instant::now() + RETRY_PAUSE;
+                        continue;
+                    }
+                }
+            }
+        };
         let name = format!("bot-{}", plan.index);
         let mut options = ConnectOptions::new(name.clone())
             .mode(plan.mode)
@@ -103,13 +133,17 @@ pub async fn run(plan: BotPlan, live: Arc<Live>, shutdown: CancellationToken) ->
         if let Some(trust) = &plan.tls {
             options = options.tls(trust.clone());
         }
-        // Half of the churn rejoins take their player back; the rest come in new.
-        if let Some(token) = resume.take().filter(|_| rng.random_bool(0.5)) {
+        // Half of the churn rejoins take their player back; the rest come in new. A
+        // matchmade bot always comes in new, where its seat is.
+        if let Some(token) = resume
+            .take()
+            .filter(|_| plan.matchmaker.is_none() && rng.random_bool(0.5))
+        {
             options = options.resume(token);
         }
         let connect = tokio::select! {
             () = shutdown.cancelled() => break,
-            c = Client::connect(&plan.url, options) => c,
+            c = Client::connect(&url, options) => c,
         };
         let mut client = match connect {
             Ok(client) => client,
@@ -122,6 +156,12 @@ pub async fn run(plan: BotPlan, live: Arc<Live>, shutdown: CancellationToken) ->
             }
         };
         resume = Some(client.welcome().resume_token.clone());
+        if let Some(room) = matched_room.filter(|r| *r != client.welcome().room) {
+            tally.error(format!(
+                "seated in room {}, not in the matchmade room {room}",
+                client.welcome().room
+            ));
+        }
         let leave_at = if plan.behavior == Behavior::Churn {
             (Instant::now() + random_between(&mut rng, CHURN_SESSION)).min(plan.end_at)
         } else {
@@ -143,6 +183,11 @@ pub async fn run(plan: BotPlan, live: Arc<Live>, shutdown: CancellationToken) ->
                 tally.dropped += 1;
                 tally.error(reason);
                 Instant::now() + RETRY_PAUSE
+            }
+            End::Relocated => {
+                tally.dropped += 1;
+                tally.relocated += 1;
+                Instant::now() + RELOCATE_SPREAD.mul_f64(rng.random::<f64>())
             }
         };
     }
@@ -187,6 +232,9 @@ async fn session(
                     live.snapshot(s.wire_bytes);
                 }
                 Ok(ClientEvent::Pong { rtt: Some(rtt), .. }) => tally.rtt(rtt),
+                Ok(ClientEvent::Bye { code: ByeCode::Relocate, .. }) if plan.matchmaker.is_some() => {
+                    break End::Relocated;
+                }
                 Ok(ClientEvent::Bye { code, reason }) => bye = Some(format!("bye {code:?}: {reason}")),
                 Ok(ClientEvent::Closed(info)) => {
                     let why = bye.take().unwrap_or_else(|| match info {
@@ -232,7 +280,7 @@ async fn session(
     tally.bytes_received += stats.bytes_received;
     tally.bytes_sent += stats.bytes_sent;
     tally.connected_for += began.elapsed();
-    live.disconnected(matches!(end, End::Dropped(_)));
+    live.disconnected(!matches!(end, End::Left));
     end
 }
 

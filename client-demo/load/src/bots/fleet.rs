@@ -12,6 +12,7 @@ use super::bot::{self, BotPlan};
 use super::live::Live;
 use super::summary::BotsSummary;
 use super::tally::Tally;
+use crate::rooms::Matchmaker;
 use tickwire_client::{Mode, TlsTrust};
 use tickwire_shared::process;
 
@@ -45,6 +46,9 @@ pub struct FleetConfig {
     pub auth_secret: Option<Arc<str>>,
     /// Whom to trust on `wss://` URLs; `None` trusts the system's CA certificates.
     pub tls: Option<TlsTrust>,
+    /// Matchmake every session over HTTP (and connect where the seat is) instead of
+    /// joining `url`.
+    pub matchmaker: Option<Matchmaker>,
 }
 
 impl Default for FleetConfig {
@@ -63,6 +67,7 @@ impl Default for FleetConfig {
             seed: 1,
             auth_secret: None,
             tls: None,
+            matchmaker: None,
         }
     }
 }
@@ -113,6 +118,7 @@ impl FleetConfig {
             connect_timeout: self.connect_timeout,
             auth_secret: self.auth_secret.clone(),
             tls: self.tls.clone(),
+            matchmaker: self.matchmaker.clone(),
         }
     }
 }

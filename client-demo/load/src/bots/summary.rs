@@ -77,6 +77,13 @@ pub struct BotsSummary {
     pub failed: u64,
     /// Sessions ended by the server or by an error rather than by the bot.
     pub disconnected: u64,
+    /// Bots that lost a session at least once (dropped, refused mid-play or relocated).
+    #[serde(default)]
+    pub bots_dropped: u64,
+    /// Sessions a draining server ended with `Relocate`, each followed by matchmaking
+    /// again.
+    #[serde(default)]
+    pub relocated: u64,
     /// Snapshots received in all.
     pub snapshots: u64,
     /// Per-bot steady snapshot rates (measured from a second after the ramp).
@@ -126,6 +133,8 @@ impl BotsSummary {
             connects: total.connects,
             failed: total.failed,
             disconnected: total.dropped,
+            bots_dropped: tallies.iter().filter(|t| t.dropped > 0).count() as u64,
+            relocated: total.relocated,
             snapshots: total.snapshots,
             snapshots_per_s: RateSpread {
                 mean: (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64),
@@ -180,8 +189,13 @@ impl BotsSummary {
             (
                 "connected / failed / dropped",
                 format!(
-                    "{} / {} / {}  ({} sessions)",
-                    self.bots_connected, self.failed, self.disconnected, self.connects
+                    "{} / {} / {}  ({} sessions; {} bots dropped, {} relocated)",
+                    self.bots_connected,
+                    self.failed,
+                    self.disconnected,
+                    self.connects,
+                    self.bots_dropped,
+                    self.relocated
                 ),
             ),
             (

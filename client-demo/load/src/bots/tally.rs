@@ -58,6 +58,9 @@ pub struct Tally {
     pub desyncs: u64,
     /// Why sessions failed or dropped, by reason, counted.
     pub errors: BTreeMap<String, u64>,
+    /// Sessions the server ended with `Relocate` (it drained), each followed by a new
+    /// matchmaking.
+    pub relocated: u64,
     /// The server's tick rate, from the last `Welcome`.
     pub tick_hz: Option<u16>,
     /// Whether this bot decoded and verified snapshots.
@@ -85,6 +88,7 @@ impl Default for Tally {
             connected_for: Duration::ZERO,
             desyncs: 0,
             errors: BTreeMap::new(),
+            relocated: 0,
             tick_hz: None,
             decoding: false,
             measure_from: None,
@@ -152,6 +156,7 @@ impl Tally {
         self.bytes_sent += other.bytes_sent;
         self.connected_for += other.connected_for;
         self.desyncs += other.desyncs;
+        self.relocated += other.relocated;
         for (k, v) in &other.errors {
             *self.errors.entry(k.clone()).or_insert(0) += v;
         }
