@@ -194,7 +194,9 @@ pub async fn run(
     app.metrics.session_closed(end.label());
     match end {
         End::Bye(code, reason) => {
-            if code != ByeCode::ServerShutdown {
+            // The server's own goodbyes (stopping, or relocating players as it drains)
+            // are no fault of the client's.
+            if !matches!(code, ByeCode::ServerShutdown | ByeCode::Relocate) {
                 warn!(%peer, cause = %reason, "closing session");
             }
             outbox.bye(code, &reason).await;

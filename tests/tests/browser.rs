@@ -8,6 +8,9 @@
 //! script's measurements. Two runs: no added latency (including a dropped connection
 //! that must resume as the same player), then `sim_latency_ms = 100`.
 //!
+//! A third: a page in a cluster of two processes on a real redis-server, whose server
+//! drains under it, matchmakes again and plays on in the other.
+//!
 //! Without Chromium, Node or the script's packages the test is skipped with a message —
 //! unless `TICKWIRE_REQUIRE_BROWSER` is set (the README's test command sets it), in which
 //! case a missing piece fails it, so CI can never skip it silently.
@@ -32,7 +35,7 @@ use harness::{BOTS, Harness};
 /// One browser at a time: two Chromiums, their servers and bots on a two-core machine
 /// would measure each other's load instead of the page.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-use script::{browser_ready, run_generic, run_lobby, run_replay, run_script};
+use script::{browser_ready, run_generic, run_lobby, run_relocate, run_replay, run_script};
 
 fn num(v: &Value, path: &[&str]) -> f64 {
     let mut cur = v;
@@ -389,4 +392,93 @@ async fn the_lobby_joins_a_room_and_a_spectator_sees_what_its_player_sees() {
         "a spectator is no player: {names:?}"
     );
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_whose_server_drains_matchmakes_again_and_plays_on_another() {
+    if !browser_or_skip() {
+        return;
+    }
+    let _one = ONE_BROWSER.lock().await;
+    let redis = tickwire_tests::redis::RedisServer::start();
+    let redis_url = redis.url();
+    let cluster = ["--redis-url", &redis_url, "--directory-ttl-secs", "3"];
+    // The page comes from `front`, and plays first on `draining`, whose drain it lives
+    // through.
+    let front = tickwire_tests::ServerProcess::start(&cluster);
+    let origin = format!("http://{}", front.addr());
+    let mut args = cluster.to_vec();
+    args.extend(["--drain-secs", "2", "--allow-origin", &origin]);
+    let draining = tickwire_tests::ServerProcess::start(&args);
+    let (front_addr, drain_addr) = (front.addr(), draining.addr());
+    tickwire_tests::wait::eventually(
+        Duration::from_secs(10),
+        "both processes listed",
+        move || async move {
+            let answer = tickwire_tests::http(front_addr, "GET", "/cluster", "").await;
+            answer.matches("\"node\":").count() == 2
+        },
+    )
+    .await;
+    let page = format!("{origin}/?name=rel&ws=ws://{}/ws", draining.addr());
+    let script = tokio::spawn(async move { run_relocate(&page).await });
+    tickwire_tests::wait::eventually(
+        Duration::from_secs(30),
+        "the page seated on the second process",
+        move || async move {
+            let rooms = tickwire_tests::http(drain_addr, "GET", "/rooms", "").await;
+            rooms.contains("\"players\":1")
+        },
+    )
+    .await;
+    draining.sigterm();
+    let r = script.await.expect("the script's task");
+    eprintln!("browser relocation run: {r}");
+    let errors = r["consoleErrors"].as_array().expect("consoleErrors");
+    assert!(errors.is_empty(), "console errors on the page: {errors:?}");
+    let (before, after) = (&r["before"], &r["after"]);
+    let first = format!("ws://{}/ws", draining.addr());
+    assert_eq!(
+        before["url"],
+        json!(first),
+        "the page played first on the draining process"
+    );
+    let next = after["url"].as_str().expect("a url");
+    assert!(
+        next.starts_with(&format!("ws://{}/ws?seat=", front.addr())),
+        "relocated through POST /matchmake to a seat on the other process: {next}"
+    );
+    assert_eq!(
+        after["applyErrors"],
+        json!(0),
+        "every snapshot applied: {after}"
+    );
+    assert!(
+        after["entities"]["total"].as_u64().unwrap_or(0) > 20,
+        "the new world: {after}"
+    );
+    let notices: Vec<&str> = r["notices"]
+        .as_array()
+        .expect("notices")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        notices.iter().any(|n| n.contains("Finding another server")),
+        "the page said why it moved: {notices:?}"
+    );
+    let rooms = tickwire_tests::http(front.addr(), "GET", "/rooms", "").await;
+    assert!(
+        rooms.contains("\"players\":1"),
+        "the page is a player of the other process: {rooms}"
+    );
+    let mut draining = draining;
+    let exited = tokio::task::spawn_blocking(move || draining.wait_exit(Duration::from_secs(10)))
+        .await
+        .expect("the wait task");
+    assert!(
+        exited.is_some_and(|s| s.success()),
+        "the drained process exited cleanly: {exited:?}"
+    );
+    front.sigterm();
 }

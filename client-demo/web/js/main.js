@@ -34,8 +34,9 @@ function wsUrlFor(choice) {
   return `${wsBase}${wsBase.includes('?') ? '&' : '?'}${query}`;
 }
 
-/** This page's matchmaker: the HTTP side of the server its WebSocket goes to. */
-const matchmakeUrl = wsBase.replace(/^ws/, 'http').replace(/\/ws(\?.*)?$/, '/matchmake');
+/** This page's matchmaker: the server that served the page (in a cluster, any of its
+ * processes, or the address in front of them). */
+const matchmakeUrl = `${location.origin}/matchmake`;
 
 /**
  * Reserves a seat in a room of `type` (null: the server's default) with `POST /matchmake`

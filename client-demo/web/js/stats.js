@@ -99,6 +99,7 @@ export function statsOf(game) {
   return {
     status: game.status,
     connected: game.conn.open && w !== null,
+    url: game.conn.url,
     game: game.schema ? game.schema.game : null,
     renderer: game.mode,
     predicted: p !== null,

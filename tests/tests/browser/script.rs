@@ -215,3 +215,9 @@ pub async fn run_replay(url: &str, tick: u32) -> Value {
 pub async fn run_lobby(url: &str, room: u32) -> Value {
     run_for_result("lobby.mjs", &[url, &room.to_string()], false).await
 }
+
+/// Runs `relocate.mjs` against the page at `url` (which points its WebSocket at a server
+/// the test drains); returns its result object.
+pub async fn run_relocate(url: &str) -> Value {
+    run_for_result("relocate.mjs", &[url], false).await
+}
