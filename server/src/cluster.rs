@@ -162,6 +162,7 @@ impl Cluster {
 
     /// Lists this process at `url` from now on, and joins the directory if it had waited
     /// for it.
+    #[cfg(feature = "agones")]
     pub(crate) fn set_url(&self, url: String) {
         info!(%url, "the room directory lists this server at its GameServer address");
         *self.url.write().unwrap_or_else(PoisonError::into_inner) = url;
