@@ -269,7 +269,8 @@ impl Server {
         });
         if let Some(cluster) = &app.cluster {
             info!(node = cluster.node(), "joining the room directory");
-            tokio::spawn(cluster.clone().heartbeat(app.clone()));
+            // Tracked, so a clean stop waits for the entry to leave the directory.
+            app.tracker.spawn(cluster.clone().heartbeat(app.clone()));
         }
         tokio::spawn(sweep(app.clone()));
         tokio::spawn(drain(app.clone()));
@@ -633,7 +634,7 @@ impl App {
     /// directory, or Agones), `Relocate`, which sends the client to matchmake again on
     /// another server; alone, `ServerShutdown`.
     pub(crate) fn farewell(&self) -> crate::wire::End {
-        if self.config.redis_url.is_some() || self.config.agones {
+        if self.is_clustered() {
             crate::wire::End::Bye(
                 ByeCode::Relocate,
                 "this server is stopping: matchmake again to play on another".into(),
@@ -641,6 +642,12 @@ impl App {
         } else {
             crate::wire::End::Bye(ByeCode::ServerShutdown, "server shutting down".into())
         }
+    }
+
+    /// Whether this process is one of a cluster (a room directory, or Agones), where a
+    /// player it cannot keep can play on another.
+    pub(crate) fn is_clustered(&self) -> bool {
+        self.config.redis_url.is_some() || self.config.agones
     }
 
     /// Sessions open now (players and spectators).
@@ -708,14 +715,18 @@ async fn sweep(app: Arc<App>) {
     }
 }
 
-/// `GET /healthz`: `ok` (200) with the standing room's tick and the room count, or
-/// `draining` (503) once the server drains.
+/// `GET /healthz`: `ok` (200) with the standing room's tick and the room count, or 503
+/// with `draining` once the server drains (`starting` while a cluster's process waits
+/// to learn its address).
 async fn healthz(State(app): State<Arc<App>>) -> Response {
     let tick = app.rooms.standing().map_or(Tick(0), |r| r.tick());
     // A draining server still runs its rooms but wants no new traffic: 503 takes it out
     // of load balancers (a Kubernetes Service's endpoints) while its players finish.
     let (status, word) = if app.is_draining() {
         (axum::http::StatusCode::SERVICE_UNAVAILABLE, "draining")
+    } else if app.cluster.as_ref().is_some_and(|c| !c.is_listed()) {
+        // Under Agones, until the GameServer's address is known and listed.
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "starting")
     } else {
         (axum::http::StatusCode::OK, "ok")
     };

@@ -14,8 +14,9 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tickwire_shared::PROTOCOL_VERSION;
 use tickwire_shared::stats::{NodeListing, NodeRoom};
-use tokio::sync::{Notify, OnceCell};
+use tokio::sync::Notify;
 use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tracing::{info, warn};
@@ -52,8 +53,10 @@ pub(crate) struct Cluster {
     ttl: Duration,
     /// Calls to peers.
     pub(crate) http: reqwest::Client,
-    /// The secret peer requests are signed with, read from (or first set in) Redis.
-    secret: OnceCell<String>,
+    /// The secret peer requests are signed with, as last read from (or first set in)
+    /// Redis; read again when a peer's signature does not check out, since a Redis
+    /// that restarted empty may have been given another by a newer process.
+    secret: tokio::sync::RwLock<Option<String>>,
     /// The newest entry of each peer seen in an answer of its own (fresher than Redis
     /// between heartbeats).
     pub(crate) heard: Mutex<HashMap<String, NodeListing>>,
@@ -140,7 +143,7 @@ impl Cluster {
             redis,
             ttl: Duration::from_secs(config.directory_ttl_secs),
             http,
-            secret: OnceCell::new(),
+            secret: tokio::sync::RwLock::new(None),
             heard: Mutex::new(HashMap::new()),
             unreachable: Mutex::new(HashMap::new()),
             changed: Notify::new(),
@@ -194,6 +197,7 @@ impl Cluster {
             node: self.node.clone(),
             url: self.url(),
             at_ms: unix_ms(),
+            protocol: PROTOCOL_VERSION,
             draining: app.is_draining(),
             players: rooms.iter().map(|r| r.players).sum(),
             sessions: app.sessions(),
@@ -208,28 +212,50 @@ impl Cluster {
         format!("{PREFIX}node:{node}")
     }
 
-    /// The shared secret peer requests are signed with: the one in Redis, or this
-    /// process's, set there if none was.
-    pub(crate) async fn secret(&self) -> Result<&String, redis::RedisError> {
-        self.secret
-            .get_or_try_init(|| async {
-                let mut con = self.redis.clone();
-                let mine = random_hex(32);
-                let key = format!("{PREFIX}secret");
-                let _: Option<String> = redis::cmd("SET")
-                    .arg(&key)
-                    .arg(&mine)
-                    .arg("NX")
-                    .query_async(&mut con)
-                    .await?;
-                redis::cmd("GET").arg(&key).query_async(&mut con).await
-            })
-            .await
+    /// The shared secret peer requests are signed with, as last read (read from Redis
+    /// the first time).
+    pub(crate) async fn secret(&self) -> Result<String, redis::RedisError> {
+        if let Some(secret) = self.secret.read().await.as_ref() {
+            return Ok(secret.clone());
+        }
+        self.refresh_secret().await
     }
 
-    /// Writes this process's entry with its TTL.
+    /// Reads the shared secret from Redis again, first putting this process's (the one
+    /// it last knew, else a new one) there if Redis has none, as after a restart; keeps
+    /// and returns what Redis then holds, so every process converges on one secret.
+    pub(crate) async fn refresh_secret(&self) -> Result<String, redis::RedisError> {
+        let mut held = self.secret.write().await;
+        let mut con = self.redis.clone();
+        let key = format!("{PREFIX}secret");
+        let mine = held.clone().unwrap_or_else(|| random_hex(32));
+        let _: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(&mine)
+            .arg("NX")
+            .query_async(&mut con)
+            .await?;
+        let shared: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut con).await?;
+        let shared = shared.unwrap_or(mine);
+        if held.as_ref().is_some_and(|h| *h != shared) {
+            info!(
+                "the cluster's shared secret changed in Redis (it restarted?): using the new one"
+            );
+        }
+        *held = Some(shared.clone());
+        Ok(shared)
+    }
+
+    /// Whether this process is in the directory (under Agones, once its address is
+    /// known): until then it places nobody on itself.
+    pub(crate) fn is_listed(&self) -> bool {
+        self.listed.load(Ordering::Acquire)
+    }
+
+    /// Writes this process's entry with its TTL, and puts the shared secret it knows
+    /// back if Redis lost it.
     async fn publish(&self, entry: &NodeListing) -> Result<(), redis::RedisError> {
-        self.secret().await?;
+        self.refresh_secret().await?;
         let json = serde_json::to_string(entry).unwrap_or_default();
         let mut con = self.redis.clone();
         redis::pipe()
@@ -278,16 +304,28 @@ impl Cluster {
             redis::cmd("MGET").arg(keys).query_async(&mut con).await?
         };
         let mut lapsed = Vec::new();
-        let mut nodes = vec![self.entry(app)];
+        let mut nodes = Vec::new();
+        if self.is_listed() {
+            nodes.push(self.entry(app));
+        }
         {
             let mut heard = lock(&self.heard);
+            // Peers no longer in the directory are forgotten.
+            heard.retain(|id, _| others.contains(&id));
             for (id, value) in others.iter().zip(values) {
-                let Some(entry) = value.and_then(|v| serde_json::from_str::<NodeListing>(&v).ok())
-                else {
+                let Some(value) = value else {
                     heard.remove(*id);
                     lapsed.push((*id).clone());
                     continue;
                 };
+                // An entry this version cannot read (a newer process's, mid-upgrade) is
+                // left alone, not pruned: it is alive, just not ours to place on.
+                let Ok(entry) = serde_json::from_str::<NodeListing>(&value) else {
+                    continue;
+                };
+                if entry.protocol != PROTOCOL_VERSION {
+                    continue;
+                }
                 let newest = match heard.get(*id) {
                     Some(h) if h.at_ms > entry.at_ms => h.clone(),
                     _ => entry,

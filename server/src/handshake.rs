@@ -63,7 +63,7 @@ pub enum Admitted {
 }
 
 /// The Bye for a refused seat or place.
-fn refused(why: Refusal) -> End {
+fn refused(app: &App, why: Refusal) -> End {
     let code = match why {
         Refusal::UnknownType(..) | Refusal::UnknownRoom(_) | Refusal::NoSuchPlayer(..) => {
             ByeCode::NoSuchRoom
@@ -73,7 +73,14 @@ fn refused(why: Refusal) -> End {
         Refusal::Full(..) | Refusal::SpectatorsFull(..) => ByeCode::RoomFull,
         Refusal::TooManyRooms(_) => ByeCode::ServerFull,
         Refusal::Open(_) => ByeCode::InternalError,
-        Refusal::Draining => ByeCode::Relocate,
+        // In a cluster the player can play elsewhere; alone, the server is going away.
+        Refusal::Draining if app.is_clustered() => ByeCode::Relocate,
+        Refusal::Draining => {
+            return End::Bye(
+                ByeCode::ServerShutdown,
+                "this server is shutting down and takes no new players".into(),
+            );
+        }
     };
     End::Bye(code, why.to_string())
 }
@@ -136,7 +143,7 @@ pub async fn handshake(
         let (watching, centre) = app
             .rooms
             .watch(*id, code.as_ref(), *follow)
-            .map_err(refused)?;
+            .map_err(|why| refused(app, why))?;
         let room = watching.room().clone();
         // A spectator of the whole room sees all of it; one who follows a player sees
         // what that player sees.
@@ -187,7 +194,7 @@ pub async fn handshake(
 /// A new player named `name` (already authenticated if required), seated as `ask`
 /// says: queues the spawn in that room.
 fn join_player(app: &Arc<App>, ask: &Ask, name: &str) -> Result<(Identity, Replicator), End> {
-    let seat = app.rooms.seat(ask).map_err(refused)?;
+    let seat = app.rooms.seat(ask).map_err(|why| refused(app, why))?;
     let room = seat.room();
     let player = room.roster.new_player_id();
     let name: Arc<str> = clean_name(name, app.config.max_name_chars)

@@ -137,12 +137,22 @@ impl Cluster {
             Ok(nodes) => nodes,
             Err(e) => {
                 warn!(cause = %e, "the room directory is out of reach: matchmaking on this process only");
-                vec![self.entry(app)]
+                if self.is_listed() {
+                    vec![self.entry(app)]
+                } else {
+                    Vec::new()
+                }
             }
         };
+        // Processes that can take a player now: not draining, answering, and with a
+        // session free (a seat there could not be claimed otherwise).
         let live: Vec<&NodeListing> = nodes
             .iter()
-            .filter(|n| !n.draining && (n.node == self.node || !self.is_unreachable(&n.node)))
+            .filter(|n| {
+                !n.draining
+                    && n.sessions < n.max_sessions
+                    && (n.node == self.node || !self.is_unreachable(&n.node))
+            })
             .collect();
         match ask {
             ClusterAsk::Room { node, id, code } => {
@@ -193,6 +203,10 @@ impl Cluster {
         });
         let mut last: Option<Refused> = None;
         for (node, room) in rooms.iter().take(TRIES) {
+            // A process found gone on an earlier try is not asked again.
+            if self.is_unreachable(&node.node) {
+                continue;
+            }
             let ask = Ask::Room {
                 id: room.id,
                 code: None,
@@ -211,7 +225,11 @@ impl Cluster {
         hosts.sort_by(|a, b| {
             (a.players, a.sessions, &a.node).cmp(&(b.players, b.sessions, &b.node))
         });
-        for node in hosts.iter().take(TRIES) {
+        for node in hosts
+            .iter()
+            .filter(|n| !self.is_unreachable(&n.node))
+            .take(TRIES)
+        {
             match self
                 .reserve_on(app, node, Ask::Quick(Some(kind.to_owned())), client)
                 .await
@@ -246,11 +264,6 @@ impl Cluster {
             self.touch();
             return Ok(matched);
         }
-        let secret = self.secret().await.map_err(|e| Refused {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            why: format!("the room directory is out of reach: {e}"),
-        })?;
-        let token = join_token::mint(secret, PEER_NAME, join_token::unix_now() + 60);
         let body = match ask {
             Ask::Quick(kind) => PeerAsk {
                 kind,
@@ -272,13 +285,24 @@ impl Cluster {
             }
         };
         let url = format!("{}/cluster/reserve", node.url);
-        let sent = self
-            .http
-            .post(&url)
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await;
+        let unreachable = |e: redis::RedisError| Refused {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            why: format!("the room directory is out of reach: {e}"),
+        };
+        let mut secret = self.secret().await.map_err(unreachable)?;
+        let mut sent = self.ask_peer(&url, &secret, &body).await;
+        if sent
+            .as_ref()
+            .is_ok_and(|a| a.status() == StatusCode::UNAUTHORIZED)
+        {
+            // The peer knows another secret (Redis restarted and a newer process set
+            // one): read the shared one again and ask once more.
+            let fresh = self.refresh_secret().await.map_err(unreachable)?;
+            if fresh != secret {
+                secret = fresh;
+                sent = self.ask_peer(&url, &secret, &body).await;
+            }
+        }
         let answer = match sent {
             Ok(a) => a,
             Err(e) => {
@@ -293,6 +317,13 @@ impl Cluster {
         let status = answer.status();
         if !status.is_success() {
             let why = answer.text().await.unwrap_or_default().trim().to_owned();
+            // The player's request was good: a peer that will not take it is a peer
+            // problem (502), and another candidate may do.
+            let status = if status == StatusCode::UNAUTHORIZED || status.is_server_error() {
+                StatusCode::BAD_GATEWAY
+            } else {
+                status
+            };
             return Err(Refused { status, why });
         }
         let answer: PeerAnswer = answer.json().await.map_err(|e| Refused {
@@ -303,6 +334,22 @@ impl Cluster {
         Ok(answer.matched)
     }
 
+    /// Sends a peer `POST /cluster/reserve` with `body`, signed with `secret`.
+    async fn ask_peer(
+        &self,
+        url: &str,
+        secret: &str,
+        body: &PeerAsk,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let token = join_token::mint(secret, PEER_NAME, join_token::unix_now() + 60);
+        self.http
+            .post(url)
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+    }
+
     /// Answers a peer's `POST /cluster/reserve` (token already read from the header).
     pub(crate) async fn answer_peer(
         &self,
@@ -310,18 +357,22 @@ impl Cluster {
         token: Option<&str>,
         ask: PeerAsk,
     ) -> Result<PeerAnswer, Refused> {
-        let secret = self.secret().await.map_err(|e| Refused {
+        let unreachable = |e: redis::RedisError| Refused {
             status: StatusCode::SERVICE_UNAVAILABLE,
             why: format!("the room directory is out of reach: {e}"),
-        })?;
-        match join_token::verify(secret, token, join_token::unix_now()) {
-            Ok(name) if name == PEER_NAME => {}
-            _ => {
-                return Err(Refused {
-                    status: StatusCode::UNAUTHORIZED,
-                    why: "only servers of the cluster reserve seats here".to_owned(),
-                });
-            }
+        };
+        let signed = |secret: &str| {
+            join_token::verify(secret, token, join_token::unix_now())
+                .is_ok_and(|name| name == PEER_NAME)
+        };
+        let secret = self.secret().await.map_err(unreachable)?;
+        // A signature by another secret may be by one Redis holds now (it restarted):
+        // read it again before refusing.
+        if !signed(&secret) && !signed(&self.refresh_secret().await.map_err(unreachable)?) {
+            return Err(Refused {
+                status: StatusCode::UNAUTHORIZED,
+                why: "only servers of the cluster reserve seats here".to_owned(),
+            });
         }
         let local = match (ask.room, ask.kind) {
             (Some(id), None) => Ask::Room { id, code: ask.code },
@@ -342,7 +393,9 @@ impl Cluster {
     }
 }
 
-/// Whether trying another room or process may succeed where this one refused.
+/// Whether trying another room or process may succeed where this one refused. An
+/// address over its connection cap (429) is not: asking each process in turn would let
+/// it hold a cap's worth of seats on every one.
 fn is_retryable(e: &Refused) -> bool {
     matches!(
         e.status,
@@ -350,7 +403,6 @@ fn is_retryable(e: &Refused) -> bool {
             | StatusCode::NOT_FOUND
             | StatusCode::SERVICE_UNAVAILABLE
             | StatusCode::BAD_GATEWAY
-            | StatusCode::TOO_MANY_REQUESTS
     )
 }
 
@@ -409,6 +461,7 @@ mod tests {
         assert!(is_retryable(&refused(StatusCode::CONFLICT)));
         assert!(is_retryable(&refused(StatusCode::BAD_GATEWAY)));
         assert!(!is_retryable(&refused(StatusCode::FORBIDDEN)));
+        assert!(!is_retryable(&refused(StatusCode::TOO_MANY_REQUESTS)));
         assert!(!is_retryable(&refused(StatusCode::BAD_REQUEST)));
     }
 }

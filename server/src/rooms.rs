@@ -607,10 +607,16 @@ impl Rooms {
             &format!("seat.{}.{nonce}", room.id),
             expires,
         );
-        self.reserved
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(
+        {
+            let mut reserved = self.reserved.lock().unwrap_or_else(PoisonError::into_inner);
+            // Checked again under the lock `close_to_new` empties: a reservation made as
+            // the drain began must not outlive it.
+            if self.is_closed() {
+                drop(reserved);
+                drop(seat);
+                return Err(Refusal::Draining);
+            }
+            reserved.insert(
                 nonce,
                 Reserved {
                     seat,
@@ -618,6 +624,7 @@ impl Rooms {
                     _slot: slot,
                 },
             );
+        }
         Ok(Reservation {
             room: room.id,
             kind: room.kind.to_string(),

@@ -210,6 +210,11 @@ pub struct NodeListing {
     pub url: String,
     /// When it wrote this entry, in ms since the Unix epoch (its own clock).
     pub at_ms: u64,
+    /// The protocol version its clients speak: players are placed only on processes of
+    /// the matchmaker's own version (during a rolling upgrade, each version places on
+    /// its own).
+    #[serde(default)]
+    pub protocol: u16,
     /// Whether it is draining (it takes no new players).
     pub draining: bool,
     /// Seated players over all its rooms (reserved seats included).

@@ -76,6 +76,27 @@ impl RedisServer {
             && &answer == b"+PONG\r\n"
     }
 
+    /// Runs one inline command (`SET key value`) and returns its first reply line.
+    ///
+    /// # Panics
+    /// When the server cannot be reached or does not answer.
+    #[must_use]
+    pub fn command(&self, line: &str) -> String {
+        let mut tcp = TcpStream::connect_timeout(&self.addr, Duration::from_secs(2))
+            .unwrap_or_else(|e| panic!("connecting to redis-server: {e}"));
+        let _ = tcp.set_read_timeout(Some(Duration::from_secs(2)));
+        tcp.write_all(format!("{line}\r\n").as_bytes())
+            .unwrap_or_else(|e| panic!("sending {line:?} to redis-server: {e}"));
+        let mut reply = Vec::new();
+        let mut byte = [0u8; 1];
+        while !reply.ends_with(b"\r\n") {
+            tcp.read_exact(&mut byte)
+                .unwrap_or_else(|e| panic!("reading redis-server's answer to {line:?}: {e}"));
+            reply.push(byte[0]);
+        }
+        String::from_utf8_lossy(&reply).trim_end().to_owned()
+    }
+
     /// Its URL, `redis://127.0.0.1:PORT/0`.
     #[must_use]
     pub fn url(&self) -> String {

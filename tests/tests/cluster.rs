@@ -250,3 +250,35 @@ async fn three_processes_share_the_players_survive_a_kill_and_drain_on_sigterm()
     a.sigterm();
     let _ = a.wait_exit(Duration::from_secs(DRAIN_SECS + 8));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matchmaking_goes_on_when_the_shared_secret_changes_in_redis() {
+    // As when Redis restarts empty and a newer process puts its own secret there: the
+    // processes' cached secrets disagree with Redis (and, for a while, each other).
+    let redis = RedisServer::start();
+    let (a, b) = (start_node(&redis), start_node(&redis));
+    let front = a.addr();
+    until(
+        Duration::from_secs(10),
+        "two processes in the directory",
+        || async { get_json::<Vec<NodeListing>>(front, "/cluster").await.len() == 2 },
+    )
+    .await;
+    assert_eq!(redis.command("SET tickwire:secret a-new-secret"), "+OK");
+    // Quick matches into rooms of 10: rooms fill in turn and new ones open on the less
+    // loaded process, so the front process asks its peer for seats meanwhile.
+    let mut on_peer = 0;
+    for i in 0..30 {
+        let answer = http(front, "POST", "/matchmake", "").await;
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "matchmake {i}: {answer}"
+        );
+        if answer.contains(&format!("ws://{}/", b.addr())) {
+            on_peer += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(on_peer > 0, "no seat was placed on the peer");
+    println!("{on_peer} of 30 seats on the peer after the secret changed");
+}

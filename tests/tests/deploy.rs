@@ -280,6 +280,8 @@ fn service_spec() -> Shape {
             OneOf(&["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"]),
         ),
         ("selector", false, StrMap),
+        ("externalTrafficPolicy", false, OneOf(&["Cluster", "Local"])),
+        ("sessionAffinity", false, OneOf(&["None", "ClientIP"])),
         (
             "ports",
             true,
@@ -635,6 +637,11 @@ fn the_manifests_agree_with_each_other_and_with_the_server() {
     assert!(
         selects(&matchmaker["spec"]["selector"], &pod["metadata"]["labels"]),
         "the matchmaker Service selects no game server pod"
+    );
+    assert_eq!(
+        matchmaker["spec"]["sessionAffinity"].as_str(),
+        Some("ClientIP"),
+        "a page that reconnects through the matchmaker must reach its own game server to resume"
     );
     assert_eq!(
         matchmaker["spec"]["ports"][0]["targetPort"].as_str(),
