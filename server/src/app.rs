@@ -866,13 +866,9 @@ async fn matchmake(
     let matched: Result<Matched, Refused> = match (&app.cluster, asked.node) {
         (Some(cluster), node) => {
             let ask = match (asked.room, node) {
-                (Some(id), Some(node)) => ClusterAsk::Room {
-                    node,
-                    id,
-                    code: asked.code,
-                },
-                (Some(id), None) => ClusterAsk::Room {
-                    node: cluster.node().to_owned(),
+                // A room by id alone is one of this process's.
+                (Some(id), node) => ClusterAsk::Room {
+                    node: node.unwrap_or_else(|| cluster.node().to_owned()),
                     id,
                     code: asked.code,
                 },
