@@ -170,7 +170,8 @@ export class Game {
     } else if (s.state === 'relocating') {
       this.hud.setNotice(`${s.reason}. Finding another server…`, 'warn');
     } else if (s.state === 'matchmaking') {
-      this.hud.setNotice('Finding a seat…', 'warn');
+      // The reason stays on screen until the new server welcomes the page.
+      this.hud.setNotice(`${s.reason ? `${s.reason}. ` : ''}Finding another server…`, 'warn');
     } else if (s.state === 'connecting' && s.attempt > 0) {
       this.hud.setNotice('Reconnecting…', 'warn');
     }

@@ -60,6 +60,8 @@ export class Connection {
     this.matchmake = matchmake;
     /** Whether the next connect must first matchmake (the last server relocated us). */
     this.reseat = false;
+    /** Why the last server sent us away (shown while matchmaking). */
+    this.reseatReason = null;
     this.hello = hello;
     this.onMessage = onMessage;
     this.onStatus = onStatus;
@@ -78,7 +80,7 @@ export class Connection {
     clearTimeout(this.timer);
     this.bye = null;
     if (this.reseat && this.matchmake) {
-      this.onStatus({ state: 'matchmaking', attempt: this.attempt });
+      this.onStatus({ state: 'matchmaking', reason: this.reseatReason, attempt: this.attempt });
       this.matchmake().then(
         (url) => {
           if (this.stopped) return;
@@ -133,6 +135,7 @@ export class Connection {
       }
       if (this.bye && RESEAT.has(this.bye.code) && this.matchmake) {
         this.reseat = true;
+        this.reseatReason = reason;
         if (this.bye.code === 'Relocate') {
           // Not a failure: the server asked us to move. Go soon, at a random moment.
           const delay = Math.random() * RESEAT_SPREAD_MS;
