@@ -19,7 +19,7 @@ use crate::budget::{Accumulator, Budget};
 use crate::replication::{Budgeted, Replicator};
 use crate::room::{Room, Seat, Watching};
 use crate::rooms::{Ask, Refusal};
-use crate::wire::{End, Inbox, classify};
+use crate::wire::{Conn, End, Event, classify};
 
 /// How long a resuming connection waits for the connection it replaces to let go.
 const REPLACE_PATIENCE: Duration = Duration::from_secs(2);
@@ -87,17 +87,17 @@ fn refused(app: &App, why: Refusal) -> End {
 
 /// Waits for a valid Hello, admits the player where `ask` says (or resumes them in their
 /// room) and sends Welcome. Returns the player, their replicator, and the encoded
-/// Welcome for `play` to send first (through the session's outbox, so it keeps its order
-/// even through a latency line).
+/// Welcome for `play` to send first (queued on the session's connection, so it keeps its
+/// order even through a latency line).
 pub async fn handshake(
-    inbox: &mut Inbox,
+    conn: &mut Conn,
     app: &Arc<App>,
     ask: &Ask,
 ) -> Result<(Admitted, Replicator, Bytes), End> {
     let deadline = Duration::from_millis(app.config.hello_timeout_ms);
     let first = tokio::select! {
         _ = app.shutdown.cancelled() => return Err(app.farewell()),
-        r = tokio::time::timeout(deadline, next_msg(inbox, app)) => r,
+        r = tokio::time::timeout(deadline, next_msg(conn, app)) => r,
     };
     let hello = match first {
         Err(_) => {
@@ -281,9 +281,12 @@ fn new_replicator(who: &Identity) -> Replicator {
 }
 
 /// Reads messages until one is a protocol message (skipping control frames).
-async fn next_msg(inbox: &mut Inbox, app: &App) -> Result<ClientMsg, End> {
+async fn next_msg(conn: &mut Conn, app: &App) -> Result<ClientMsg, End> {
     loop {
-        if let Some((msg, len)) = classify(inbox.next().await, app.config.max_message_bytes)? {
+        let Event::Inbound(item) = conn.next().await? else {
+            continue;
+        };
+        if let Some((msg, len)) = classify(item, app.config.max_message_bytes)? {
             app.metrics.messages_received.inc();
             app.metrics.bytes_received.inc_by(len as u64);
             return Ok(msg);

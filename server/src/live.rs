@@ -1,23 +1,24 @@
-//! A live session, from Welcome until something ends it: a reader and a writer that run
-//! side by side in the session's task, so a write stalled on a slow socket never stops
-//! the client's inputs and acks being read.
+//! A live session, from Welcome until something ends it, in the session's one task.
 //!
-//! The reader decodes each message, passes it through the guard, and applies it: inputs
-//! to the player's slot, acks and pings to the writer (through a `Handoff` on the
-//! session's own stack: the newest acked tick and a short queue of pongs), chat to
-//! everyone. The writer wakes on any of: a pong or ack, a new frame, a broadcast chat
-//! line or event; it then sends everything waiting (pongs, broadcast lines, and the next
-//! snapshot, a coalesced delta from the client's baseline, while the send window is
-//! open) in one socket write.
+//! Each wake handles whatever is ready: a client message (decoded, passed through the
+//! guard and applied: inputs to the player's slot, acks to the replicator, pings
+//! answered, chat to everyone), a new frame, broadcast chat lines or events. Then, while
+//! the socket takes output and the send window is open, the next snapshot (a coalesced
+//! delta from the client's baseline) is queued; everything queued goes out in one socket
+//! write at the next turn. A client that stops reading stalls only our writes: its
+//! messages are still read, and it is dropped once the socket has refused output for
+//! `SEND_TIMEOUT`.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::pin::pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
+use futures_util::{FutureExt, StreamExt};
 use tickwire_shared::codec::encode_server;
 use tickwire_shared::{ByeCode, ChatLine, ClientMsg, InputSeq, PlayerId, ServerMsg, Tick};
-use tokio::sync::Notify;
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::{BroadcastStream, WatchStream};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
@@ -26,71 +27,12 @@ use crate::guard::{Guard, Verdict};
 use crate::inputs::InputRefused;
 use crate::replication::Replicator;
 use crate::room::Room;
-use crate::wire::{End, Inbox, Outbox, classify};
+use crate::wire::{Conn, End, Event, SEND_TIMEOUT, classify, stopped_reading};
 
-/// Pongs waiting for the writer. Pings are rate-limited by the guard to a few a second;
-/// a pong that finds the queue full (its writer stalled) is dropped, like the ping of a
-/// congested link.
+/// Pongs that may wait while the socket refuses output; a ping beyond that (its client
+/// not reading) goes unanswered, like the ping of a congested link. Pings are
+/// rate-limited by the guard to a few a second.
 const REPLY_QUEUE: usize = 8;
-
-/// What the reader hands the writer. Both run in the session's task, so this lives on
-/// its stack: no channel is allocated per session, the lock is never contended, and the
-/// writer is woken once per change.
-#[derive(Default)]
-struct Handoff {
-    /// What is waiting.
-    pending: Mutex<Pending>,
-    /// Wakes the writer; a wake while it is busy is kept for its next wait.
-    wake: Notify,
-}
-
-/// The waiting part of a `Handoff`.
-#[derive(Default)]
-struct Pending {
-    /// The client's newest applied tick.
-    ack: Option<Tick>,
-    /// Whether `ack` changed since the writer last took it.
-    ack_fresh: bool,
-    /// Encoded pongs, oldest first, at most `REPLY_QUEUE`.
-    pongs: Vec<Bytes>,
-}
-
-impl Handoff {
-    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Records the client's newest applied tick, waking the writer only when it changed
-    /// (an input repeats the ack until the next snapshot is applied).
-    fn ack(&self, tick: Tick) {
-        let mut p = self.pending();
-        if p.ack != Some(tick) {
-            p.ack = Some(tick);
-            p.ack_fresh = true;
-            drop(p);
-            self.wake.notify_one();
-        }
-    }
-
-    /// Queues a pong; false (and it is dropped) when the queue is full.
-    fn pong(&self, pong: Bytes) -> bool {
-        let mut p = self.pending();
-        if p.pongs.len() >= REPLY_QUEUE {
-            return false;
-        }
-        p.pongs.push(pong);
-        drop(p);
-        self.wake.notify_one();
-        true
-    }
-
-    /// Takes a fresh ack, if any, and moves the queued pongs onto `pongs`.
-    fn take(&self, pongs: &mut Vec<Bytes>) -> Option<Tick> {
-        let mut p = self.pending();
-        pongs.append(&mut p.pongs);
-        std::mem::take(&mut p.ack_fresh).then_some(p.ack).flatten()
-    }
-}
 
 /// Who a live session is for.
 pub struct Player<'a> {
@@ -102,9 +44,10 @@ pub struct Player<'a> {
     pub spectator: bool,
 }
 
-/// Plays a welcomed session in `room` until it ends: sends `welcome`, then reads and
-/// writes side by side. `repl` and `guard` are the session's replication and validation
-/// state; `replaced` fires when the player connects again elsewhere.
+/// Plays a welcomed session in `room` until it ends: sends `welcome`, then serves the
+/// client. `repl` and `guard` are the session's replication and validation state;
+/// `ended` fires when the server stops, the room ends, or the player connects again
+/// elsewhere (it is a child of the room's stop, which is a child of the server's).
 #[allow(clippy::too_many_arguments)]
 pub async fn play(
     app: &Arc<App>,
@@ -112,29 +55,117 @@ pub async fn play(
     player: Player<'_>,
     repl: &mut Replicator,
     guard: &mut Guard,
-    io: (&mut Inbox, &mut Outbox),
+    conn: &mut Conn,
     welcome: Bytes,
-    replaced: &CancellationToken,
+    ended: &CancellationToken,
 ) -> End {
-    let (inbox, outbox) = io;
-    if let Err(end) = send(app, outbox, welcome).await {
-        return end;
-    }
-    let handoff = Handoff::default();
-    let reader = read(app, room, &player, guard, inbox, &handoff);
-    let writer = write(app, room, player.id, repl, outbox, &handoff);
-    tokio::select! {
-        biased;
-        _ = app.shutdown.cancelled() => {
-            app.farewell()
+    count_sent(app, &welcome);
+    conn.queue(welcome);
+    let idle = Duration::from_millis(app.config.idle_timeout_ms);
+    let mut last_heard = tokio::time::Instant::now();
+    // One timer for both deadlines (silence and a stalled socket), moved only when one
+    // of them is due or a stall begins: not per message.
+    let mut watchdog = pin!(tokio::time::sleep_until(last_heard + idle));
+    let mut ended_now = pin!(ended.cancelled());
+    // Streams keep their registration between wakes (a future per wake would register
+    // and unregister a waiter each time). A watch stream yields the current frame first.
+    let mut frames = WatchStream::new(room.frames.clone());
+    let mut broadcast = BroadcastStream::new(room.broadcast.subscribe());
+    let mut frame = None;
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut ended_now => return why_ended(app, room),
+            event = conn.next() => match event {
+                Ok(Event::Inbound(item)) => {
+                    last_heard = tokio::time::Instant::now();
+                    if let Err(end) = inbound(app, room, &player, guard, repl, conn, item) {
+                        return end;
+                    }
+                }
+                Ok(Event::Drained) => {}
+                Err(end) => return end,
+            },
+            newest = frames.next() => match newest {
+                Some(newest) => frame = Some(newest),
+                None => return app.farewell(),
+            },
+            line = broadcast.next(), if conn.has_room() => {
+                if let Err(end) = relay(app, player.id, conn, line) {
+                    return end;
+                }
+                // Lines that are already waiting go out in the same write.
+                while conn.has_room() {
+                    let Some(line) = broadcast.next().now_or_never() else { break };
+                    if let Err(end) = relay(app, player.id, conn, line) {
+                        return end;
+                    }
+                }
+            }
+            () = &mut watchdog => {
+                let now = tokio::time::Instant::now();
+                if now >= last_heard + idle {
+                    return End::Bye(
+                        ByeCode::Timeout,
+                        format!("nothing received for {} ms", idle.as_millis()),
+                    );
+                }
+                if conn.stalled_since().is_some_and(|since| now >= since + SEND_TIMEOUT) {
+                    return stopped_reading();
+                }
+                watchdog.as_mut().reset(last_heard + idle);
+            }
         }
-        _ = room.stop.cancelled() => room_ended(app, room),
-        _ = replaced.cancelled() => {
-            End::Bye(ByeCode::Replaced, "this player connected again from elsewhere".into())
+        if let Some(since) = conn.stalled_since()
+            && since + SEND_TIMEOUT < watchdog.deadline()
+        {
+            watchdog.as_mut().reset(since + SEND_TIMEOUT);
         }
-        end = reader => end,
-        end = writer => end,
+        if conn.has_room()
+            && repl.window_open()
+            && let Some(newest) = frame.take()
+            && let Some(written) = repl.next_message(&newest, &room.cache)
+        {
+            app.metrics
+                .snapshot_sent(written.msg.len(), written.deferred);
+            count_sent(app, &written.msg);
+            conn.queue(written.msg);
+        }
     }
+}
+
+/// Why a session's `ended` token fired.
+fn why_ended(app: &App, room: &Room) -> End {
+    if app.shutdown.is_cancelled() {
+        app.farewell()
+    } else if room.stop.is_cancelled() {
+        room_ended(app, room)
+    } else {
+        End::Bye(
+            ByeCode::Replaced,
+            "this player connected again from elsewhere".into(),
+        )
+    }
+}
+
+/// Queues one broadcast chat line or event.
+fn relay(
+    app: &App,
+    player: PlayerId,
+    conn: &mut Conn,
+    line: Option<Result<Bytes, BroadcastStreamRecvError>>,
+) -> Result<(), End> {
+    match line {
+        Some(Ok(bytes)) => {
+            count_sent(app, &bytes);
+            conn.queue(bytes);
+        }
+        Some(Err(BroadcastStreamRecvError::Lagged(n))) => {
+            debug!(%player, skipped = n, "chat/events lagged");
+        }
+        None => return Err(app.farewell()),
+    }
+    Ok(())
 }
 
 /// Why a session ends when its room stopped under it.
@@ -155,59 +186,35 @@ fn room_ended(app: &App, room: &Room) -> End {
     }
 }
 
-/// Writes one message, flushed, and counts it.
-pub async fn send(app: &App, outbox: &mut Outbox, bytes: Bytes) -> Result<(), End> {
-    feed(app, outbox, bytes).await?;
-    outbox.flush().await
-}
-
-/// Queues one message for the next flush and counts it.
-async fn feed(app: &App, outbox: &mut Outbox, bytes: Bytes) -> Result<(), End> {
-    let len = bytes.len() as u64;
-    outbox.feed(bytes).await?;
+/// Counts one message queued for the client.
+fn count_sent(app: &App, bytes: &Bytes) {
     app.metrics.messages_sent.inc();
-    app.metrics.bytes_sent.inc_by(len);
-    Ok(())
+    app.metrics.bytes_sent.inc_by(bytes.len() as u64);
 }
 
-/// The reader: every client message through the guard, until one ends the session or
-/// the client falls silent for the idle timeout.
-async fn read(
-    app: &Arc<App>,
+/// One client message (or the end of its stream) through the guard and applied, or the
+/// reason the session ends.
+fn inbound(
+    app: &App,
     room: &Room,
     player: &Player<'_>,
     guard: &mut Guard,
-    inbox: &mut Inbox,
-    handoff: &Handoff,
-) -> End {
-    let idle = Duration::from_millis(app.config.idle_timeout_ms);
-    let mut last_heard = tokio::time::Instant::now();
-    loop {
-        let item = tokio::select! {
-            _ = tokio::time::sleep_until(last_heard + idle) => {
-                return End::Bye(ByeCode::Timeout, format!("nothing received for {} ms", idle.as_millis()));
-            }
-            item = inbox.next() => item,
-        };
-        let msg = match classify(item, app.config.max_message_bytes) {
-            Ok(Some((msg, len))) => {
-                app.metrics.messages_received.inc();
-                app.metrics.bytes_received.inc_by(len as u64);
-                msg
-            }
-            Ok(None) => continue,
-            Err(end) => return end,
-        };
-        last_heard = tokio::time::Instant::now();
-        match guard.check(Instant::now(), msg) {
-            Verdict::Accept(msg) => {
-                if let Err(end) = handle(app, room, player, msg, handoff) {
-                    return end;
-                }
-            }
-            Verdict::Drop(reason) => app.metrics.message_dropped(reason),
-            Verdict::End(code, reason) => return End::Bye(code, reason),
+    repl: &mut Replicator,
+    conn: &mut Conn,
+    item: Option<Result<axum::extract::ws::Message, axum::Error>>,
+) -> Result<(), End> {
+    let Some((msg, len)) = classify(item, app.config.max_message_bytes)? else {
+        return Ok(());
+    };
+    app.metrics.messages_received.inc();
+    app.metrics.bytes_received.inc_by(len as u64);
+    match guard.check(Instant::now(), msg) {
+        Verdict::Accept(msg) => handle(app, room, player, msg, repl, conn),
+        Verdict::Drop(reason) => {
+            app.metrics.message_dropped(reason);
+            Ok(())
         }
+        Verdict::End(code, reason) => Err(End::Bye(code, reason)),
     }
 }
 
@@ -243,7 +250,8 @@ fn handle(
     room: &Room,
     player: &Player<'_>,
     msg: ClientMsg,
-    handoff: &Handoff,
+    repl: &mut Replicator,
+    conn: &mut Conn,
 ) -> Result<(), End> {
     match msg {
         ClientMsg::Hello { .. } => {}
@@ -255,7 +263,7 @@ fn handle(
         } => {
             // The ack counts whatever becomes of the input.
             if let Some(tick) = ack {
-                handoff.ack(tick);
+                repl.ack(tick);
             }
             if player.spectator {
                 app.metrics.message_dropped("spectator_input");
@@ -263,7 +271,7 @@ fn handle(
             }
             input(app, room, player, seq, &data, view)?;
         }
-        ClientMsg::Ack { tick } => handoff.ack(tick),
+        ClientMsg::Ack { tick } => repl.ack(tick),
         ClientMsg::Ping { client_time } => {
             let pong = ServerMsg::Pong {
                 client_time,
@@ -272,7 +280,11 @@ fn handle(
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64),
             };
-            if !handoff.pong(Bytes::from(encode_server(&pong))) {
+            if conn.takes_reply(REPLY_QUEUE) {
+                let pong = Bytes::from(encode_server(&pong));
+                count_sent(app, &pong);
+                conn.queue(pong);
+            } else {
                 app.metrics.message_dropped("pong_queue_full");
             }
         }
@@ -298,81 +310,6 @@ fn handle(
         },
     }
     Ok(())
-}
-
-/// The writer: pongs, snapshots within the send window, and the broadcast, until a
-/// write fails (or times out: the client stopped reading). Whatever is waiting when it
-/// wakes goes out in one socket write, so a busy server makes fewer, fuller writes
-/// instead of falling behind.
-async fn write(
-    app: &Arc<App>,
-    room: &Room,
-    player: PlayerId,
-    repl: &mut Replicator,
-    outbox: &mut Outbox,
-    handoff: &Handoff,
-) -> End {
-    let shutdown = || app.farewell();
-    let mut frames = room.frames.clone();
-    frames.mark_changed();
-    let mut broadcast = room.broadcast.subscribe();
-    let mut pongs = Vec::new();
-    loop {
-        let mut frame_due = false;
-        tokio::select! {
-            biased;
-            () = handoff.wake.notified() => {}
-            changed = frames.changed(), if repl.window_open() => {
-                if changed.is_err() {
-                    return shutdown();
-                }
-                frame_due = true;
-            }
-            r = broadcast.recv() => match r {
-                Ok(bytes) => {
-                    if let Err(end) = feed(app, outbox, bytes).await {
-                        return end;
-                    }
-                }
-                Err(RecvError::Lagged(n)) => debug!(%player, skipped = n, "chat/events lagged"),
-                Err(RecvError::Closed) => return shutdown(),
-            },
-        }
-        if let Some(tick) = handoff.take(&mut pongs) {
-            repl.ack(tick);
-        }
-        for pong in pongs.drain(..) {
-            if let Err(end) = feed(app, outbox, pong).await {
-                return end;
-            }
-        }
-        loop {
-            match broadcast.try_recv() {
-                Ok(bytes) => {
-                    if let Err(end) = feed(app, outbox, bytes).await {
-                        return end;
-                    }
-                }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Lagged(n)) => debug!(%player, skipped = n, "chat/events lagged"),
-                Err(TryRecvError::Closed) => return shutdown(),
-            }
-        }
-        frame_due |= frames.has_changed().unwrap_or(false);
-        if frame_due && repl.window_open() {
-            let frame = frames.borrow_and_update().clone();
-            if let Some(written) = repl.next_message(&frame, &room.cache) {
-                app.metrics
-                    .snapshot_sent(written.msg.len(), written.deferred);
-                if let Err(end) = feed(app, outbox, written.msg).await {
-                    return end;
-                }
-            }
-        }
-        if let Err(end) = outbox.flush().await {
-            return end;
-        }
-    }
 }
 
 /// A chat line: control characters removed, trimmed, cut to `max` chars; None if empty.

@@ -1,5 +1,5 @@
-//! One client's session: the Hello handshake (`handshake`), then the live session (`live`:
-//! a reader and a writer side by side), then the departure.
+//! One client's session: the Hello handshake (`handshake`), then the live session
+//! (`live`), then the departure, all in one task over one socket (`wire::Conn`).
 //! Errors end this session only, with a Bye that says why; a dropped player is parked for
 //! a resume.
 
@@ -8,10 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::WebSocket;
-use futures_util::StreamExt;
 use tickwire_shared::{ByeCode, PlayerId};
 use tokio::sync::OwnedSemaphorePermit;
-use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::app::App;
@@ -21,7 +19,7 @@ use crate::live::{self, Player};
 use crate::resume::Parked;
 use crate::room::Room;
 use crate::rooms::Ask;
-use crate::wire::{Delay, End, Inbox, Outbox};
+use crate::wire::{Conn, Delay, End, Event};
 
 /// Takes the player out of the session when it ends, however it ends (a panic included):
 /// parks them (seat and all) for a resume if the connection merely dropped, otherwise
@@ -85,9 +83,9 @@ pub async fn refuse(
     app.metrics
         .connection_refused(End::Bye(code, String::new()).label());
     info!(%peer, cause = reason, "refusing connection");
-    let (sink, stream) = socket.split();
-    Outbox::new(sink, Delay::default()).bye(code, reason).await;
-    linger(&mut Inbox::new(stream, Delay::default())).await;
+    let mut conn = Conn::new(socket, Delay::default());
+    conn.bye(code, reason).await;
+    linger(&mut conn).await;
 }
 
 /// How long to wait for the client's answer to our close frame.
@@ -96,11 +94,17 @@ const LINGER: Duration = Duration::from_secs(1);
 /// After our close frame: reads (and discards) until the client's close arrives, so
 /// unread data at our end never makes the kernel reset the connection and discard the
 /// Bye still on its way.
-async fn linger(inbox: &mut Inbox) {
+async fn linger(conn: &mut Conn) {
     let _ = tokio::time::timeout(LINGER, async {
-        while let Some(Ok(msg)) = inbox.next().await {
-            if matches!(msg, axum::extract::ws::Message::Close(_)) {
-                break;
+        loop {
+            match conn.next().await {
+                Ok(Event::Drained) => {}
+                Ok(Event::Inbound(Some(Ok(msg)))) => {
+                    if matches!(msg, axum::extract::ws::Message::Close(_)) {
+                        break;
+                    }
+                }
+                Ok(Event::Inbound(_)) | Err(_) => break,
             }
         }
     })
@@ -121,10 +125,8 @@ pub async fn run(
         latency: Duration::from_millis(app.config.sim_latency_ms),
         jitter: Duration::from_millis(app.config.sim_jitter_ms),
     };
-    let (sink, stream) = socket.split();
-    let mut inbox = Inbox::new(stream, delay);
-    let mut outbox = Outbox::new(sink, delay);
-    let end = match handshake(&mut inbox, &app, &ask).await {
+    let mut conn = Conn::new(socket, delay);
+    let end = match handshake(&mut conn, &app, &ask).await {
         Ok((Admitted::Spectator(spectator), mut repl, welcome)) => {
             let _counted = Counted::new(&app);
             let room = spectator.watching.room().clone();
@@ -135,11 +137,10 @@ pub async fn run(
                 name: &spectator.name,
                 spectator: true,
             };
-            let io = (&mut inbox, &mut outbox);
             // Nothing to park or remove: a spectator holds no entity and no seat.
-            let never = CancellationToken::new();
+            let ended = room.stop.child_token();
             let end = live::play(
-                &app, &room, player, &mut repl, &mut guard, io, welcome, &never,
+                &app, &room, player, &mut repl, &mut guard, &mut conn, welcome, &ended,
             )
             .await;
             info!(%peer, room = room.id, reason = end.label(), "spectator left");
@@ -149,7 +150,8 @@ pub async fn run(
         Ok((Admitted::Player(who), repl, welcome)) => {
             app.metrics.sessions.inc();
             let room = who.room().clone();
-            let replaced = CancellationToken::new();
+            // Fires when the player connects again elsewhere, and when the room ends.
+            let replaced = room.stop.child_token();
             app.resume
                 .register(&who.token, who.name.clone(), replaced.clone());
             let mut departure = Departure {
@@ -167,9 +169,8 @@ pub async fn run(
                 name: &who.name,
                 spectator: false,
             };
-            let io = (&mut inbox, &mut outbox);
             let end = live::play(
-                &app, &room, player, &mut repl, &mut guard, io, welcome, &replaced,
+                &app, &room, player, &mut repl, &mut guard, &mut conn, welcome, &replaced,
             )
             .await;
             // A drop (no normal closure) or a replacement parks the player (and their
@@ -199,10 +200,10 @@ pub async fn run(
             if !matches!(code, ByeCode::ServerShutdown | ByeCode::Relocate) {
                 warn!(%peer, cause = %reason, "closing session");
             }
-            outbox.bye(code, &reason).await;
-            linger(&mut inbox).await;
+            conn.bye(code, &reason).await;
+            linger(&mut conn).await;
         }
-        End::ClientGone => outbox.close().await,
+        End::ClientGone => conn.close().await,
         End::Io(cause) => debug!(%peer, %cause, "session socket failed"),
     }
 }

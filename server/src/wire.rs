@@ -1,18 +1,19 @@
-//! The socket ends of a session: reading client messages (with size and type checks) and
-//! writing server messages, optionally through a delay line that simulates network
-//! latency and jitter for testing netcode by hand.
+//! A session's socket: reading client messages (with size and type checks) and writing
+//! server messages from the session's one task, optionally through a delay line that
+//! simulates network latency and jitter for testing netcode by hand.
 
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
 use tickwire_shared::codec::{decode_client, encode_server};
 use tickwire_shared::{ByeCode, ClientMsg, ServerMsg};
-use tokio::sync::mpsc;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 /// How a session ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,131 +138,226 @@ fn too_large(max: usize) -> End {
     )
 }
 
-/// The receiving end of a session.
-pub enum Inbox {
-    /// Straight from the socket.
-    Direct(SplitStream<WebSocket>),
-    /// Through a delay line (a task reads the socket and forwards with due times).
-    Delayed {
-        /// Messages with their due times.
-        rx: mpsc::Receiver<(Instant, Option<Result<Message, axum::Error>>)>,
-        /// A message received but not yet due; kept here so a cancelled `next` loses
-        /// nothing.
-        pending: Option<(Instant, Option<Result<Message, axum::Error>>)>,
-    },
+/// What the socket has for the session.
+#[derive(Debug)]
+pub enum Event {
+    /// A message from the client (or the end of its stream, or a read error).
+    Inbound(Option<Result<Message, axum::Error>>),
+    /// A stalled write went out: the session may queue more.
+    Drained,
 }
 
-impl Inbox {
-    /// Wraps `stream`, through a delay line if `delay` is on.
-    pub fn new(mut stream: SplitStream<WebSocket>, delay: Delay) -> Inbox {
-        if !delay.is_on() {
-            return Inbox::Direct(stream);
-        }
-        let (tx, rx) = mpsc::channel(256);
-        tokio::spawn(async move {
-            let mut last = Instant::now();
-            loop {
-                let item = stream.next().await;
-                let done = item.is_none();
-                last = delay.due(last);
-                if tx.send((last, item)).await.is_err() || done {
-                    break;
-                }
-            }
-        });
-        Inbox::Delayed { rx, pending: None }
-    }
+/// Messages the connection may hold queued (a latency line holds up to this many).
+const MAX_QUEUED: usize = 1024;
 
-    /// The next message from the client. Cancel-safe.
-    pub async fn next(&mut self) -> Option<Result<Message, axum::Error>> {
-        match self {
-            Inbox::Direct(stream) => stream.next().await,
-            Inbox::Delayed { rx, pending } => {
-                if pending.is_none() {
-                    *pending = Some(rx.recv().await.unwrap_or((Instant::now(), None)));
-                }
-                if let Some((due, _)) = pending {
-                    tokio::time::sleep_until(*due).await;
-                }
-                pending.take().and_then(|(_, item)| item)
-            }
-        }
-    }
+/// Inbound messages a latency line holds before it stops reading the socket.
+const MAX_HELD: usize = 256;
+
+/// Longest the socket may refuse our output before the client is considered gone.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A session's connection: one socket, read and written by the session's one task.
+///
+/// Output is queued without waiting and written by [`Conn::next`], which also reads: a
+/// write the socket cannot take yet (a slow client) is retried whenever the task wakes,
+/// and meanwhile the client's messages are still read. There is no lock between a read
+/// half and a write half and no second task: one wake per event.
+///
+/// With a [`Delay`], messages each way are held until their due time, in order.
+pub struct Conn {
+    /// The socket.
+    ws: WebSocket,
+    /// Messages waiting to be handed to the socket, with their due times (the time they
+    /// were queued when no delay is on).
+    out: VecDeque<(Instant, Message)>,
+    /// Whether messages were handed to the socket since it was last flushed.
+    unflushed: bool,
+    /// Since when the socket has refused output, while it does.
+    stalled_since: Option<Instant>,
+    /// The simulated latency each way.
+    delay: Delay,
+    /// Messages read but not yet due (with a delay only).
+    held: VecDeque<(Instant, Option<Result<Message, axum::Error>>)>,
+    /// Whether the socket's stream has ended (with a delay only: the end is held too).
+    read_done: bool,
+    /// The due time of the newest message each way, so jitter never reorders.
+    last_in: Instant,
+    last_out: Instant,
+    /// Wakes the task at the next due time (with a delay only).
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
-/// The sending end of a session.
-pub enum Outbox {
-    /// Straight to the socket.
-    Direct(SplitSink<WebSocket, Message>),
-    /// Through a delay line.
-    Delayed {
-        /// Messages with their due times; a task writes them to the socket.
-        tx: mpsc::Sender<(Instant, Message)>,
-        /// The due time of the last message queued (keeps order under jitter).
-        last: Instant,
-        /// The simulated delay.
-        delay: Delay,
-    },
-}
-
-/// Longest a single write may take before the client is considered gone.
-const SEND_TIMEOUT: Duration = Duration::from_secs(5);
-
-impl Outbox {
-    /// Wraps `sink`, through a delay line if `delay` is on.
-    pub fn new(mut sink: SplitSink<WebSocket, Message>, delay: Delay) -> Outbox {
-        if !delay.is_on() {
-            return Outbox::Direct(sink);
-        }
-        let (tx, mut rx) = mpsc::channel::<(Instant, Message)>(1024);
-        tokio::spawn(async move {
-            while let Some((due, msg)) = rx.recv().await {
-                tokio::time::sleep_until(due).await;
-                if sink.send(msg).await.is_err() {
-                    break;
-                }
-            }
-            let _ = sink.close().await;
-        });
-        Outbox::Delayed {
-            tx,
-            last: Instant::now(),
+impl Conn {
+    /// Wraps `ws`, with `delay` each way.
+    #[must_use]
+    pub fn new(ws: WebSocket, delay: Delay) -> Conn {
+        let now = Instant::now();
+        Conn {
+            ws,
+            out: VecDeque::new(),
+            unflushed: false,
+            stalled_since: None,
             delay,
+            held: VecDeque::new(),
+            read_done: false,
+            last_in: now,
+            last_out: now,
+            timer: delay.is_on().then(|| Box::pin(tokio::time::sleep_until(now))),
         }
     }
 
-    /// Writes one binary message and flushes it to the socket.
-    pub async fn send(&mut self, bytes: Bytes) -> Result<(), End> {
-        self.send_message(Message::Binary(bytes)).await
+    /// Queues one binary message; it goes out at the next [`Conn::next`] or
+    /// [`Conn::flush`]. Messages queued together go out in one write.
+    pub fn queue(&mut self, bytes: Bytes) {
+        self.queue_message(Message::Binary(bytes));
     }
 
-    /// Queues one binary message without flushing: messages fed together go out in one
-    /// write at the next `flush` (or when the socket's write buffer fills).
-    pub async fn feed(&mut self, bytes: Bytes) -> Result<(), End> {
-        match self {
-            Outbox::Direct(sink) => timed(sink.feed(Message::Binary(bytes))).await,
-            Outbox::Delayed { .. } => self.send(bytes).await,
-        }
+    fn queue_message(&mut self, msg: Message) {
+        let due = if self.delay.is_on() {
+            self.last_out = self.delay.due(self.last_out);
+            self.last_out
+        } else {
+            Instant::now()
+        };
+        self.out.push_back((due, msg));
     }
 
-    /// Writes out everything fed so far.
-    pub async fn flush(&mut self) -> Result<(), End> {
-        match self {
-            Outbox::Direct(sink) => timed(sink.flush()).await,
-            // The delay line's task writes each message when it is due.
-            Outbox::Delayed { .. } => Ok(()),
-        }
+    /// Since when the socket has refused our output, if it does now.
+    #[must_use]
+    pub fn stalled_since(&self) -> Option<Instant> {
+        self.stalled_since
     }
 
-    async fn send_message(&mut self, msg: Message) -> Result<(), End> {
-        match self {
-            Outbox::Direct(sink) => timed(sink.send(msg)).await,
-            Outbox::Delayed { tx, last, delay } => {
-                *last = delay.due(*last);
-                tx.send((*last, msg))
-                    .await
-                    .map_err(|_| End::Io("delay line closed".to_owned()))
+    /// Whether the session may queue more: the socket takes what it is given and the
+    /// queue (a latency line's) is not full.
+    #[must_use]
+    pub fn has_room(&self) -> bool {
+        self.stalled_since.is_none() && self.out.len() < MAX_QUEUED
+    }
+
+    /// Whether a reply (a pong) may be queued: up to `max` wait while the socket refuses
+    /// output.
+    #[must_use]
+    pub fn takes_reply(&self, max: usize) -> bool {
+        let cap = if self.stalled_since.is_some() {
+            max
+        } else {
+            MAX_QUEUED
+        };
+        self.out.len() < cap
+    }
+
+    /// Writes what is queued and reads: the next message from the client, or `Drained`
+    /// once a stalled write has gone out. A write error ends the session. Cancel-safe.
+    ///
+    /// # Errors
+    /// The socket failing on a write.
+    pub async fn next(&mut self) -> Result<Event, End> {
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<Event, End>> {
+        loop {
+            let was_stalled = self.stalled_since.is_some();
+            let blocked = self.poll_write(cx)?.is_pending();
+            if !blocked {
+                self.stalled_since = None;
+            } else if !was_stalled {
+                self.stalled_since = Some(Instant::now());
             }
+            if let Poll::Ready(item) = self.poll_read(cx) {
+                return Poll::Ready(Ok(Event::Inbound(item)));
+            }
+            if was_stalled && self.stalled_since.is_none() {
+                return Poll::Ready(Ok(Event::Drained));
+            }
+            if !self.poll_timer(cx, blocked) {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Hands the due messages to the socket and flushes it: ready when all of them went
+    /// out.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), End>> {
+        let now = self.delay.is_on().then(Instant::now);
+        while let Some((due, _)) = self.out.front() {
+            if now.is_some_and(|now| *due > now) {
+                break;
+            }
+            ready!(self.ws.poll_ready_unpin(cx)).map_err(write_failed)?;
+            if let Some((_, msg)) = self.out.pop_front() {
+                self.ws.start_send_unpin(msg).map_err(write_failed)?;
+                self.unflushed = true;
+            }
+        }
+        if self.unflushed {
+            ready!(self.ws.poll_flush_unpin(cx)).map_err(write_failed)?;
+            self.unflushed = false;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// The next message from the socket, or (with a delay) the next one due.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, axum::Error>>> {
+        if !self.delay.is_on() {
+            return self.ws.poll_next_unpin(cx);
+        }
+        while !self.read_done && self.held.len() < MAX_HELD {
+            let Poll::Ready(item) = self.ws.poll_next_unpin(cx) else {
+                break;
+            };
+            self.read_done = item.is_none();
+            self.last_in = self.delay.due(self.last_in);
+            self.held.push_back((self.last_in, item));
+        }
+        match self.held.front() {
+            Some((due, _)) if *due <= Instant::now() => {
+                Poll::Ready(self.held.pop_front().and_then(|(_, item)| item))
+            }
+            _ => Poll::Pending,
+        }
+    }
+
+    /// With a delay: sets the timer for the next message due either way (output only
+    /// while the socket takes it: `blocked` says it does not); true if that time has come
+    /// already (look again).
+    fn poll_timer(&mut self, cx: &mut Context<'_>, blocked: bool) -> bool {
+        let Some(timer) = self.timer.as_mut() else {
+            return false;
+        };
+        let next_out = if blocked {
+            None
+        } else {
+            self.out.front().map(|(due, _)| *due)
+        };
+        let next_in = self.held.front().map(|(due, _)| *due);
+        let Some(at) = next_out.into_iter().chain(next_in).min() else {
+            return false;
+        };
+        if timer.deadline() != at {
+            timer.as_mut().reset(at);
+        }
+        timer.as_mut().poll(cx).is_ready()
+    }
+
+    /// Writes out everything queued (waiting for due times), without reading.
+    ///
+    /// # Errors
+    /// The socket failing, or refusing output for `SEND_TIMEOUT`.
+    pub async fn flush(&mut self) -> Result<(), End> {
+        let drain = std::future::poll_fn(|cx| loop {
+            let blocked = self.poll_write(cx)?.is_pending();
+            if !blocked && self.out.is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+            if !self.poll_timer(cx, blocked) {
+                return Poll::Pending;
+            }
+        });
+        match tokio::time::timeout(SEND_TIMEOUT, drain).await {
+            Ok(r) => r,
+            Err(_) => Err(stopped_reading()),
         }
     }
 
@@ -272,33 +368,34 @@ impl Outbox {
             code,
             reason: reason.to_owned(),
         });
-        let _ = self.send(Bytes::from(bye)).await;
+        self.queue(Bytes::from(bye));
         let close = CloseFrame {
             code: code.close_code(),
             reason: truncate_reason(reason).into(),
         };
-        let _ = self.send_message(Message::Close(Some(close))).await;
-        self.close().await;
+        self.queue_message(Message::Close(Some(close)));
+        if self.flush().await.is_ok() {
+            self.close().await;
+        }
     }
 
-    /// Closes the socket (after the delay line drains, if any).
+    /// Closes the socket, after writing out what is queued.
     pub async fn close(&mut self) {
-        if let Outbox::Direct(sink) = self {
-            let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
+        if self.flush().await.is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.ws.close()).await;
         }
     }
 }
 
-/// Runs one socket write, failing the session if it errors or takes longer than
-/// `SEND_TIMEOUT`.
-async fn timed(write: impl Future<Output = Result<(), axum::Error>>) -> Result<(), End> {
-    match tokio::time::timeout(SEND_TIMEOUT, write).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(End::Io(e.to_string())),
-        Err(_) => Err(End::Io(
-            "client stopped reading (write timed out)".to_owned(),
-        )),
-    }
+/// A failed write: the client cannot be told anything more.
+fn write_failed(e: axum::Error) -> End {
+    End::Io(e.to_string())
+}
+
+/// A client whose socket took none of our output for `SEND_TIMEOUT`.
+#[must_use]
+pub fn stopped_reading() -> End {
+    End::Io("client stopped reading (write timed out)".to_owned())
 }
 
 /// A close frame's reason is limited to 123 bytes; cut on a character boundary.
