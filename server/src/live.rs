@@ -9,14 +9,16 @@
 //! messages are still read, and it is dropped once the socket has refused output for
 //! `SEND_TIMEOUT`.
 
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use futures_util::{FutureExt, StreamExt};
+use futures_util::StreamExt;
 use tickwire_shared::codec::encode_server;
 use tickwire_shared::{ByeCode, ChatLine, ClientMsg, InputSeq, PlayerId, ServerMsg, Tick};
+use tokio::time::Sleep;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::{BroadcastStream, WatchStream};
 use tokio_util::sync::CancellationToken;
@@ -27,6 +29,7 @@ use crate::guard::{Guard, Verdict};
 use crate::inputs::InputRefused;
 use crate::replication::Replicator;
 use crate::room::Room;
+use crate::tick_output::TickOutput;
 use crate::wire::{Conn, End, Event, SEND_TIMEOUT, classify, stopped_reading};
 
 /// Pongs that may wait while the socket refuses output; a ping beyond that (its client
@@ -43,6 +46,10 @@ pub struct Player<'a> {
     /// Whether they only watch (their inputs and chat are refused).
     pub spectator: bool,
 }
+
+/// Client messages handled in one wake at most, so one busy client cannot hold the
+/// thread; past it the session yields and carries on at its next turn.
+const EVENTS_PER_WAKE: usize = 32;
 
 /// Plays a welcomed session in `room` until it ends: sends `welcome`, then serves the
 /// client. `repl` and `guard` are the session's replication and validation state;
@@ -62,75 +69,139 @@ pub async fn play(
     count_sent(app, &welcome);
     conn.queue(welcome);
     let idle = Duration::from_millis(app.config.idle_timeout_ms);
-    let mut last_heard = tokio::time::Instant::now();
+    let mut session = Live {
+        app,
+        room,
+        player,
+        repl,
+        guard,
+        conn,
+        idle,
+        last_heard: tokio::time::Instant::now(),
+        frame: None,
+    };
     // One timer for both deadlines (silence and a stalled socket), moved only when one
     // of them is due or a stall begins: not per message.
-    let mut watchdog = pin!(tokio::time::sleep_until(last_heard + idle));
-    let mut ended_now = pin!(ended.cancelled());
+    let mut watchdog = pin!(tokio::time::sleep_until(session.last_heard + idle));
+    let mut ended = pin!(ended.cancelled());
     // Streams keep their registration between wakes (a future per wake would register
     // and unregister a waiter each time). A watch stream yields the current frame first.
     let mut frames = WatchStream::new(room.frames.clone());
-    let mut broadcast = BroadcastStream::new(room.broadcast.subscribe());
-    let mut frame = None;
-    loop {
-        tokio::select! {
-            biased;
-            () = &mut ended_now => return why_ended(app, room),
-            event = conn.next() => match event {
-                Ok(Event::Inbound(item)) => {
-                    last_heard = tokio::time::Instant::now();
-                    if let Err(end) = inbound(app, room, &player, guard, repl, conn, item) {
-                        return end;
+    let mut lines = BroadcastStream::new(room.broadcast.subscribe());
+    std::future::poll_fn(|cx| {
+        if ended.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(why_ended(app, room));
+        }
+        if let Err(end) = session.poll_turn(cx, &mut frames, &mut lines) {
+            return Poll::Ready(end);
+        }
+        session.poll_watchdog(cx, watchdog.as_mut())
+    })
+    .await
+}
+
+/// A live session's state between wakes.
+struct Live<'a, 'p> {
+    app: &'a App,
+    room: &'a Room,
+    player: Player<'p>,
+    repl: &'a mut Replicator,
+    guard: &'a mut Guard,
+    conn: &'a mut Conn,
+    /// How long the client may stay silent.
+    idle: Duration,
+    /// When the client's last message arrived.
+    last_heard: tokio::time::Instant,
+    /// The newest frame, until it is written.
+    frame: Option<Arc<TickOutput>>,
+}
+
+impl Live<'_, '_> {
+    /// One wake: takes the newest frame, then, while the socket has something for us,
+    /// queues what can go out (broadcast lines, the next snapshot), writes it and handles
+    /// the client's messages. Each source is polled once a wake unless it had something.
+    fn poll_turn(
+        &mut self,
+        cx: &mut Context<'_>,
+        frames: &mut WatchStream<Arc<TickOutput>>,
+        lines: &mut BroadcastStream<Bytes>,
+    ) -> Result<(), End> {
+        while let Poll::Ready(newest) = frames.poll_next_unpin(cx) {
+            self.frame = Some(newest.ok_or_else(|| self.app.farewell())?);
+        }
+        let mut look_at_lines = true;
+        for _ in 0..EVENTS_PER_WAKE {
+            if self.conn.has_room() {
+                if look_at_lines {
+                    look_at_lines = false;
+                    // Lines that are already waiting go out in the same write.
+                    while self.conn.has_room() {
+                        let Poll::Ready(line) = lines.poll_next_unpin(cx) else {
+                            break;
+                        };
+                        relay(self.app, self.player.id, self.conn, line)?;
                     }
                 }
-                Ok(Event::Drained) => {}
-                Err(end) => return end,
-            },
-            newest = frames.next() => match newest {
-                Some(newest) => frame = Some(newest),
-                None => return app.farewell(),
-            },
-            line = broadcast.next(), if conn.has_room() => {
-                if let Err(end) = relay(app, player.id, conn, line) {
-                    return end;
-                }
-                // Lines that are already waiting go out in the same write.
-                while conn.has_room() {
-                    let Some(line) = broadcast.next().now_or_never() else { break };
-                    if let Err(end) = relay(app, player.id, conn, line) {
-                        return end;
-                    }
-                }
+                self.queue_snapshot();
             }
-            () = &mut watchdog => {
-                let now = tokio::time::Instant::now();
-                if now >= last_heard + idle {
-                    return End::Bye(
-                        ByeCode::Timeout,
-                        format!("nothing received for {} ms", idle.as_millis()),
-                    );
+            match self.conn.poll_next(cx) {
+                Poll::Ready(Ok(Event::Inbound(item))) => {
+                    let now = Instant::now();
+                    self.last_heard = tokio::time::Instant::from_std(now);
+                    inbound(self, now, item)?;
                 }
-                if conn.stalled_since().is_some_and(|since| now >= since + SEND_TIMEOUT) {
-                    return stopped_reading();
-                }
-                watchdog.as_mut().reset(last_heard + idle);
+                Poll::Ready(Ok(Event::Drained)) => look_at_lines = true,
+                Poll::Ready(Err(end)) => return Err(end),
+                Poll::Pending => return Ok(()),
             }
         }
-        if let Some(since) = conn.stalled_since()
-            && since + SEND_TIMEOUT < watchdog.deadline()
-        {
-            watchdog.as_mut().reset(since + SEND_TIMEOUT);
+        cx.waker().wake_by_ref();
+        Ok(())
+    }
+
+    /// Queues the next snapshot: the newest frame as a delta from the client's baseline,
+    /// while the send window is open.
+    fn queue_snapshot(&mut self) {
+        if !self.repl.window_open() {
+            return;
         }
-        if conn.has_room()
-            && repl.window_open()
-            && let Some(newest) = frame.take()
-            && let Some(written) = repl.next_message(&newest, &room.cache)
-        {
-            app.metrics
+        let Some(newest) = self.frame.take() else {
+            return;
+        };
+        if let Some(written) = self.repl.next_message(&newest, &self.room.cache) {
+            self.app
+                .metrics
                 .snapshot_sent(written.msg.len(), written.deferred);
-            count_sent(app, &written.msg);
-            conn.queue(written.msg);
+            count_sent(self.app, &written.msg);
+            self.conn.queue(written.msg);
         }
+    }
+
+    /// The idle and stalled-socket deadlines: ready with the reason when one has passed.
+    fn poll_watchdog(&self, cx: &mut Context<'_>, mut watchdog: Pin<&mut Sleep>) -> Poll<End> {
+        let stall_ends = self.conn.stalled_since().map(|since| since + SEND_TIMEOUT);
+        if let Some(at) = stall_ends
+            && at < watchdog.deadline()
+        {
+            watchdog.as_mut().reset(at);
+        }
+        while watchdog.as_mut().poll(cx).is_ready() {
+            let now = tokio::time::Instant::now();
+            if now >= self.last_heard + self.idle {
+                return Poll::Ready(End::Bye(
+                    ByeCode::Timeout,
+                    format!("nothing received for {} ms", self.idle.as_millis()),
+                ));
+            }
+            if stall_ends.is_some_and(|at| now >= at) {
+                return Poll::Ready(stopped_reading());
+            }
+            let next = self.last_heard + self.idle;
+            watchdog
+                .as_mut()
+                .reset(stall_ends.map_or(next, |at| at.min(next)));
+        }
+        Poll::Pending
     }
 }
 
@@ -195,21 +266,18 @@ fn count_sent(app: &App, bytes: &Bytes) {
 /// One client message (or the end of its stream) through the guard and applied, or the
 /// reason the session ends.
 fn inbound(
-    app: &App,
-    room: &Room,
-    player: &Player<'_>,
-    guard: &mut Guard,
-    repl: &mut Replicator,
-    conn: &mut Conn,
+    live: &mut Live<'_, '_>,
+    now: Instant,
     item: Option<Result<axum::extract::ws::Message, axum::Error>>,
 ) -> Result<(), End> {
+    let app = live.app;
     let Some((msg, len)) = classify(item, app.config.max_message_bytes)? else {
         return Ok(());
     };
     app.metrics.messages_received.inc();
     app.metrics.bytes_received.inc_by(len as u64);
-    match guard.check(Instant::now(), msg) {
-        Verdict::Accept(msg) => handle(app, room, player, msg, repl, conn),
+    match live.guard.check(now, msg) {
+        Verdict::Accept(msg) => handle(app, live.room, &live.player, msg, live.repl, live.conn),
         Verdict::Drop(reason) => {
             app.metrics.message_dropped(reason);
             Ok(())

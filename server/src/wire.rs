@@ -256,7 +256,11 @@ impl Conn {
         std::future::poll_fn(|cx| self.poll_next(cx)).await
     }
 
-    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<Event, End>> {
+    /// [`Conn::next`] as a poll, for a session that polls its sources itself.
+    ///
+    /// # Errors
+    /// The socket failing on a write.
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<Event, End>> {
         loop {
             let was_stalled = self.stalled_since.is_some();
             let blocked = self.poll_write(cx)?.is_pending();
