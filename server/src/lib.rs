@@ -80,4 +80,5 @@ mod tick_pool;
 mod timing;
 mod tls;
 mod upgrade_deadline;
+mod wakes;
 mod web;

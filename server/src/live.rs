@@ -30,6 +30,7 @@ use crate::inputs::InputRefused;
 use crate::replication::Replicator;
 use crate::room::Room;
 use crate::tick_output::TickOutput;
+use crate::wakes::Sources;
 use crate::wire::{Conn, End, Event, SEND_TIMEOUT, classify, stopped_reading};
 
 /// Pongs that may wait while the socket refuses output; a ping beyond that (its client
@@ -88,16 +89,63 @@ pub async fn play(
     // and unregister a waiter each time). A watch stream yields the current frame first.
     let mut frames = WatchStream::new(room.frames.clone());
     let mut lines = BroadcastStream::new(room.broadcast.subscribe());
+    // Each source but the socket has a waker of its own, so a wake polls only the
+    // sources that had something (the socket is polled on every wake: it also writes).
+    let sources = Sources::new(SOURCES);
+    // Lines that were due while the socket took no output: looked at once it does.
+    let mut lines_waiting = false;
     std::future::poll_fn(|cx| {
-        if ended.as_mut().poll(cx).is_ready() {
+        let due = sources.take(cx);
+        if due & bit(ENDED) != 0 && ended.as_mut().poll(&mut sources.context(ENDED)).is_ready() {
             return Poll::Ready(why_ended(app, room));
         }
-        if let Err(end) = session.poll_turn(cx, &mut frames, &mut lines) {
+        if due & bit(FRAMES) != 0 {
+            let mut cx = sources.context(FRAMES);
+            while let Poll::Ready(newest) = frames.poll_next_unpin(&mut cx) {
+                match newest {
+                    Some(newest) => session.frame = Some(newest),
+                    None => return Poll::Ready(app.farewell()),
+                }
+            }
+        }
+        lines_waiting |= due & bit(LINES) != 0;
+        let mut lines_cx = sources.context(LINES);
+        let mut lines = Lines {
+            stream: &mut lines,
+            cx: &mut lines_cx,
+            waiting: &mut lines_waiting,
+        };
+        if let Err(end) = session.poll_turn(cx, &mut lines) {
             return Poll::Ready(end);
         }
-        session.poll_watchdog(cx, watchdog.as_mut())
+        let mut watchdog_cx = sources.context(WATCHDOG);
+        session.poll_watchdog(
+            &mut watchdog_cx,
+            watchdog.as_mut(),
+            due & bit(WATCHDOG) != 0,
+        )
     })
     .await
+}
+
+/// The session's sources with wakers of their own (see `wakes`).
+const ENDED: usize = 0;
+const FRAMES: usize = 1;
+const LINES: usize = 2;
+const WATCHDOG: usize = 3;
+const SOURCES: usize = 4;
+
+/// Source `i`'s bit in a set of due sources.
+const fn bit(i: usize) -> u32 {
+    1 << i
+}
+
+/// The room's broadcast lines, as one wake sees them.
+struct Lines<'s, 'c, 'w> {
+    stream: &'s mut BroadcastStream<Bytes>,
+    cx: &'s mut Context<'c>,
+    /// Whether lines may be waiting (their waker fired and they were not all read).
+    waiting: &'w mut bool,
 }
 
 /// A live session's state between wakes.
@@ -117,29 +165,21 @@ struct Live<'a, 'p> {
 }
 
 impl Live<'_, '_> {
-    /// One wake: takes the newest frame, then, while the socket has something for us,
-    /// queues what can go out (broadcast lines, the next snapshot), writes it and handles
-    /// the client's messages. Each source is polled once a wake unless it had something.
+    /// One wake's socket work: while the socket has something for us, queues what can
+    /// go out (waiting broadcast lines, the next snapshot), writes it and handles the
+    /// client's messages.
     fn poll_turn(
         &mut self,
         cx: &mut Context<'_>,
-        frames: &mut WatchStream<Arc<TickOutput>>,
-        lines: &mut BroadcastStream<Bytes>,
+        lines: &mut Lines<'_, '_, '_>,
     ) -> Result<(), End> {
-        while let Poll::Ready(newest) = frames.poll_next_unpin(cx) {
-            self.frame = Some(newest.ok_or_else(|| self.app.farewell())?);
-        }
-        let mut look_at_lines = true;
         for _ in 0..EVENTS_PER_WAKE {
             if self.conn.has_room() {
-                if look_at_lines {
-                    look_at_lines = false;
-                    // Lines that are already waiting go out in the same write.
-                    while self.conn.has_room() {
-                        let Poll::Ready(line) = lines.poll_next_unpin(cx) else {
-                            break;
-                        };
-                        relay(self.app, self.player.id, self.conn, line)?;
+                // Lines that are already waiting go out in the same write.
+                while *lines.waiting && self.conn.has_room() {
+                    match lines.stream.poll_next_unpin(lines.cx) {
+                        Poll::Ready(line) => relay(self.app, self.player.id, self.conn, line)?,
+                        Poll::Pending => *lines.waiting = false,
                     }
                 }
                 self.queue_snapshot();
@@ -150,7 +190,7 @@ impl Live<'_, '_> {
                     self.last_heard = tokio::time::Instant::from_std(now);
                     inbound(self, now, item)?;
                 }
-                Poll::Ready(Ok(Event::Drained)) => look_at_lines = true,
+                Poll::Ready(Ok(Event::Drained)) => {}
                 Poll::Ready(Err(end)) => return Err(end),
                 Poll::Pending => return Ok(()),
             }
@@ -178,12 +218,23 @@ impl Live<'_, '_> {
     }
 
     /// The idle and stalled-socket deadlines: ready with the reason when one has passed.
-    fn poll_watchdog(&self, cx: &mut Context<'_>, mut watchdog: Pin<&mut Sleep>) -> Poll<End> {
+    /// The timer is polled when it fired (`due`) or was moved.
+    fn poll_watchdog(
+        &self,
+        cx: &mut Context<'_>,
+        mut watchdog: Pin<&mut Sleep>,
+        due: bool,
+    ) -> Poll<End> {
+        let mut look = due;
         let stall_ends = self.conn.stalled_since().map(|since| since + SEND_TIMEOUT);
         if let Some(at) = stall_ends
             && at < watchdog.deadline()
         {
             watchdog.as_mut().reset(at);
+            look = true;
+        }
+        if !look {
+            return Poll::Pending;
         }
         while watchdog.as_mut().poll(cx).is_ready() {
             let now = tokio::time::Instant::now();
