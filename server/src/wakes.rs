@@ -110,7 +110,9 @@ mod tests {
         assert_eq!(sources.take(&cx), 0);
         sources.context(1).waker().wake_by_ref();
         assert_eq!(task.0.load(Ordering::SeqCst), 1);
-        sources.context(2).waker().clone().wake();
+        // By value, as a waker a source kept (a clone) is used.
+        let kept: Waker = sources.wakers[2].clone();
+        kept.wake();
         assert_eq!(sources.take(&cx), 0b110);
         assert_eq!(sources.take(&cx), 0);
     }
