@@ -14,6 +14,8 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures_util::FutureExt as _;
+use futures_util::future::Either;
 use serde::Deserialize;
 use thiserror::Error;
 use tickwire_shared::schema::SchemaError;
@@ -592,16 +594,26 @@ async fn ws_handler(
         Some(_) => None,
         None => app.permits.clone().try_acquire_owned().ok(),
     };
-    ws.on_upgrade(move |socket| async move {
-        let _track = track;
-        let _ip_slot = ip_slot;
-        match (refusal, permit) {
-            (Some((code, reason)), _) => session::refuse(socket, peer, app, code, &reason).await,
-            (None, Some(permit)) => session::run(socket, peer, app, permit, ask).await,
-            (None, None) => {
-                session::refuse(socket, peer, app, ByeCode::ServerFull, "server full").await
+    ws.on_upgrade(move |socket| {
+        // The session's future is made here, with the socket already in its connection,
+        // so the task holds one connection (and no second copy in a wrapping future).
+        let conn = session::connection(socket, &app.config);
+        let session = match (refusal, permit) {
+            (Some((code, reason)), _) => {
+                Either::Left(session::refuse(conn, peer, app, code, reason))
             }
-        }
+            (None, Some(permit)) => Either::Right(session::run(conn, peer, app, permit, ask)),
+            (None, None) => Either::Left(session::refuse(
+                conn,
+                peer,
+                app,
+                ByeCode::ServerFull,
+                "server full".to_owned(),
+            )),
+        };
+        // A map, not an async block: awaiting `session` in a block would move it into a
+        // second slot of the block's future.
+        session.map(move |()| drop((track, ip_slot)))
     })
 }
 

@@ -93,7 +93,7 @@ pub async fn handshake(
     conn: &mut Conn,
     app: &Arc<App>,
     ask: &Ask,
-) -> Result<(Admitted, Replicator, Bytes), End> {
+) -> Result<Box<(Admitted, Replicator, Bytes)>, End> {
     let deadline = Duration::from_millis(app.config.hello_timeout_ms);
     let first = tokio::select! {
         _ = app.shutdown.cancelled() => return Err(app.farewell()),
@@ -166,7 +166,11 @@ pub async fn handshake(
             .unwrap_or_else(|| "spectator".to_owned())
             .into();
         let admitted = Admitted::Spectator(Spectator { watching, name });
-        return Ok((admitted, repl, Bytes::from(encode_server(&welcome))));
+        return Ok(Box::new((
+            admitted,
+            repl,
+            Bytes::from(encode_server(&welcome)),
+        )));
     }
     let (who, repl) = match resume_player(app, resume, authed.as_deref()).await {
         Some(resumed) => resumed,
@@ -184,11 +188,11 @@ pub async fn handshake(
         resume_token: who.token.clone(),
         schema: room.schema.clone(),
     });
-    Ok((
+    Ok(Box::new((
         Admitted::Player(who),
         repl,
         Bytes::from(encode_server(&welcome)),
-    ))
+    )))
 }
 
 /// A new player named `name` (already authenticated if required), seated as `ask`

@@ -33,8 +33,8 @@ use crate::tick_output::TickOutput;
 use crate::wakes::Sources;
 use crate::wire::{Conn, End, Event, SEND_TIMEOUT, classify, stopped_reading};
 
-/// Pongs that may wait while the socket refuses output; a ping beyond that (its client
-/// not reading) goes unanswered, like the ping of a congested link. Pings are
+/// Pongs that may wait beyond a full queue (while the socket refuses output); a ping
+/// beyond that (its client not reading) goes unanswered, like the ping of a congested link. Pings are
 /// rate-limited by the guard to a few a second.
 const REPLY_QUEUE: usize = 8;
 

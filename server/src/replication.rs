@@ -2,6 +2,7 @@
 //! cache that encodes each (baseline, newest) delta body once for every client with the
 //! same view.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -15,6 +16,12 @@ use tickwire_shared::{
 
 use crate::budget::{Accumulator, Budget, Focus, Priorities};
 use crate::tick_output::{TickOutput, Views};
+
+thread_local! {
+    /// A buffer for the view being gathered, one per thread, lent to each session's
+    /// replicator while it writes.
+    static SCRATCH: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+}
 
 /// One cached body: the key and its bytes, encoded by whichever writer got there first.
 type CacheEntry = ((Option<Tick>, Tick), Arc<OnceLock<Bytes>>);
@@ -149,7 +156,9 @@ pub struct Replicator {
     visible: Vec<u32>,
     /// Whether `visible` is the baseline's.
     visible_known: bool,
-    /// Where the newest view's indices are gathered before they become `visible`.
+    /// Where the newest view's indices are gathered before they become `visible`: the
+    /// thread's buffer (`SCRATCH`), lent for the length of one `next_message`, so each
+    /// client keeps one list of indices, not two.
     scratch: Vec<u32>,
     /// The client's byte budget, if it has one.
     budgeted: Option<Budgeted>,
@@ -270,6 +279,14 @@ impl Replicator {
     /// already holds `frame` (or its budget is still paying off an overdraft). What
     /// the message leaves the client holding becomes the new baseline.
     pub fn next_message(&mut self, frame: &TickOutput, cache: &BodyCache) -> Option<Written> {
+        self.scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        let written = self.write_next(frame, cache);
+        let lent = std::mem::take(&mut self.scratch);
+        SCRATCH.with(|s| *s.borrow_mut() = lent);
+        written
+    }
+
+    fn write_next(&mut self, frame: &TickOutput, cache: &BodyCache) -> Option<Written> {
         let latest = &frame.snapshot;
         if self
             .baseline

@@ -7,15 +7,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use axum::extract::ws::WebSocket;
 use tickwire_shared::{ByeCode, PlayerId};
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::{debug, info, warn};
 
 use crate::app::App;
+use crate::config::Config;
 use crate::guard::Guard;
 use crate::handshake::{Admitted, handshake};
 use crate::live::{self, Player};
+use crate::replication::Replicator;
 use crate::resume::Parked;
 use crate::room::Room;
 use crate::rooms::Ask;
@@ -72,20 +75,31 @@ impl Drop for Counted<'_> {
     }
 }
 
+/// A new connection's socket, with the simulated latency the config asks for (none by
+/// default).
+pub fn connection(socket: WebSocket, config: &Config) -> Conn {
+    let delay = Delay {
+        latency: Duration::from_millis(config.sim_latency_ms),
+        jitter: Duration::from_millis(config.sim_jitter_ms),
+    };
+    Conn::new(socket, delay)
+}
+
 /// Refuses a connection before any session starts, telling the client why.
-pub async fn refuse(
-    socket: WebSocket,
+pub fn refuse(
+    mut conn: Conn,
     peer: SocketAddr,
     app: Arc<App>,
     code: ByeCode,
-    reason: &str,
-) {
+    reason: String,
+) -> impl Future<Output = ()> + Send {
     app.metrics
         .connection_refused(End::Bye(code, String::new()).label());
     info!(%peer, cause = reason, "refusing connection");
-    let mut conn = Conn::new(socket, Delay::default());
-    conn.bye(code, reason).await;
-    linger(&mut conn).await;
+    async move {
+        conn.bye(code, &reason).await;
+        linger(&mut conn).await;
+    }
 }
 
 /// How long to wait for the client's answer to our close frame.
@@ -113,22 +127,55 @@ async fn linger(conn: &mut Conn) {
 
 /// Runs a session to its end, seated as `ask` says. The permit counts it against the
 /// session cap.
-pub async fn run(
-    socket: WebSocket,
+///
+/// An async block rather than an async fn: an async fn's future keeps each argument
+/// twice (as passed, and as the local it is moved into), and the connection is large.
+#[allow(clippy::manual_async_fn)]
+pub fn run(
+    mut conn: Conn,
     peer: SocketAddr,
     app: Arc<App>,
     permit: OwnedSemaphorePermit,
     ask: Ask,
-) {
-    let _permit = permit;
-    let delay = Delay {
-        latency: Duration::from_millis(app.config.sim_latency_ms),
-        jitter: Duration::from_millis(app.config.sim_jitter_ms),
-    };
-    let mut conn = Conn::new(socket, delay);
-    let end = match handshake(&mut conn, &app, &ask).await {
-        Ok((Admitted::Spectator(spectator), mut repl, welcome)) => {
-            let _counted = Counted::new(&app);
+) -> impl Future<Output = ()> + Send {
+    async move {
+        let _permit = permit;
+        // The handshake's future and its answer are boxed: they would otherwise keep their
+        // space in this future (held by every connected client) for the whole session.
+        let end = match Box::pin(handshake(&mut conn, &app, &ask)).await {
+            Ok(admission) => serve(&mut conn, peer, &app, admission).await,
+            Err(end) => end,
+        };
+        app.metrics.session_closed(end.label());
+        match end {
+            End::Bye(code, reason) => {
+                // The server's own goodbyes (stopping, or relocating players as it drains)
+                // are no fault of the client's.
+                if !matches!(code, ByeCode::ServerShutdown | ByeCode::Relocate) {
+                    warn!(%peer, cause = %reason, "closing session");
+                }
+                conn.bye(code, &reason).await;
+                linger(&mut conn).await;
+            }
+            End::ClientGone => conn.close().await,
+            End::Io(cause) => debug!(%peer, %cause, "session socket failed"),
+        }
+    }
+}
+
+/// Serves an admitted client until the session ends: plays, then parks or removes the
+/// player. `admission` stays boxed until here so that `run`'s future holds a pointer,
+/// not a second copy of what this one holds.
+async fn serve(
+    conn: &mut Conn,
+    peer: SocketAddr,
+    app: &Arc<App>,
+    admission: Box<(Admitted, Replicator, Bytes)>,
+) -> End {
+    let (admitted, mut repl, welcome) = *admission;
+    match admitted {
+        Admitted::Spectator(spectator) => {
+            let _counted = Counted::new(app);
             let room = spectator.watching.room().clone();
             info!(%peer, room = room.id, name = %spectator.name, "spectator joined");
             let mut guard = Guard::new(&room.config, Instant::now());
@@ -140,14 +187,14 @@ pub async fn run(
             // Nothing to park or remove: a spectator holds no entity and no seat.
             let ended = room.stop.child_token();
             let end = live::play(
-                &app, &room, player, &mut repl, &mut guard, &mut conn, welcome, &ended,
+                app, &room, player, &mut repl, &mut guard, conn, welcome, &ended,
             )
             .await;
             info!(%peer, room = room.id, reason = end.label(), "spectator left");
             drop(spectator);
             end
         }
-        Ok((Admitted::Player(who), repl, welcome)) => {
+        Admitted::Player(who) => {
             app.metrics.sessions.inc();
             let room = who.room().clone();
             // Fires when the player connects again elsewhere, and when the room ends.
@@ -162,7 +209,6 @@ pub async fn run(
                 park: None,
             };
             info!(%peer, room = room.id, player = %who.player, name = %who.name, "player joined");
-            let mut repl = repl;
             let mut guard = Guard::new(&room.config, Instant::now());
             let player = Player {
                 id: who.player,
@@ -170,7 +216,7 @@ pub async fn run(
                 spectator: false,
             };
             let end = live::play(
-                &app, &room, player, &mut repl, &mut guard, &mut conn, welcome, &replaced,
+                app, &room, player, &mut repl, &mut guard, conn, welcome, &replaced,
             )
             .await;
             // A drop (no normal closure) or a replacement parks the player (and their
@@ -190,20 +236,5 @@ pub async fn run(
             drop(departure);
             end
         }
-        Err(end) => end,
-    };
-    app.metrics.session_closed(end.label());
-    match end {
-        End::Bye(code, reason) => {
-            // The server's own goodbyes (stopping, or relocating players as it drains)
-            // are no fault of the client's.
-            if !matches!(code, ByeCode::ServerShutdown | ByeCode::Relocate) {
-                warn!(%peer, cause = %reason, "closing session");
-            }
-            conn.bye(code, &reason).await;
-            linger(&mut conn).await;
-        }
-        End::ClientGone => conn.close().await,
-        End::Io(cause) => debug!(%peer, %cause, "session socket failed"),
     }
 }

@@ -98,7 +98,7 @@ where
             let io = DeadlineIo {
                 inner: io,
                 promoted: flag,
-                expiry: Box::pin(tokio::time::sleep(self.deadline)),
+                expiry: Some(Box::pin(tokio::time::sleep(self.deadline))),
                 pending: self.pending.clone(),
                 peer: addr,
             };
@@ -117,8 +117,10 @@ pub struct DeadlineIo<T> {
     inner: T,
     /// Set by `Pending::promote`.
     promoted: Arc<AtomicBool>,
-    /// Fires at the deadline.
-    expiry: Pin<Box<Sleep>>,
+    /// Fires at the deadline; dropped once the connection is promoted. (Kept, it would
+    /// hold the waker of the HTTP task that last polled it, and so that task's memory, a
+    /// few KiB, for as long as the session lasts.)
+    expiry: Option<Pin<Box<Sleep>>>,
     /// To forget this connection when it closes.
     pending: Arc<Pending>,
     /// Its key there.
@@ -127,7 +129,14 @@ pub struct DeadlineIo<T> {
 
 impl<T> DeadlineIo<T> {
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
-        !self.promoted.load(Ordering::Acquire) && self.expiry.as_mut().poll(cx).is_ready()
+        let Some(expiry) = self.expiry.as_mut() else {
+            return false;
+        };
+        if self.promoted.load(Ordering::Acquire) {
+            self.expiry = None;
+            return false;
+        }
+        expiry.as_mut().poll(cx).is_ready()
     }
 }
 

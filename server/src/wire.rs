@@ -143,12 +143,19 @@ fn too_large(max: usize) -> End {
 pub enum Event {
     /// A message from the client (or the end of its stream, or a read error).
     Inbound(Option<Result<Message, axum::Error>>),
-    /// A stalled write went out: the session may queue more.
+    /// The connection takes output again (a stalled write went out, or a full queue
+    /// emptied): the session may queue more.
     Drained,
 }
 
-/// Messages the connection may hold queued (a latency line holds up to this many).
-const MAX_QUEUED: usize = 1024;
+/// Messages the session may queue for one write. Without a latency line the queue
+/// empties at every wake, so this bounds one write (and tungstenite's write buffer, which
+/// keeps the size of the largest write): a burst of broadcast lines goes out over a few
+/// writes instead of growing both buffers for good.
+const QUEUE: usize = 8;
+
+/// Messages a latency line may hold queued (they wait out their delay there).
+const DELAYED_QUEUE: usize = 1024;
 
 /// Inbound messages a latency line holds before it stops reading the socket.
 const MAX_HELD: usize = 256;
@@ -167,24 +174,34 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Conn {
     /// The socket.
     ws: WebSocket,
-    /// Messages waiting to be handed to the socket, with their due times (the time they
-    /// were queued when no delay is on).
-    out: VecDeque<(Instant, Message)>,
+    /// Messages waiting to be handed to the socket.
+    out: VecDeque<Bytes>,
+    /// A close frame to send once `out` is written.
+    closing: Option<CloseFrame>,
     /// Whether messages were handed to the socket since it was last flushed.
     unflushed: bool,
     /// Since when the socket has refused output, while it does.
     stalled_since: Option<Instant>,
-    /// The simulated latency each way.
+    /// The simulated latency, if any (boxed: most connections have none, and every
+    /// connected client holds a `Conn`).
+    line: Option<Box<DelayLine>>,
+}
+
+/// A connection's simulated latency each way.
+struct DelayLine {
+    /// The latency.
     delay: Delay,
-    /// Messages read but not yet due (with a delay only).
+    /// The due time of each message in `Conn::out`.
+    out_due: VecDeque<Instant>,
+    /// Messages read but not yet due.
     held: VecDeque<(Instant, Option<Result<Message, axum::Error>>)>,
-    /// Whether the socket's stream has ended (with a delay only: the end is held too).
+    /// Whether the socket's stream has ended (the end is held too).
     read_done: bool,
     /// The due time of the newest message each way, so jitter never reorders.
     last_in: Instant,
     last_out: Instant,
-    /// Wakes the task at the next due time (with a delay only).
-    timer: Option<Pin<Box<Sleep>>>,
+    /// Wakes the task at the next due time.
+    timer: Pin<Box<Sleep>>,
 }
 
 impl Conn {
@@ -195,31 +212,31 @@ impl Conn {
         Conn {
             ws,
             out: VecDeque::new(),
+            closing: None,
             unflushed: false,
             stalled_since: None,
-            delay,
-            held: VecDeque::new(),
-            read_done: false,
-            last_in: now,
-            last_out: now,
-            timer: delay.is_on().then(|| Box::pin(tokio::time::sleep_until(now))),
+            line: delay.is_on().then(|| {
+                Box::new(DelayLine {
+                    delay,
+                    out_due: VecDeque::new(),
+                    held: VecDeque::new(),
+                    read_done: false,
+                    last_in: now,
+                    last_out: now,
+                    timer: Box::pin(tokio::time::sleep_until(now)),
+                })
+            }),
         }
     }
 
     /// Queues one binary message; it goes out at the next [`Conn::next`] or
     /// [`Conn::flush`]. Messages queued together go out in one write.
     pub fn queue(&mut self, bytes: Bytes) {
-        self.queue_message(Message::Binary(bytes));
-    }
-
-    fn queue_message(&mut self, msg: Message) {
-        let due = if self.delay.is_on() {
-            self.last_out = self.delay.due(self.last_out);
-            self.last_out
-        } else {
-            Instant::now()
-        };
-        self.out.push_back((due, msg));
+        if let Some(line) = self.line.as_mut() {
+            line.last_out = line.delay.due(line.last_out);
+            line.out_due.push_back(line.last_out);
+        }
+        self.out.push_back(bytes);
     }
 
     /// Since when the socket has refused our output, if it does now.
@@ -232,19 +249,22 @@ impl Conn {
     /// queue (a latency line's) is not full.
     #[must_use]
     pub fn has_room(&self) -> bool {
-        self.stalled_since.is_none() && self.out.len() < MAX_QUEUED
+        self.stalled_since.is_none() && self.out.len() < self.queue_limit()
     }
 
-    /// Whether a reply (a pong) may be queued: up to `max` wait while the socket refuses
-    /// output.
+    fn queue_limit(&self) -> usize {
+        if self.line.is_some() {
+            DELAYED_QUEUE
+        } else {
+            QUEUE
+        }
+    }
+
+    /// Whether a reply (a pong) may be queued: up to `max` beyond a full queue (a full
+    /// queue only stays full while the socket refuses output).
     #[must_use]
     pub fn takes_reply(&self, max: usize) -> bool {
-        let cap = if self.stalled_since.is_some() {
-            max
-        } else {
-            MAX_QUEUED
-        };
-        self.out.len() < cap
+        self.out.len() < self.queue_limit() + max
     }
 
     /// Writes what is queued and reads: the next message from the client, or `Drained`
@@ -262,6 +282,7 @@ impl Conn {
     /// The socket failing on a write.
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<Event, End>> {
         loop {
+            let had_room = self.has_room();
             let was_stalled = self.stalled_since.is_some();
             let blocked = self.poll_write(cx)?.is_pending();
             if !blocked {
@@ -272,7 +293,7 @@ impl Conn {
             if let Poll::Ready(item) = self.poll_read(cx) {
                 return Poll::Ready(Ok(Event::Inbound(item)));
             }
-            if was_stalled && self.stalled_since.is_none() {
+            if !had_room && self.has_room() {
                 return Poll::Ready(Ok(Event::Drained));
             }
             if !self.poll_timer(cx, blocked) {
@@ -284,14 +305,30 @@ impl Conn {
     /// Hands the due messages to the socket and flushes it: ready when all of them went
     /// out.
     fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), End>> {
-        let now = self.delay.is_on().then(Instant::now);
-        while let Some((due, _)) = self.out.front() {
-            if now.is_some_and(|now| *due > now) {
+        let now = self.line.as_ref().map(|_| Instant::now());
+        while !self.out.is_empty() {
+            if let (Some(line), Some(now)) = (self.line.as_ref(), now)
+                && line.out_due.front().is_some_and(|due| *due > now)
+            {
                 break;
             }
             ready!(self.ws.poll_ready_unpin(cx)).map_err(write_failed)?;
-            if let Some((_, msg)) = self.out.pop_front() {
-                self.ws.start_send_unpin(msg).map_err(write_failed)?;
+            if let Some(bytes) = self.out.pop_front() {
+                if let Some(line) = self.line.as_mut() {
+                    line.out_due.pop_front();
+                }
+                self.ws
+                    .start_send_unpin(Message::Binary(bytes))
+                    .map_err(write_failed)?;
+                self.unflushed = true;
+            }
+        }
+        if self.out.is_empty() && self.closing.is_some() {
+            ready!(self.ws.poll_ready_unpin(cx)).map_err(write_failed)?;
+            if let Some(close) = self.closing.take() {
+                self.ws
+                    .start_send_unpin(Message::Close(Some(close)))
+                    .map_err(write_failed)?;
                 self.unflushed = true;
             }
         }
@@ -304,20 +341,20 @@ impl Conn {
 
     /// The next message from the socket, or (with a delay) the next one due.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, axum::Error>>> {
-        if !self.delay.is_on() {
+        let Some(line) = self.line.as_mut() else {
             return self.ws.poll_next_unpin(cx);
-        }
-        while !self.read_done && self.held.len() < MAX_HELD {
+        };
+        while !line.read_done && line.held.len() < MAX_HELD {
             let Poll::Ready(item) = self.ws.poll_next_unpin(cx) else {
                 break;
             };
-            self.read_done = item.is_none();
-            self.last_in = self.delay.due(self.last_in);
-            self.held.push_back((self.last_in, item));
+            line.read_done = item.is_none();
+            line.last_in = line.delay.due(line.last_in);
+            line.held.push_back((line.last_in, item));
         }
-        match self.held.front() {
+        match line.held.front() {
             Some((due, _)) if *due <= Instant::now() => {
-                Poll::Ready(self.held.pop_front().and_then(|(_, item)| item))
+                Poll::Ready(line.held.pop_front().and_then(|(_, item)| item))
             }
             _ => Poll::Pending,
         }
@@ -327,22 +364,22 @@ impl Conn {
     /// while the socket takes it: `blocked` says it does not); true if that time has come
     /// already (look again).
     fn poll_timer(&mut self, cx: &mut Context<'_>, blocked: bool) -> bool {
-        let Some(timer) = self.timer.as_mut() else {
+        let Some(line) = self.line.as_mut() else {
             return false;
         };
         let next_out = if blocked {
             None
         } else {
-            self.out.front().map(|(due, _)| *due)
+            line.out_due.front().copied()
         };
-        let next_in = self.held.front().map(|(due, _)| *due);
+        let next_in = line.held.front().map(|(due, _)| *due);
         let Some(at) = next_out.into_iter().chain(next_in).min() else {
             return false;
         };
-        if timer.deadline() != at {
-            timer.as_mut().reset(at);
+        if line.timer.deadline() != at {
+            line.timer.as_mut().reset(at);
         }
-        timer.as_mut().poll(cx).is_ready()
+        line.timer.as_mut().poll(cx).is_ready()
     }
 
     /// Writes out everything queued (waiting for due times), without reading.
@@ -377,7 +414,7 @@ impl Conn {
             code: code.close_code(),
             reason: truncate_reason(reason).into(),
         };
-        self.queue_message(Message::Close(Some(close)));
+        self.closing = Some(close);
         if self.flush().await.is_ok() {
             self.close().await;
         }
