@@ -268,7 +268,8 @@ impl Conn {
     }
 
     /// Writes what is queued and reads: the next message from the client, or `Drained`
-    /// once a stalled write has gone out. A write error ends the session. Cancel-safe.
+    /// once the connection takes output again (a stalled write went out, or a full queue
+    /// emptied). A write error ends the session. Cancel-safe.
     ///
     /// # Errors
     /// The socket failing on a write.
