@@ -148,8 +148,9 @@ pub enum Event {
     Drained,
 }
 
-/// Messages the session may queue for one write. Without a latency line the queue
-/// empties at every wake, so this bounds one write (and tungstenite's write buffer, which
+/// Messages the session may queue before `has_room` says no (broadcast lines stop there;
+/// the snapshot and pongs may still join them). Without a latency line the queue empties
+/// at every wake, so this bounds one write (and tungstenite's write buffer, which
 /// keeps the size of the largest write): a burst of broadcast lines goes out over a few
 /// writes instead of growing both buffers for good.
 const QUEUE: usize = 8;
