@@ -80,6 +80,8 @@ pub async fn play(
         idle,
         last_heard: tokio::time::Instant::now(),
         frame: None,
+        lines: BroadcastStream::new(room.broadcast.subscribe()),
+        lines_waiting: false,
     };
     // One timer for both deadlines (silence and a stalled socket), moved only when one
     // of them is due or a stall begins: not per message.
@@ -88,12 +90,9 @@ pub async fn play(
     // Streams keep their registration between wakes (a future per wake would register
     // and unregister a waiter each time). A watch stream yields the current frame first.
     let mut frames = WatchStream::new(room.frames.clone());
-    let mut lines = BroadcastStream::new(room.broadcast.subscribe());
     // Each source but the socket has a waker of its own, so a wake polls only the
     // sources that had something (the socket is polled on every wake: it also writes).
     let sources = Sources::new(SOURCES);
-    // Lines that were due while the socket took no output: looked at once it does.
-    let mut lines_waiting = false;
     std::future::poll_fn(|cx| {
         let due = sources.take(cx);
         if due & bit(ENDED) != 0 && ended.as_mut().poll(&mut sources.context(ENDED)).is_ready() {
@@ -108,14 +107,8 @@ pub async fn play(
                 }
             }
         }
-        lines_waiting |= due & bit(LINES) != 0;
-        let mut lines_cx = sources.context(LINES);
-        let mut lines = Lines {
-            stream: &mut lines,
-            cx: &mut lines_cx,
-            waiting: &mut lines_waiting,
-        };
-        if let Err(end) = session.poll_turn(cx, &mut lines) {
+        session.lines_waiting |= due & bit(LINES) != 0;
+        if let Err(end) = session.poll_turn(cx, &mut sources.context(LINES)) {
             return Poll::Ready(end);
         }
         let mut watchdog_cx = sources.context(WATCHDOG);
@@ -140,14 +133,6 @@ const fn bit(i: usize) -> u32 {
     1 << i
 }
 
-/// The room's broadcast lines, as one wake sees them.
-struct Lines<'s, 'c, 'w> {
-    stream: &'s mut BroadcastStream<Bytes>,
-    cx: &'s mut Context<'c>,
-    /// Whether lines may be waiting (their waker fired and they were not all read).
-    waiting: &'w mut bool,
-}
-
 /// A live session's state between wakes.
 struct Live<'a, 'p> {
     app: &'a App,
@@ -162,24 +147,25 @@ struct Live<'a, 'p> {
     last_heard: tokio::time::Instant,
     /// The newest frame, until it is written.
     frame: Option<Arc<TickOutput>>,
+    /// The room's broadcast lines (chat, events).
+    lines: BroadcastStream<Bytes>,
+    /// Whether lines may be waiting: their waker fired and they were not all read (the
+    /// socket took no more output meanwhile).
+    lines_waiting: bool,
 }
 
 impl Live<'_, '_> {
     /// One wake's socket work: while the socket has something for us, queues what can
     /// go out (waiting broadcast lines, the next snapshot), writes it and handles the
-    /// client's messages.
-    fn poll_turn(
-        &mut self,
-        cx: &mut Context<'_>,
-        lines: &mut Lines<'_, '_, '_>,
-    ) -> Result<(), End> {
+    /// client's messages. `lines_cx` is the lines' own context.
+    fn poll_turn(&mut self, cx: &mut Context<'_>, lines_cx: &mut Context<'_>) -> Result<(), End> {
         for _ in 0..EVENTS_PER_WAKE {
             if self.conn.has_room() {
                 // Lines that are already waiting go out in the same write.
-                while *lines.waiting && self.conn.has_room() {
-                    match lines.stream.poll_next_unpin(lines.cx) {
+                while self.lines_waiting && self.conn.has_room() {
+                    match self.lines.poll_next_unpin(lines_cx) {
                         Poll::Ready(line) => relay(self.app, self.player.id, self.conn, line)?,
-                        Poll::Pending => *lines.waiting = false,
+                        Poll::Pending => self.lines_waiting = false,
                     }
                 }
                 self.queue_snapshot();
