@@ -6,12 +6,14 @@
 // cluster (`?name=NAME&ws=ws://B/ws`). The script waits until the page plays there,
 // then (while the Rust test drains that server) until the page has been welcomed again
 // and plays on: told to relocate, it matchmakes with the server that served it and
-// connects where its new seat is. The HUD's notices are sampled meanwhile.
+// connects where its new seat is. Every notice the HUD shows meanwhile is recorded by the
+// page itself as it appears: one shown between two samples (a relocation takes tens of
+// milliseconds on loopback) is not missed.
 //
 // Output: log lines on stderr, then exactly one stdout line `{"result": {...}}` with
 //   before         the page's stats while it played on the first server
 //   after          its stats once it plays on again
-//   notices        every distinct HUD notice seen meanwhile
+//   notices        every distinct HUD notice shown meanwhile
 //   consoleErrors  console errors and uncaught exceptions
 // Exit status 0 when it ran (the Rust test asserts on the result), 1 when it could not.
 
@@ -25,11 +27,25 @@ if (!url) {
 const CHROMIUM = process.env.TICKWIRE_CHROMIUM ?? '/usr/bin/chromium';
 const log = (...a) => console.error('[browser]', ...a);
 
+// Runs in the page before its own scripts: watches the HUD's notice banner and keeps
+// each text it shows in `window.__notices`.
+function recordNotices() {
+  window.__notices = [];
+  document.addEventListener('DOMContentLoaded', () => {
+    const notice = document.getElementById('notice');
+    if (!notice) return;
+    const keep = () => {
+      if (!notice.hidden && notice.textContent) window.__notices.push(notice.textContent);
+    };
+    new MutationObserver(keep).observe(notice, { attributes: true, childList: true, characterData: true, subtree: true });
+    keep();
+  });
+}
+
 const look = (page) =>
   page.evaluate(() => {
     const t = window.tickwire;
-    const notice = document.getElementById('notice');
-    return t ? { stats: t.stats(), notice: notice && !notice.hidden ? notice.textContent : null } : null;
+    return t ? { stats: t.stats(), notices: window.__notices ?? [] } : null;
   });
 
 async function main() {
@@ -40,10 +56,11 @@ async function main() {
     const page = await watchedPage(context, consoleErrors);
     const sample = async (p) => {
       const s = await look(p);
-      if (s?.notice) notices.add(s.notice);
+      for (const n of s?.notices ?? []) notices.add(n);
       return s;
     };
     const waitFor = (what, pred, timeoutMs) => waitForPage(page, what, sample, pred, timeoutMs);
+    await page.addInitScript(recordNotices);
     await page.goto(url);
     const before = await waitFor('the page to play on its first server', (s) => s.stats.connected && s.stats.snapshots > 10, 20000);
     log('playing on', before.stats.url, 'room', before.stats.room);
