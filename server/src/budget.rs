@@ -625,7 +625,7 @@ mod tests {
         // Nothing acked: everything written is on offer; the client holds the newest.
         let held = first.written().pop().unwrap();
         assert!(held.mixed, "the budget had entities waiting");
-        assert_eq!(mirror.tick(), Some(held.snapshot.tick));
+        assert_eq!(mirror.tick(), Some(held.tick()));
         let mut resumed = session().with_baseline(held);
         for _ in 0..30 {
             let snapshot = sim.step();

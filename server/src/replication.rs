@@ -94,12 +94,15 @@ impl BodyCache {
 #[derive(Clone, Debug)]
 pub struct Held {
     /// The entities (through `view`).
-    pub snapshot: Arc<WorldSnapshot>,
+    snapshot: Arc<WorldSnapshot>,
     /// The view the client sees `snapshot` through.
-    pub view: View,
+    view: View,
     /// True when `snapshot` is the client's own mix, not the frame of its tick: then no
     /// shared encoding keyed by tick applies to it.
     pub mixed: bool,
+    /// `snapshot`'s tick, kept here too: matching an ack against the messages in flight
+    /// then reads none of their snapshots (each one a likely cache miss).
+    tick: Tick,
 }
 
 impl Held {
@@ -107,10 +110,17 @@ impl Held {
     #[must_use]
     pub fn frame(snapshot: Arc<WorldSnapshot>, view: View) -> Held {
         Held {
+            tick: snapshot.tick,
             snapshot,
             view,
             mixed: false,
         }
+    }
+
+    /// The tick of the snapshot held.
+    #[must_use]
+    pub fn tick(&self) -> Tick {
+        self.tick
     }
 }
 
@@ -232,11 +242,11 @@ impl Replicator {
     /// Records the client's ack of `tick`: everything written up to it has arrived.
     /// Acks for ticks never written (or already acked) change nothing.
     pub fn ack(&mut self, tick: Tick) {
-        if !self.inflight.iter().any(|h| h.snapshot.tick == tick) {
+        if !self.inflight.iter().any(|h| h.tick() == tick) {
             return;
         }
         while let Some(written) = self.inflight.pop_front() {
-            let done = written.snapshot.tick == tick;
+            let done = written.tick() == tick;
             self.acked = Some(written);
             if done {
                 break;
@@ -291,7 +301,7 @@ impl Replicator {
         if self
             .baseline
             .as_ref()
-            .is_some_and(|b| b.snapshot.tick == latest.tick)
+            .is_some_and(|b| b.tick() == latest.tick)
         {
             return None;
         }
@@ -321,7 +331,7 @@ impl Replicator {
         };
         let header = SnapshotHeader {
             tick: latest.tick,
-            baseline: self.baseline.as_ref().map(|b| b.snapshot.tick),
+            baseline: self.baseline.as_ref().map(|b| b.tick()),
             input_ack: frame.input_ack(self.player),
         };
         let msg = encode_snapshot(&header, &body);
@@ -425,6 +435,7 @@ impl Replicator {
                 }),
                 view: View::All,
                 mixed: true,
+                tick: latest.tick,
             }
         };
         self.visible_known = true;
@@ -501,7 +512,7 @@ mod tests {
         r.ack(Tick(2));
         assert!(r.window_open());
         assert_eq!(
-            r.written().iter().map(|h| h.snapshot.tick).collect::<Vec<_>>(),
+            r.written().iter().map(|h| h.tick()).collect::<Vec<_>>(),
             vec![Tick(2)]
         );
         let h = apply(
@@ -524,7 +535,7 @@ mod tests {
             .with_baseline(Held::frame(held.snapshot.clone(), View::All));
         // Nothing written or acked yet: the tick the client holds is still on offer.
         assert_eq!(
-            r.written().iter().map(|h| h.snapshot.tick).collect::<Vec<_>>(),
+            r.written().iter().map(|h| h.tick()).collect::<Vec<_>>(),
             vec![Tick(5)]
         );
         let mut r = r;
@@ -542,7 +553,7 @@ mod tests {
         );
         assert_eq!(h.baseline, Some(Tick(5)), "the first message is a delta");
         assert_eq!(
-            r.written().iter().map(|h| h.snapshot.tick).collect::<Vec<_>>(),
+            r.written().iter().map(|h| h.tick()).collect::<Vec<_>>(),
             vec![Tick(5), Tick(6)]
         );
     }

@@ -37,7 +37,7 @@ impl Parked {
     pub fn baseline_at(&self, tick: Tick) -> Option<Held> {
         self.written
             .iter()
-            .find(|h| h.snapshot.tick == tick)
+            .find(|h| h.tick() == tick)
             .cloned()
     }
 }
