@@ -1,7 +1,7 @@
 //! Which of a task's sources woke it, so that a wake polls only those.
 //!
-//! A session waits on several things at once (its socket, the room's frames, broadcast
-//! lines, its deadlines, its end). Polling all of them on every wake costs a lock or two
+//! A session waits on several things at once (its socket, broadcast lines, its
+//! deadlines, its end). Polling all of them on every wake costs a lock or two
 //! each even when only one had anything; at 50 wakes a second per client that was a
 //! few percent of the server's CPU. Here each source is polled with a waker of its own,
 //! which marks its bit before waking the task; a wake then polls the sources whose bits
