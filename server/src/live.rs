@@ -110,9 +110,8 @@ pub async fn play(
         // check already cleared, and the frame would wait for another wake).
         if std::mem::take(&mut first) || frame_seen.has_changed().unwrap_or(true) {
             frame_seen.mark_unchanged();
-            let mut next = tokio::task::unconstrained(std::future::poll_fn(|cx| {
-                frames.poll_next_unpin(cx)
-            }));
+            let mut next =
+                tokio::task::unconstrained(std::future::poll_fn(|cx| frames.poll_next_unpin(cx)));
             while let Poll::Ready(newest) = Pin::new(&mut next).poll(cx) {
                 match newest {
                     Some(newest) => session.frame = Some(newest),

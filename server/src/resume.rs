@@ -35,10 +35,7 @@ impl Parked {
     /// What the client holds if it holds `tick`, if the old session wrote it.
     #[must_use]
     pub fn baseline_at(&self, tick: Tick) -> Option<Held> {
-        self.written
-            .iter()
-            .find(|h| h.tick() == tick)
-            .cloned()
+        self.written.iter().find(|h| h.tick() == tick).cloned()
     }
 }
 
