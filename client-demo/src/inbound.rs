@@ -282,8 +282,8 @@ mod tests {
         Entity {
             id: NetId(id),
             components: 1,
-            nums: vec![x],
-            strs: vec![],
+            nums: tickwire_shared::Nums::from_slice(&[x]),
+            strs: tickwire_shared::Strs::new(),
         }
     }
 

@@ -320,7 +320,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                     .apply(header.tick, header.baseline, &body)
                     .unwrap_or_else(|e| panic!("the client could not apply a snapshot: {e}"));
                 let held = repl.baseline().expect("a snapshot was just written");
-                let (snapshot, view) = (&held.snapshot, held.view);
+                let (snapshot, view) = (held.snapshot(), held.view());
                 let seen: Vec<Entity> = snapshot
                     .entities
                     .iter()

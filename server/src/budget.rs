@@ -257,8 +257,8 @@ mod tests {
         Entity {
             id: NetId(id),
             components,
-            nums: vec![v; set_bits(components).count()],
-            strs: vec![],
+            nums: tickwire_shared::Nums::from_elem(v, set_bits(components).count()),
+            strs: tickwire_shared::Strs::new(),
         }
     }
 

@@ -350,8 +350,8 @@ mod tests {
         let e = Entity {
             id: NetId(7),
             components: 1,
-            nums: vec![tick as i32],
-            strs: vec![],
+            nums: tickwire_shared::Nums::from_slice(&[tick as i32]),
+            strs: tickwire_shared::Strs::new(),
         };
         WorldSnapshot::new(Tick(tick), vec![e])
     }

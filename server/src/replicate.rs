@@ -11,7 +11,7 @@ use tickwire_shared::layout::{EventDef, LayoutField, Prim};
 use tickwire_shared::schema::{
     ComponentDef, FieldDef, Param, PositionDef, Schema, SchemaDef, SchemaError,
 };
-use tickwire_shared::{Entity, NetId, Relevance, Tick, WorldSnapshot};
+use tickwire_shared::{Entity, NetId, Nums, Relevance, Strs, Tick, WorldSnapshot};
 
 use crate::budget::Priorities;
 
@@ -348,8 +348,8 @@ impl Capture {
     /// with a `NetId` but no registered component are replicated as bare ids.
     ///
     /// Works archetype by archetype: which registered components an archetype has is
-    /// asked once, each component's column is borrowed once, and every entity's value
-    /// lists are allocated at their exact size.
+    /// asked once, each component's column is borrowed once, and an entity's values go
+    /// inside it (or, past `INLINE_NUMS`, to one allocation of their exact size).
     #[must_use]
     pub fn capture(&self, world: &World, tick: Tick) -> WorldSnapshot {
         let mut entities = Vec::with_capacity(world.len() as usize);
@@ -371,8 +371,8 @@ impl Capture {
             entities.extend(ids.iter().map(|&id| Entity {
                 id,
                 components: mask,
-                nums: Vec::with_capacity(nums),
-                strs: Vec::with_capacity(strs),
+                nums: Nums::with_capacity(nums),
+                strs: Strs::with_capacity(strs),
             }));
             for (c, f) in self.fns.iter().enumerate() {
                 if mask & (1 << c) != 0 {
@@ -434,7 +434,7 @@ mod tests {
         let got: Vec<_> = snap
             .entities
             .iter()
-            .map(|e| (e.id.0, e.components, e.nums.clone()))
+            .map(|e| (e.id.0, e.components, e.nums.to_vec()))
             .collect();
         assert_eq!(
             got,

@@ -122,6 +122,20 @@ impl Held {
     pub fn tick(&self) -> Tick {
         self.tick
     }
+
+    /// The entities held (through `view`); for the fuzz targets.
+    #[cfg(feature = "fuzzing")]
+    #[must_use]
+    pub fn snapshot(&self) -> &Arc<WorldSnapshot> {
+        &self.snapshot
+    }
+
+    /// The view the client sees the snapshot through; for the fuzz targets.
+    #[cfg(feature = "fuzzing")]
+    #[must_use]
+    pub fn view(&self) -> View {
+        self.view
+    }
 }
 
 /// A byte budget for one client, and what the game says matters most.
@@ -468,8 +482,8 @@ mod tests {
             .map(|(i, &x)| Entity {
                 id: NetId(i as u32 + 1),
                 components: 1,
-                nums: vec![x],
-                strs: vec![],
+                nums: tickwire_shared::Nums::from_slice(&[x]),
+                strs: tickwire_shared::Strs::new(),
             })
             .collect();
         TickOutput {
@@ -630,15 +644,15 @@ mod tests {
         let person = |id, x, y, team| Entity {
             id: NetId(id),
             components: 0b101,
-            nums: vec![x, y, team],
-            strs: vec![],
+            nums: tickwire_shared::Nums::from_slice(&[x, y, team]),
+            strs: tickwire_shared::Strs::new(),
         };
         let world = |tick, my_team| {
             let ball = Entity {
                 id: NetId(2),
                 components: 0b011,
-                nums: vec![3000, 3000],
-                strs: vec![],
+                nums: tickwire_shared::Nums::from_slice(&[3000, 3000]),
+                strs: tickwire_shared::Strs::new(),
             };
             let entities = vec![
                 person(1, 0, 0, my_team),
@@ -702,8 +716,8 @@ mod tests {
                     .map(|(i, &(x, y))| Entity {
                         id: NetId(i as u32 + 1),
                         components: 1,
-                        nums: vec![x, y],
-                        strs: vec![],
+                        nums: tickwire_shared::Nums::from_slice(&[x, y]),
+                        strs: tickwire_shared::Strs::new(),
                     })
                     .collect();
                 let snapshot = Arc::new(WorldSnapshot::new(Tick(tick), entities));

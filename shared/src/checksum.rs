@@ -59,8 +59,8 @@ mod tests {
         Entity {
             id: NetId(id),
             components: 0b101,
-            nums: vec![x, 0, 7],
-            strs: vec!["ann".into()],
+            nums: crate::Nums::from_slice(&[x, 0, 7]),
+            strs: ["ann".into()].into_iter().collect(),
         }
     }
 

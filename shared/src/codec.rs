@@ -261,8 +261,8 @@ mod tests {
         Entity {
             id: NetId(id),
             components: 1,
-            nums: vec![x, y, i32::from(angle)],
-            strs: vec![],
+            nums: crate::Nums::from_slice(&[x, y, i32::from(angle)]),
+            strs: crate::Strs::new(),
         }
     }
 

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use crate::ids::PlayerId;
 use crate::schema::{ComponentDef, Encoding, FieldDef, Schema};
-use crate::snapshot::Entity;
+use crate::snapshot::{Entity, Nums, Strs};
 
 /// A component a game replicates.
 ///
@@ -60,18 +60,14 @@ pub struct FieldWriter<'a> {
     /// The next field to write.
     next: usize,
     /// Where numeric values go.
-    nums: &'a mut Vec<i32>,
+    nums: &'a mut Nums,
     /// Where string values go.
-    strs: &'a mut Vec<Arc<str>>,
+    strs: &'a mut Strs,
 }
 
 impl<'a> FieldWriter<'a> {
     /// A writer of `fields` appending to `nums` and `strs`.
-    pub fn new(
-        fields: &'a [FieldDef],
-        nums: &'a mut Vec<i32>,
-        strs: &'a mut Vec<Arc<str>>,
-    ) -> FieldWriter<'a> {
+    pub fn new(fields: &'a [FieldDef], nums: &'a mut Nums, strs: &'a mut Strs) -> FieldWriter<'a> {
         FieldWriter {
             fields,
             next: 0,
@@ -320,8 +316,8 @@ mod tests {
         let mut e = Entity {
             id: NetId(1),
             components: 0b11,
-            nums: vec![5],
-            strs: vec![],
+            nums: crate::Nums::from_slice(&[5]),
+            strs: crate::Strs::new(),
         };
         let fields = &schema.component(1).unwrap().fields;
         let mut w = FieldWriter::new(fields, &mut e.nums, &mut e.strs);

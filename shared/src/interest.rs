@@ -200,26 +200,26 @@ mod tests {
                 Some((x, y)) if (x ^ y) & 3 == 0 => Entity {
                     id: NetId(i as u32 * 3 + 1),
                     components: 0b0101,
-                    nums: vec![*x, *y],
-                    strs: vec![],
+                    nums: crate::Nums::from_slice(&[*x, *y]),
+                    strs: crate::Strs::new(),
                 },
                 Some((x, y)) if (x ^ y) & 3 == 1 => Entity {
                     id: NetId(i as u32 * 3 + 1),
                     components: 0b1001,
-                    nums: vec![*x, *y, x & 1],
-                    strs: vec![],
+                    nums: crate::Nums::from_slice(&[*x, *y, x & 1]),
+                    strs: crate::Strs::new(),
                 },
                 Some((x, y)) => Entity {
                     id: NetId(i as u32 * 3 + 1),
                     components: 0b0001,
-                    nums: vec![*x, *y],
-                    strs: vec![],
+                    nums: crate::Nums::from_slice(&[*x, *y]),
+                    strs: crate::Strs::new(),
                 },
                 None => Entity {
                     id: NetId(i as u32 * 3 + 1),
                     components: 0b10,
-                    nums: vec![7],
-                    strs: vec![],
+                    nums: crate::Nums::from_slice(&[7]),
+                    strs: crate::Strs::new(),
                 },
             })
             .collect();

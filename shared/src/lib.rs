@@ -36,4 +36,4 @@ pub use protocol::{
     Welcome,
 };
 pub use schema::{ComponentDef, Encoding, FieldDef, Param, PositionDef, Schema, SchemaDef};
-pub use snapshot::{Entity, Relevance, Shape, View, WorldSnapshot};
+pub use snapshot::{Entity, Nums, Relevance, Shape, Strs, View, WorldSnapshot};

@@ -294,8 +294,8 @@ fn unknown_ids_and_misshapen_entities_are_refused() {
         spawns: vec![Entity {
             id: NetId(1),
             components: 1,
-            nums: vec![],
-            strs: vec![],
+            nums: crate::Nums::from_slice(&[]),
+            strs: crate::Strs::new(),
         }],
         ..SnapshotBody::default()
     };
@@ -306,8 +306,8 @@ fn unknown_ids_and_misshapen_entities_are_refused() {
     let held = [Entity {
         id: NetId(1),
         components: 1,
-        nums: vec![0],
-        strs: vec![],
+        nums: crate::Nums::from_slice(&[0]),
+        strs: crate::Strs::new(),
     }];
     let mut updates = crate::delta::Updates::default();
     updates.push(NetId(1), 0b10, [1]);

@@ -9,9 +9,22 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::ids::{NetId, Tick};
 use crate::schema::Schema;
+
+/// An entity's numeric values. Up to `INLINE_NUMS` live inside the entity itself: a
+/// capture then allocates nothing for a typical entity, and a diff or an interest scan
+/// reads them where it reads the entity (no pointer to follow per entity).
+pub type Nums = SmallVec<[i32; INLINE_NUMS]>;
+
+/// Numeric values kept inline in an `Entity` (a position, an angle and a few stats).
+pub const INLINE_NUMS: usize = 6;
+
+/// An entity's string values; one (a name) lives inside the entity, in the space a
+/// `Vec` would take.
+pub type Strs = SmallVec<[Arc<str>; 1]>;
 
 /// One entity's replicated state, already quantized.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -21,10 +34,10 @@ pub struct Entity {
     /// Which registered components it has: bit `c` for the schema's component `c`.
     pub components: u64,
     /// The numeric values of its components, in schema order, fields in declared order.
-    pub nums: Vec<i32>,
+    pub nums: Nums,
     /// The string values of its components, in the same order. Shared, so capture never
     /// copies a name.
-    pub strs: Vec<Arc<str>>,
+    pub strs: Strs,
 }
 
 impl Entity {
@@ -249,8 +262,8 @@ mod tests {
         let far = Entity {
             id: NetId(1),
             components: 1,
-            nums: vec![i32::MIN, i32::MIN],
-            strs: vec![],
+            nums: crate::Nums::from_slice(&[i32::MIN, i32::MIN]),
+            strs: crate::Strs::new(),
         };
         let view = |cx, cy, radius| View::Area {
             cx,
@@ -292,7 +305,7 @@ mod tests {
             id: NetId(id),
             components: 1 | extra,
             nums: [x, y].into_iter().chain(team).collect(),
-            strs: vec![],
+            strs: crate::Strs::new(),
         };
         let view = View::Area {
             cx: 0,

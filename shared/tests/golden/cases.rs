@@ -103,8 +103,8 @@ fn ent(
     let mut e = Entity {
         id: NetId(id),
         components: BODY,
-        nums: b.to_vec(),
-        strs: vec![],
+        nums: tickwire_shared::Nums::from_slice(&b),
+        strs: tickwire_shared::Strs::new(),
     };
     if let Some((owner, score, alive, team, name, tag)) = card {
         e.components |= CARD;
@@ -161,7 +161,7 @@ pub fn worlds() -> [WorldSnapshot; 4] {
     b[2].nums[2] = 3; // angle only
     b[5].nums[1] = 250; // a delta of 248
     b[6].nums[0] = 65_536; // +1 across a varint width
-    b[7].nums = vec![70_000, -123_456_789, 200, 5, i32::MAX, 0, 2]; // every numeric field
+    b[7].nums = tickwire_shared::Nums::from_slice(&[70_000, -123_456_789, 200, 5, i32::MAX, 0, 2]); // every numeric field
     b[4].nums[0] = i32::MIN; // wrapping 32-bit delta
     b[4].nums[1] = i32::MAX;
     b[4].nums[3] = 2_048; // 12-bit angle, half a turn

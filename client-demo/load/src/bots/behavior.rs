@@ -309,8 +309,8 @@ mod tests {
         Entity {
             id: NetId(id),
             components: 0b11,
-            nums: vec![x, y, owner as i32 + 1],
-            strs: vec![],
+            nums: tickwire_shared::Nums::from_slice(&[x, y, owner as i32 + 1]),
+            strs: tickwire_shared::Strs::new(),
         }
     }
 
