@@ -294,7 +294,7 @@ fn unknown_ids_and_misshapen_entities_are_refused() {
         spawns: vec![Entity {
             id: NetId(1),
             components: 1,
-            nums: crate::Nums::from_slice(&[]),
+            nums: crate::Nums::new(),
             strs: crate::Strs::new(),
         }],
         ..SnapshotBody::default()
