@@ -90,33 +90,21 @@ pub async fn play(
     // Streams keep their registration between wakes (a future per wake would register
     // and unregister a waiter each time). A watch stream yields the current frame first.
     let mut frames = WatchStream::new(room.frames.clone());
-    // The frame stream is polled with the task's own waker, and only in a wake where
-    // `frame_seen` (a second receiver, read without a lock) says a frame was published
-    // since: the tick then wakes each session with nothing in between. The other sources
-    // have wakers of their own, so a wake polls only those that had something (the
-    // socket is polled on every wake: it also writes).
-    let mut frame_seen = room.frames.clone();
-    let mut first = true;
+    // The frame stream is polled on every wake, with the task's own waker: the tick
+    // then wakes each session with nothing in between, and a wake that finds no frame
+    // costs one check of the stream's registration. The other sources have wakers of
+    // their own, so a wake polls only those that had something (the socket is polled on
+    // every wake: it also writes).
     let sources = Sources::new(SOURCES);
     std::future::poll_fn(|cx| {
         let due = sources.take(cx);
         if due & bit(ENDED) != 0 && ended.as_mut().poll(&mut sources.context(ENDED)).is_ready() {
             return Poll::Ready(why_ended(app, room));
         }
-        // A publish between the check and the poll is yielded by this poll or wakes
-        // the task again: the stream's own registration is what wakes it. The stream is
-        // polled outside the runtime's cooperative budget, so its Pending always means
-        // it is registered (a budget-exhausted Pending would wake the task with the
-        // check already cleared, and the frame would wait for another wake).
-        if std::mem::take(&mut first) || frame_seen.has_changed().unwrap_or(true) {
-            frame_seen.mark_unchanged();
-            let mut next =
-                tokio::task::unconstrained(std::future::poll_fn(|cx| frames.poll_next_unpin(cx)));
-            while let Poll::Ready(newest) = Pin::new(&mut next).poll(cx) {
-                match newest {
-                    Some(newest) => session.frame = Some(newest),
-                    None => return Poll::Ready(app.farewell()),
-                }
+        while let Poll::Ready(newest) = frames.poll_next_unpin(cx) {
+            match newest {
+                Some(newest) => session.frame = Some(newest),
+                None => return Poll::Ready(app.farewell()),
             }
         }
         session.lines_waiting |= due & bit(LINES) != 0;
