@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use tickwire_tests::{TestServer, keep_reading, next_snapshot, test_config};
+use tickwire_client::ClientEvent;
+use tickwire_tests::{TestServer, Timed, keep_reading, next_snapshot, test_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshots_arrive_at_the_configured_tick_rate() {
@@ -27,7 +28,8 @@ async fn snapshots_arrive_at_the_configured_tick_rate() {
     let coalesced = snaps.iter().filter(|s| s.span() != Some(1)).count();
     println!(
         "{count} snapshots and {ticks} ticks in {window:?}, expected {expected}; \
-         {coalesced} snapshots spanned more than one tick"
+         {coalesced} snapshots spanned more than one tick; {}",
+        longest_silence(&events)
     );
     assert!(
         (count - expected).abs() <= expected * 0.02,
@@ -38,4 +40,39 @@ async fn snapshots_arrive_at_the_configured_tick_rate() {
         "the server advanced {ticks} ticks in {window:?}, expected {expected} ± 2%"
     );
     server.stop().await;
+}
+
+/// The longest wait between two snapshots, where it fell, and what came right after it.
+/// If the server held its snapshots back (coalescing them), one snapshot spanning the
+/// gap follows; if this client stopped reading, a burst of the snapshots the socket
+/// buffered meanwhile does.
+fn longest_silence(events: &[Timed]) -> String {
+    let arrivals: Vec<_> = events
+        .iter()
+        .filter_map(|t| match &t.event {
+            ClientEvent::Snapshot(s) => Some((t.at, *s)),
+            _ => None,
+        })
+        .collect();
+    let Some(start) = arrivals.first().map(|a| a.0) else {
+        return "no snapshot arrived".to_owned();
+    };
+    let Some(i) = (1..arrivals.len()).max_by_key(|&i| arrivals[i].0 - arrivals[i - 1].0) else {
+        return "one snapshot arrived".to_owned();
+    };
+    let (at, after) = arrivals[i];
+    let burst = arrivals[i..]
+        .iter()
+        .take_while(|a| a.0 - at < Duration::from_millis(20))
+        .count();
+    let span = after
+        .span()
+        .map_or_else(|| "a full state".to_owned(), |n| format!("{n} tick(s)"));
+    format!(
+        "the longest silence was {:?}, {:?} in; the snapshot that ended it (tick {}) \
+         spanned {span}, and {burst} snapshot(s) arrived within 20 ms of it",
+        at - arrivals[i - 1].0,
+        arrivals[i - 1].0 - start,
+        after.tick,
+    )
 }
