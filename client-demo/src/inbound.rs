@@ -136,10 +136,10 @@ impl Inbound {
 
     /// Handles one binary message received after `Welcome`.
     pub(crate) fn on_message(&mut self, bytes: &[u8]) -> Result<Received, ClientError> {
-        if self.mode == Mode::CountOnly {
-            if let Some(header) = peek_snapshot_header(bytes) {
-                return self.on_snapshot(header, None, bytes.len());
-            }
+        if self.mode == Mode::CountOnly
+            && let Some(header) = peek_snapshot_header(bytes)
+        {
+            return self.on_snapshot(header, None, bytes.len());
         }
         let event = match decode_server(bytes)? {
             ServerMsg::Snapshot { header, body } => {
@@ -187,13 +187,13 @@ impl Inbound {
         body: Option<&SnapshotBody>,
         wire_bytes: usize,
     ) -> Result<Received, ClientError> {
-        if let Some(last) = self.last_tick {
-            if !header.tick.is_after(last) {
-                return Err(ClientError::Protocol(format!(
-                    "snapshot for tick {} after tick {last}",
-                    header.tick
-                )));
-            }
+        if let Some(last) = self.last_tick
+            && !header.tick.is_after(last)
+        {
+            return Err(ClientError::Protocol(format!(
+                "snapshot for tick {} after tick {last}",
+                header.tick
+            )));
         }
         let counts = match body {
             Some(body) => {

@@ -196,10 +196,10 @@ impl Game for Tag {
             let was_it = world.get::<&Runner>(e).is_ok_and(|r| r.it);
             let _ = world.despawn(e);
             // Someone must be "it": the next runner takes over.
-            if let Some((next, _)) = self.runners.values().next().filter(|_| was_it) {
-                if let Ok(mut r) = world.get::<&mut Runner>(*next) {
-                    r.it = true;
-                }
+            if let Some((next, _)) = self.runners.values().next().filter(|_| was_it)
+                && let Ok(mut r) = world.get::<&mut Runner>(*next)
+            {
+                r.it = true;
             }
         }
     }

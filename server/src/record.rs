@@ -211,7 +211,7 @@ impl Recorder {
 
     /// Records one tick: what was applied before it, and the snapshot it made.
     pub fn record(&self, snapshot: &WorldSnapshot, applied: Vec<Applied>) {
-        let keyframe = snapshot.tick.0 % self.keyframe_every == 0;
+        let keyframe = snapshot.tick.0.is_multiple_of(self.keyframe_every);
         if let Some(tx) = &self.tx {
             // A closed channel means the writer stopped on an error it has logged.
             let _ = tx.send(TickRecord::of(snapshot, applied, keyframe));

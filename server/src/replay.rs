@@ -299,24 +299,24 @@ fn differs(record: &TickRecord, replayed: &WorldSnapshot) -> Option<String> {
             replayed.tick.0, record.tick.0
         ));
     }
-    if let Some(keyframe) = &record.keyframe {
-        if keyframe != &replayed.entities {
-            let first = keyframe
-                .iter()
-                .zip(&replayed.entities)
-                .find(|(a, b)| a != b)
-                .map_or_else(
-                    || {
-                        format!(
-                            "{} entities recorded, {} replayed",
-                            keyframe.len(),
-                            replayed.entities.len()
-                        )
-                    },
-                    |(a, _)| format!("entity {} differs", a.id),
-                );
-            return Some(format!("keyframe differs: {first}"));
-        }
+    if let Some(keyframe) = &record.keyframe
+        && keyframe != &replayed.entities
+    {
+        let first = keyframe
+            .iter()
+            .zip(&replayed.entities)
+            .find(|(a, b)| a != b)
+            .map_or_else(
+                || {
+                    format!(
+                        "{} entities recorded, {} replayed",
+                        keyframe.len(),
+                        replayed.entities.len()
+                    )
+                },
+                |(a, _)| format!("entity {} differs", a.id),
+            );
+        return Some(format!("keyframe differs: {first}"));
     }
     let checksum = view_checksum(&replayed.entities);
     (checksum != record.checksum || replayed.entities.len() as u32 != record.entities).then(|| {
@@ -505,12 +505,12 @@ impl<G: Game> Served<G> {
         if restart && seek.is_none() {
             seek = Some(Tick(0));
         }
-        if self.seeking.as_ref().is_some_and(|(_, h)| h.is_finished()) {
-            if let Some((target, handle)) = self.seeking.take() {
-                match handle.join() {
-                    Ok(playback) => self.playback = playback,
-                    Err(_) => tracing::error!(tick = target.0, "a replay seek panicked"),
-                }
+        if self.seeking.as_ref().is_some_and(|(_, h)| h.is_finished())
+            && let Some((target, handle)) = self.seeking.take()
+        {
+            match handle.join() {
+                Ok(playback) => self.playback = playback,
+                Err(_) => tracing::error!(tick = target.0, "a replay seek panicked"),
             }
         }
         let waiting = if self.seeking.is_none() {

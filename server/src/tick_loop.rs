@@ -135,7 +135,7 @@ impl<G: Game> TickLoop<G> {
         }
         let sim = self.source.sim();
         // A scoreboard each second while anyone plays.
-        if sim.player_count() > 0 && sim.tick().0 % self.room.config.tick_hz.max(1) == 0 {
+        if sim.player_count() > 0 && sim.tick().0.is_multiple_of(self.room.config.tick_hz.max(1)) {
             feed.set_scoreboard(json(&sim.scoreboard()));
         }
         let encoded = events.iter().map(|e| ServerMsg::Event {

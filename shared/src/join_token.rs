@@ -50,7 +50,7 @@ fn to_hex(bytes: &[u8]) -> String {
 }
 
 fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || s.len() > 1024 {
+    if !s.len().is_multiple_of(2) || s.len() > 1024 {
         return None;
     }
     (0..s.len())

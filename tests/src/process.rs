@@ -150,10 +150,8 @@ impl ServerProcess {
             let mut sent = false;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if !sent {
-                    if let Some(addr) = find_socket_addr(&line) {
-                        sent = tx.send(addr).is_ok();
-                    }
+                if !sent && let Some(addr) = find_socket_addr(&line) {
+                    sent = tx.send(addr).is_ok();
                 }
             }
         });

@@ -61,10 +61,10 @@ impl Avatars {
 
     /// Records the controls `player` holds now.
     pub fn hold(&self, world: &mut World, player: PlayerId, input: Controls) {
-        if let Some(e) = self.get(player) {
-            if let Ok(mut held) = world.get::<&mut Held>(e) {
-                held.0 = input;
-            }
+        if let Some(e) = self.get(player)
+            && let Ok(mut held) = world.get::<&mut Held>(e)
+        {
+            held.0 = input;
         }
     }
 }

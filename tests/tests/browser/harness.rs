@@ -145,7 +145,7 @@ async fn bot(url: String, index: usize, shutdown: CancellationToken, ready: mpsc
             _ = shutdown.cancelled() => break,
             _ = every.tick() => {
                 sends += 1;
-                if sends % 20 == 0 {
+                if sends.is_multiple_of(20) {
                     held = DIRS[next() as usize % DIRS.len()];
                 }
                 if client.send_input(&Controls::new(held, 0)).await.is_err() {

@@ -49,7 +49,7 @@ async fn pump(
             sent += 1;
             if every.is_zero() {
                 // Let the reader run now and then.
-                if sent % 64 == 0 {
+                if sent.is_multiple_of(64) {
                     tokio::task::yield_now().await;
                 }
             } else {

@@ -155,7 +155,7 @@ async fn play(
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = inputs.tick() => {
-                let held = dirs[(sent / 10) % dirs.len()] | if sent % 15 == 0 { FIRE } else { 0 };
+                let held = dirs[(sent / 10) % dirs.len()] | if sent.is_multiple_of(15) { FIRE } else { 0 };
                 sent += 1;
                 if let Err(e) = client.send_input(&Controls::new(held, (sent as u16).wrapping_mul(997))).await {
                     report.lost = Some(format!("sending an input failed: {e}"));

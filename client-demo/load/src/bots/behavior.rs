@@ -176,7 +176,7 @@ impl Pilot {
     }
 
     fn arena(&mut self, rng: &mut SmallRng) -> Press {
-        if self.sends % ARENA_SENDS_PER_MASK == 0 {
+        if self.sends.is_multiple_of(ARENA_SENDS_PER_MASK) {
             self.mask = ARENA_MASKS[rng.random_range(0..ARENA_MASKS.len())];
         }
         Press {

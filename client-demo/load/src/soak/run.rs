@@ -220,11 +220,11 @@ async fn measure(
         };
         // Each room's own timing since it opened, read once, at the last sample (while
         // the bots still play).
-        if elapsed + period > last_sample_at {
-            if let Ok(listing) = crate::rooms::list_rooms(url, config.tls.as_ref()).await {
-                rooms = Some(RoomFigures::of(&listing));
-                room_list = listing;
-            }
+        if elapsed + period > last_sample_at
+            && let Ok(listing) = crate::rooms::list_rooms(url, config.tls.as_ref()).await
+        {
+            rooms = Some(RoomFigures::of(&listing));
+            room_list = listing;
         }
         let t = t0.elapsed().as_secs_f64();
         let l = live.read();

@@ -204,11 +204,9 @@ async fn forward(
     let mut lines = BufReader::new(stream).lines();
     let mut reported = false;
     while let Ok(Some(line)) = lines.next_line().await {
-        if !reported {
-            if let Some(url) = find_ws_url(&line) {
-                let _ = found.try_send(url);
-                reported = true;
-            }
+        if !reported && let Some(url) = find_ws_url(&line) {
+            let _ = found.try_send(url);
+            reported = true;
         }
         // A full log channel drops lines rather than stalling the server's output pipe.
         let _ = log.try_send(line + "\n");
